@@ -86,15 +86,6 @@ func (s *Self[M]) rearm() {
 	s.timer.Reset(d)
 }
 
-// timerC returns the channel the loop selects on; nil (never ready) when no
-// runtime timer exists.
-func (s *Self[M]) timerC() <-chan time.Time {
-	if s.timer == nil {
-		return nil
-	}
-	return s.timer.C
-}
-
 // due pops the earliest timer if its deadline has passed.
 func (s *Self[M]) due(now time.Time) (*timerEntry[M], bool) {
 	if len(s.timers) == 0 || s.timers[0].when.After(now) {
