@@ -1,0 +1,313 @@
+// Package breaker is a circuit breaker: it stops calling a dependency that
+// keeps failing, lets a few probe calls through after a timeout, and closes
+// again when they succeed.
+//
+// Use it around calls to a remote service, a database or anything whose
+// failures come in bursts and whose callers should fail fast meanwhile.
+// The standard library has no breaker; its nearest neighbour is
+// [context.WithTimeout], which bounds one call but learns nothing from the
+// ones before.
+//
+// A [Breaker] is an actor: one goroutine (started on first need, owned by
+// the Breaker and stopped by [Breaker.Stop]) is the only writer of its
+// state, and publishes an immutable snapshot that callers read with one
+// atomic load. A successful call in the closed state sends no message,
+// reads no clock and writes only a counter in a cache line of its own; an
+// open breaker rejects with no allocation. Callers message the actor only
+// when something may change: a failure streak reaching the threshold, a
+// half-open probe slot, a probe's result. See docs/breaker.md for the
+// design and its measured trade-offs.
+//
+// Most callers want [Execute] or [Breaker.Call]; middleware wants the
+// two-step [Breaker.Allow].
+package breaker
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// Breaker is a circuit breaker, safe for concurrent use by any number of
+// goroutines. Create it with [New]; there is no useful zero value. The owner
+// calls [Breaker.Stop] when done with it.
+type Breaker struct {
+	snap   atomic.Pointer[snapshot] // written by the actor only
+	cfg    Config
+	shards shards
+
+	// Written by the actor on transitions, read by Metrics.
+	opened, closed, dropped atomic.Uint64
+
+	// lost is set by a failing caller whose message to the actor could
+	// not be sent; the actor then rereads the window's totals.
+	lost atomic.Bool
+
+	mu      sync.Mutex // guards spawning and stopping the actor
+	act     atomic.Pointer[actor.Actor[msg]]
+	eng     *engine // the actor's behaviour, handed over at spawn
+	stopped bool
+}
+
+// snapshot is one published state. Every field above the padding is
+// immutable once published; the atomics below it belong to this generation
+// only, so a late writer (a call that started in an older generation)
+// touches a snapshot nobody reads any more: stale results are ignored by
+// construction.
+type snapshot struct {
+	pass    bool        // closed, running, no slow-call timing: the fast path
+	reject  bool        // open: the fast rejection
+	state   State       // reported state
+	forced  bool        // held by ForceOpen or ForceClose
+	stopped bool        // Stop was called
+	gen     uint64      // the generation
+	openErr error       // the *OpenError returned while open
+	done    func(error) // Allow's done for this generation, built once
+	_       [64]byte
+
+	// Closed: consecutive failures in this generation, and a flag a
+	// caller sets when the streak reaches the threshold (read by the actor
+	// even when the message telling it so could not be sent).
+	streak  atomic.Int64
+	tripHit atomic.Bool
+	// Half-open: probe results whose message could not be sent because
+	// the mailbox was full; the actor folds them in.
+	pending [3]atomic.Int64 // indexed by Outcome
+}
+
+// New returns a closed breaker configured by cfg, or a [*ConfigError]
+// naming the first invalid field. No goroutine is started until the
+// breaker needs one (the first trip, manual control or subscription).
+func New(cfg Config) (*Breaker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	b := &Breaker{cfg: cfg, shards: newShards(cfg.Shards)}
+	m := newMachine(cfg)
+	s := b.newSnapshot(&m)
+	b.snap.Store(s)
+	b.eng = &engine{b: b, m: m, cur: s, win: newWindow(cfg)}
+	return b, nil
+}
+
+// newSnapshot builds the snapshot describing m.
+func (b *Breaker) newSnapshot(m *machine) *snapshot {
+	s := &snapshot{state: m.state, forced: m.forced, gen: m.gen}
+	switch m.state {
+	case Closed:
+		s.pass = b.cfg.SlowCallDuration == 0
+		s.done = func(err error) { b.finish(permit{s: s}, err) }
+	case Open:
+		s.reject = true
+		s.openErr = &OpenError{Name: b.cfg.Name, Until: m.until}
+	case HalfOpen:
+		s.done = func(err error) { b.finish(permit{s: s, probe: true}, err) }
+	}
+	return s
+}
+
+// stoppedSnapshot returns a copy of s that refuses every call.
+func stoppedSnapshot(s *snapshot) *snapshot {
+	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true}
+}
+
+// State returns the current state. It is one atomic load.
+func (b *Breaker) State() State { return b.snap.Load().state }
+
+// Name returns the breaker's Config.Name.
+func (b *Breaker) Name() string { return b.cfg.Name }
+
+// Execute runs fn through b and returns its result. While b is open it
+// returns an [*OpenError] (matching [ErrOpen]) without calling fn; while b
+// is half-open with every probe slot taken it returns [ErrRejected]; after
+// Stop it returns [ErrStopped]. Otherwise it returns fn's own result
+// unchanged. ctx is passed to fn; the breaker itself never waits on it.
+//
+// A panic in fn is counted as a failure and continues unwinding in the
+// caller's goroutine; it never reaches the breaker's actor.
+func Execute[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	s := b.snap.Load()
+	if !s.pass {
+		if s.reject {
+			b.shards.pick().rejectedOpen.Add(1)
+			var zero T
+			return zero, s.openErr
+		}
+		return executeSlow(ctx, b, s, fn)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			b.closedResult(s, Failure)
+		}
+	}()
+	v, err := fn(ctx)
+	ok = true
+	if err == nil {
+		b.closedSuccess(s)
+	} else {
+		b.closedError(s, err)
+	}
+	return v, err
+}
+
+// Call is [Execute] for a function that returns only an error.
+func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) error {
+	s := b.snap.Load()
+	if !s.pass {
+		if s.reject {
+			b.shards.pick().rejectedOpen.Add(1)
+			return s.openErr
+		}
+		_, err := executeSlow(ctx, b, s, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, fn(ctx)
+		})
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			b.closedResult(s, Failure)
+		}
+	}()
+	err := fn(ctx)
+	ok = true
+	if err == nil {
+		b.closedSuccess(s)
+	} else {
+		b.closedError(s, err)
+	}
+	return err
+}
+
+// executeSlow is Execute for every case but a plain closed breaker.
+func executeSlow[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
+	p, err := b.acquire(s)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			b.finishOutcome(p, Failure, b.isSlow(p))
+		}
+	}()
+	v, err := fn(ctx)
+	ok = true
+	b.finish(p, err)
+	return v, err
+}
+
+// Allow is the two-step form of [Execute] for middleware and streaming
+// calls: it returns an error if the call must not be made (the same errors
+// as Execute), and otherwise a done function the caller must call exactly
+// once with the call's error when it finishes. In the closed and half-open
+// states done is built once per state, so Allow does not allocate unless
+// Config.SlowCallDuration is set (done then carries the start time). A
+// caller that abandons the call should pass an error its classifier
+// ignores, such as context.Canceled, so a half-open probe slot is freed.
+func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
+	s := b.snap.Load()
+	if s.pass {
+		return s.done, nil
+	}
+	p, err := b.acquire(s)
+	if err != nil {
+		return nil, err
+	}
+	if p.start.IsZero() {
+		return p.s.done, nil
+	}
+	return func(err error) { b.finish(p, err) }, nil
+}
+
+// Stop stops the breaker's actor and waits for it, or for ctx to be done.
+// Calls made afterwards return [ErrStopped]; subscription channels are
+// closed. It returns nil, ctx.Err() if ctx ended first (the actor then
+// finishes stopping in the background), or the actor's failure. Calls in
+// flight are not waited for; their results are counted and otherwise
+// ignored. Stop is idempotent.
+func (b *Breaker) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	b.stopped = true
+	a := b.act.Load()
+	if a == nil {
+		b.snap.Store(stoppedSnapshot(b.snap.Load()))
+	}
+	b.mu.Unlock()
+	if a == nil {
+		return nil
+	}
+	_, err := a.Stop(ctx, actor.Drain)
+	return err
+}
+
+// ref returns the actor, starting it on first use.
+func (b *Breaker) ref() (*actor.Actor[msg], error) {
+	if a := b.act.Load(); a != nil {
+		return a, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if a := b.act.Load(); a != nil {
+		return a, nil
+	}
+	if b.stopped {
+		return nil, ErrStopped
+	}
+	a, err := actor.Spawn(actor.Config{Name: b.cfg.Name, Mailbox: b.cfg.Mailbox}, actor.Behavior[msg](b.eng))
+	if err != nil {
+		return nil, err
+	}
+	b.act.Store(a)
+	return a, nil
+}
+
+// tell sends m to the actor without blocking.
+func (b *Breaker) tell(m msg) error {
+	a, err := b.ref()
+	if err != nil {
+		return err
+	}
+	return a.Tell(m)
+}
+
+// ask sends the request built by mk and waits for the reply. The actor
+// runs no user code and answers at once, so the wait is bounded by the
+// mailbox; ctx can still end it.
+func ask[R any](ctx context.Context, b *Breaker, mk func(actor.Reply[R]) msg) (R, error) {
+	a, err := b.ref()
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	r, err := actor.Ask(ctx, a, mk)
+	if err == actor.ErrStopped {
+		err = ErrStopped
+	}
+	return r, err
+}
+
+// ForceOpen opens the breaker and holds it open, rejecting every call,
+// until [Breaker.Reset]. It waits for the actor to apply it, or for ctx.
+func (b *Breaker) ForceOpen(ctx context.Context) error { return b.control(ctx, ctlOpen) }
+
+// ForceClose closes the breaker and holds it closed, whatever the
+// failures, until [Breaker.Reset]. It waits for the actor, or for ctx.
+func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, ctlClose) }
+
+// Reset returns the breaker to a fresh closed state: the failure streak,
+// window and open-timeout backoff are forgotten, a forced state is
+// released. Lifetime metrics are kept. It waits for the actor, or for ctx.
+func (b *Breaker) Reset(ctx context.Context) error { return b.control(ctx, ctlReset) }
+
+func (b *Breaker) control(ctx context.Context, c control) error {
+	_, err := ask(ctx, b, func(r actor.Reply[struct{}]) msg {
+		return msg{kind: kControl, control: c, ack: r}
+	})
+	return err
+}

@@ -1,0 +1,249 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"time"
+)
+
+// Defaults applied to zero [Config] fields.
+const (
+	DefaultFailureThreshold    = 5
+	DefaultSuccessThreshold    = 2
+	DefaultOpenTimeout         = 60 * time.Second
+	DefaultHalfOpenMaxRequests = 3
+	DefaultWindowSize          = 100
+	DefaultMinimumCalls        = 10
+	DefaultMailbox             = 64
+)
+
+// windowBuckets is the number of buckets a time-based window is split into;
+// the window slides one bucket (WindowDuration/windowBuckets) at a time.
+const windowBuckets = 10
+
+// Outcome is what a [Classifier] makes of a call's error.
+type Outcome uint8
+
+// The outcomes of a call.
+const (
+	// Success counts towards closing a half-open breaker and resets the
+	// consecutive-failure streak.
+	Success Outcome = iota
+	// Failure counts towards opening the breaker.
+	Failure
+	// Ignore counts neither way: the call is recorded as excluded and, in
+	// half-open, only frees its probe slot.
+	Ignore
+)
+
+// String returns the outcome's lowercase name.
+func (o Outcome) String() string {
+	switch o {
+	case Success:
+		return "success"
+	case Failure:
+		return "failure"
+	case Ignore:
+		return "ignore"
+	}
+	return "unknown"
+}
+
+// Classifier decides what a non-nil error returned by the protected call
+// means for the breaker. A nil error is always a [Success]. It runs on the
+// caller's goroutine and must be safe for concurrent use.
+type Classifier func(err error) Outcome
+
+// DefaultClassifier treats every error as a [Failure] except
+// [context.Canceled], which is the caller giving up, not the dependency
+// failing, and is ignored.
+func DefaultClassifier(err error) Outcome {
+	if errors.Is(err, context.Canceled) {
+		return Ignore
+	}
+	return Failure
+}
+
+// Config configures [New]. Every zero field means the documented default,
+// so the zero Config is the seed's breaker: 5 consecutive failures open it,
+// after 60s it lets 3 concurrent probes through, and 2 consecutive probe
+// successes close it.
+type Config struct {
+	// Name identifies the breaker in events and in its actor's reports.
+	// Default "breaker".
+	Name string
+
+	// FailureThreshold is the number of consecutive failures that opens a
+	// closed breaker. Default 5; when FailureRate is set, zero disables
+	// consecutive tripping instead.
+	FailureThreshold int
+	// SuccessThreshold is the number of consecutive probe successes that
+	// closes a half-open breaker. Default 2.
+	SuccessThreshold int
+	// OpenTimeout is how long the breaker stays open before it lets probes
+	// through. Default 60s.
+	OpenTimeout time.Duration
+	// HalfOpenMaxRequests is the number of probes that may be in flight at
+	// once in half-open; further calls get [ErrRejected]. It is independent
+	// of SuccessThreshold. Default 3.
+	HalfOpenMaxRequests int
+
+	// FailureRate, in (0, 1], turns on failure-rate tripping: the breaker
+	// opens when at least this fraction of the calls in the sliding window
+	// failed, once the window holds MinimumCalls calls. Zero means off.
+	FailureRate float64
+	// WindowSize is the length of a count-based window: the last WindowSize
+	// calls. Used when FailureRate is set and WindowDuration is zero.
+	// Default 100.
+	WindowSize int
+	// WindowDuration, if set, makes the window time-based instead: the calls
+	// of the last WindowDuration, sliding in tenths of it.
+	WindowDuration time.Duration
+	// MinimumCalls is the number of calls the window must hold before its
+	// rate can open the breaker. Default 10 (capped at WindowSize for a
+	// count-based window); it must not exceed WindowSize.
+	MinimumCalls int
+
+	// SlowCallDuration, if set, counts calls that take longer as slow (see
+	// [Metrics].SlowCalls). It costs two clock reads per call. Zero means off.
+	SlowCallDuration time.Duration
+	// SlowCallIsFailure makes a slow successful call count as a failure.
+	// It requires SlowCallDuration.
+	SlowCallIsFailure bool
+
+	// OpenBackoff multiplies the open timeout each time a probe fails and
+	// the breaker reopens; the growth resets when the breaker closes. Zero
+	// or 1 means no growth; otherwise it must be at least 1.
+	OpenBackoff float64
+	// MaxOpenTimeout caps the grown open timeout. Default 10 × OpenTimeout
+	// when OpenBackoff is set; it must not be below OpenTimeout.
+	MaxOpenTimeout time.Duration
+	// OpenJitter, in [0, 1), shortens each open timeout by a random fraction
+	// of up to OpenJitter, so breakers that opened together do not probe
+	// together. Zero means none.
+	OpenJitter float64
+
+	// Classify decides what an error means. Default [DefaultClassifier].
+	Classify Classifier
+
+	// Mailbox is the capacity of the breaker actor's mailbox. Default 64.
+	Mailbox int
+	// Shards is the number of cache-line-sized counter shards successes and
+	// rejections are counted in, rounded up to a power of two, at most 256.
+	// More shards mean less contention and more memory (64 bytes each).
+	// Default 4 × GOMAXPROCS, at least 8; a keyed family of many small
+	// breakers may want 1.
+	Shards int
+}
+
+// ConfigError reports an invalid [Config] field.
+type ConfigError struct {
+	Field  string // the field's name, e.g. "FailureRate"
+	Reason string // why the value was refused
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("breaker: invalid config: %s %s", e.Field, e.Reason)
+}
+
+func fieldErr(field, reason string) error { return &ConfigError{Field: field, Reason: reason} }
+
+// validate checks the fields as given, before defaults are applied.
+func (c Config) validate() error {
+	negatives := []struct {
+		name string
+		v    int64
+	}{
+		{"FailureThreshold", int64(c.FailureThreshold)},
+		{"SuccessThreshold", int64(c.SuccessThreshold)},
+		{"OpenTimeout", int64(c.OpenTimeout)},
+		{"HalfOpenMaxRequests", int64(c.HalfOpenMaxRequests)},
+		{"WindowSize", int64(c.WindowSize)},
+		{"WindowDuration", int64(c.WindowDuration)},
+		{"MinimumCalls", int64(c.MinimumCalls)},
+		{"SlowCallDuration", int64(c.SlowCallDuration)},
+		{"MaxOpenTimeout", int64(c.MaxOpenTimeout)},
+		{"Mailbox", int64(c.Mailbox)},
+		{"Shards", int64(c.Shards)},
+	}
+	for _, n := range negatives {
+		if n.v < 0 {
+			return fieldErr(n.name, "must not be negative")
+		}
+	}
+	switch {
+	case c.FailureRate < 0 || c.FailureRate > 1 || c.FailureRate != c.FailureRate:
+		return fieldErr("FailureRate", "must be in (0, 1], or 0 for off")
+	case c.FailureRate == 0 && (c.WindowSize > 0 || c.WindowDuration > 0 || c.MinimumCalls > 0):
+		return fieldErr("FailureRate", "must be set when a window is configured")
+	case c.WindowSize > 0 && c.WindowDuration > 0:
+		return fieldErr("WindowSize", "must be zero when WindowDuration is set")
+	case c.WindowSize > 0 && c.MinimumCalls > c.WindowSize:
+		return fieldErr("MinimumCalls", "must not exceed WindowSize")
+	case c.WindowDuration > 0 && c.WindowDuration < windowBuckets:
+		return fieldErr("WindowDuration", "must be at least 10ns")
+	case c.SlowCallIsFailure && c.SlowCallDuration == 0:
+		return fieldErr("SlowCallIsFailure", "requires SlowCallDuration")
+	case c.OpenBackoff != 0 && !(c.OpenBackoff >= 1 && c.OpenBackoff <= 1e6):
+		return fieldErr("OpenBackoff", "must be in [1, 1e6], or 0 for none")
+	case c.OpenJitter < 0 || !(c.OpenJitter < 1):
+		return fieldErr("OpenJitter", "must be in [0, 1)")
+	case c.Shards > 256:
+		return fieldErr("Shards", "must be at most 256")
+	}
+	return nil
+}
+
+// withDefaults validates c and fills in its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	if c.Name == "" {
+		c.Name = "breaker"
+	}
+	if c.FailureThreshold == 0 && c.FailureRate == 0 {
+		c.FailureThreshold = DefaultFailureThreshold
+	}
+	c.SuccessThreshold = or(c.SuccessThreshold, DefaultSuccessThreshold)
+	c.OpenTimeout = or(c.OpenTimeout, DefaultOpenTimeout)
+	c.HalfOpenMaxRequests = or(c.HalfOpenMaxRequests, DefaultHalfOpenMaxRequests)
+	if c.FailureRate > 0 {
+		if c.WindowDuration == 0 {
+			c.WindowSize = or(c.WindowSize, DefaultWindowSize)
+		}
+		c.MinimumCalls = or(c.MinimumCalls, DefaultMinimumCalls)
+		if c.WindowSize > 0 {
+			c.MinimumCalls = min(c.MinimumCalls, c.WindowSize)
+		}
+	}
+	if c.OpenBackoff == 0 {
+		c.OpenBackoff = 1
+	}
+	if c.MaxOpenTimeout == 0 {
+		c.MaxOpenTimeout = c.OpenTimeout
+		if c.OpenBackoff > 1 {
+			c.MaxOpenTimeout = 10 * c.OpenTimeout
+		}
+	}
+	if c.MaxOpenTimeout < c.OpenTimeout {
+		return c, fieldErr("MaxOpenTimeout", "must not be below OpenTimeout")
+	}
+	if c.Classify == nil {
+		c.Classify = DefaultClassifier
+	}
+	c.Mailbox = or(c.Mailbox, DefaultMailbox)
+	c.Shards = 1 << bits.Len(uint(or(c.Shards, min(256, max(8, 4*runtime.GOMAXPROCS(0))))-1))
+	return c, nil
+}
+
+func or[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,198 @@
+package breaker
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// kind tells the breaker actor's messages apart. The set is closed.
+type kind uint8
+
+const (
+	kCheck       kind = iota // a closed-state failure may have tripped the breaker
+	kAdmit                   // Ask: may a half-open probe run?
+	kProbe                   // a probe's outcome
+	kTimeout                 // timer: the open timeout of generation gen elapsed
+	kTick                    // timer: a time-based window slides one bucket
+	kControl                 // Ask: ForceOpen, ForceClose or Reset
+	kSubscribe               // Ask: add a subscriber
+	kUnsubscribe             // a subscriber's context is done
+)
+
+// control is a manual command.
+type control uint8
+
+const (
+	ctlOpen control = iota
+	ctlClose
+	ctlReset
+)
+
+// msg is every message of the breaker actor: one struct, so that sending it
+// never allocates. kind says which fields are set.
+type msg struct {
+	kind    kind
+	outcome Outcome
+	control control
+	gen     uint64
+	totals  totals // kCheck in a rate window: the totals the failing caller saw
+	admit   actor.Reply[admission]
+	ack     actor.Reply[struct{}]
+	sub     *subscription
+}
+
+// engine is the breaker actor's behaviour. It owns the state machine, the
+// window, the timers and the subscribers; it runs on the actor's goroutine
+// only.
+type engine struct {
+	b       *Breaker
+	m       machine
+	cur     *snapshot // the snapshot last published
+	win     window
+	subs    []*subscription
+	timer   actor.Timer[msg] // the pending open timeout, if any
+	started bool
+}
+
+// Receive handles one message. Before it looks at the message it folds in
+// what callers could not send because the mailbox was full (a tripped
+// streak, a window past its rate, probe results), so nothing reported is
+// lost however busy the actor is.
+func (e *engine) Receive(self *actor.Self[msg], x msg) {
+	if !e.started { // first message: start the window's clock
+		e.started = true
+		e.scheduleTick(self)
+	}
+	e.fold(self, x)
+	switch x.kind {
+	case kCheck:
+		// fold has done the work.
+	case kAdmit:
+		err := e.m.admit()
+		x.admit.Send(admission{s: e.cur, err: err})
+	case kProbe:
+		if t, ok := e.m.probe(x.gen, x.outcome, time.Now(), e.rand()); ok {
+			e.apply(self, t)
+		}
+	case kTimeout:
+		if t, ok := e.m.timeout(x.gen); ok {
+			e.apply(self, t)
+		}
+	case kTick:
+		// fold has evaluated the window before this tick moves it.
+		e.win.(*timeWindow).tick(e.b.shards.totals())
+		e.scheduleTick(self)
+	case kControl:
+		e.apply(self, e.controlled(x.control))
+		x.ack.Send(struct{}{})
+	case kSubscribe:
+		e.subs = append(e.subs, x.sub)
+		x.ack.Send(struct{}{})
+	case kUnsubscribe:
+		e.prune()
+	}
+}
+
+// fold checks the current generation's shared cells, and the window
+// with the totals x carries or, when a message was lost or the window
+// ticks, with fresh ones.
+func (e *engine) fold(self *actor.Self[msg], x msg) {
+	s := e.cur
+	switch {
+	case s.state == Closed && !s.forced:
+		t, have := x.totals, x.kind == kCheck && x.gen == s.gen
+		if x.kind == kTick || (e.b.lost.Load() && e.b.lost.Swap(false)) {
+			t, have = e.b.shards.totals(), true
+		}
+		if tr, ok := e.tripIfDue(s, t, have); ok {
+			e.apply(self, tr)
+		}
+	case s.state == HalfOpen:
+		// Failures first: when results raced past a full mailbox, the
+		// conservative reading is that the dependency is still failing.
+		for _, o := range [...]Outcome{Failure, Success, Ignore} {
+			for n := s.pending[o].Swap(0); n > 0 && e.cur == s; n-- {
+				if t, ok := e.m.probe(s.gen, o, time.Now(), e.rand()); ok {
+					e.apply(self, t)
+				}
+			}
+		}
+	}
+}
+
+// tripIfDue opens the closed generation s if a caller saw its streak reach
+// the threshold, or if the window (when there are totals t to feed it)
+// reaches the failure rate.
+func (e *engine) tripIfDue(s *snapshot, t totals, have bool) (transition, bool) {
+	if s.tripHit.Load() {
+		return e.m.trip(s.gen, time.Now(), e.rand(), ReasonFailures)
+	}
+	if e.win == nil || !have {
+		return transition{}, false
+	}
+	calls, failures := e.win.observe(t)
+	if !shouldTrip(e.b.cfg, calls, failures) {
+		return transition{}, false
+	}
+	return e.m.trip(s.gen, time.Now(), e.rand(), ReasonFailureRate)
+}
+
+func (e *engine) controlled(c control) transition {
+	switch c {
+	case ctlOpen:
+		return e.m.forceOpen()
+	case ctlClose:
+		return e.m.forceClose()
+	}
+	return e.m.reset()
+}
+
+// apply publishes the state after transition t: the new snapshot first (so
+// callers see it before anyone is told), then metrics, timers, the window
+// and the event.
+func (e *engine) apply(self *actor.Self[msg], t transition) {
+	now := time.Now()
+	e.cur = e.b.newSnapshot(&e.m)
+	e.b.snap.Store(e.cur)
+	self.Cancel(e.timer)
+	switch {
+	case t.to == Open && t.from != Open:
+		e.b.opened.Add(1)
+	case t.to == Closed && t.from != Closed:
+		e.b.closed.Add(1)
+	}
+	if t.to == Open && !e.m.forced {
+		e.timer = self.Schedule(e.m.until.Sub(now), msg{kind: kTimeout, gen: t.gen})
+	}
+	if t.to == Closed && e.win != nil {
+		e.win.reset(e.b.shards.totals())
+	}
+	e.publish(Event{Name: e.b.cfg.Name, From: t.from, To: t.to, Reason: t.reason, Generation: t.gen, At: now})
+}
+
+// scheduleTick keeps a time-based window sliding.
+func (e *engine) scheduleTick(self *actor.Self[msg]) {
+	if _, ok := e.win.(*timeWindow); ok {
+		self.Schedule(e.b.cfg.WindowDuration/windowBuckets, msg{kind: kTick})
+	}
+}
+
+// rand returns a uniform number in [0,1) for the open-timeout jitter.
+func (e *engine) rand() float64 {
+	if e.b.cfg.OpenJitter == 0 {
+		return 0
+	}
+	return rand.Float64()
+}
+
+// Stopped runs when the actor stops: later calls are refused and every
+// subscription channel is closed.
+func (e *engine) Stopped(error) {
+	e.b.snap.Store(stoppedSnapshot(e.cur))
+	for _, s := range e.subs {
+		close(s.ch)
+	}
+	e.subs = nil
+}

@@ -1,0 +1,162 @@
+package breaker
+
+import (
+	"context"
+	"time"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// permit is one admitted call: the snapshot it was admitted under, whether
+// it is a half-open probe, and its start time when slow calls are timed.
+type permit struct {
+	s     *snapshot
+	probe bool
+	start time.Time
+}
+
+// admission is the actor's answer to a half-open caller: the snapshot the
+// probe belongs to, or why it may not run.
+type admission struct {
+	s   *snapshot
+	err error
+}
+
+// acquire admits a call or says why not, starting from snapshot s. A
+// closed breaker admits at once; an open one rejects at once; a half-open
+// one asks the actor, which alone counts the probes in flight.
+func (b *Breaker) acquire(s *snapshot) (permit, error) {
+	for {
+		switch {
+		case s.stopped:
+			return permit{}, ErrStopped
+		case s.reject:
+			b.shards.pick().rejectedOpen.Add(1)
+			return permit{}, s.openErr
+		case s.state == Closed:
+			return b.timed(permit{s: s}), nil
+		}
+		r, err := ask(context.Background(), b, func(r actor.Reply[admission]) msg {
+			return msg{kind: kAdmit, admit: r}
+		})
+		switch {
+		case err == ErrStopped:
+			return permit{}, err
+		case err != nil || r.err == ErrRejected: // a full mailbox is a full half-open too
+			b.shards.pick().rejectedHalfOpen.Add(1)
+			return permit{}, ErrRejected
+		case r.err == nil:
+			return b.timed(permit{s: r.s, probe: true}), nil
+		}
+		s = b.snap.Load() // errMoved: the actor published a new state first
+	}
+}
+
+// timed stamps p with the start time when slow calls are counted.
+func (b *Breaker) timed(p permit) permit {
+	if b.cfg.SlowCallDuration > 0 {
+		p.start = time.Now()
+	}
+	return p
+}
+
+// isSlow reports whether the call of p took longer than SlowCallDuration.
+func (b *Breaker) isSlow(p permit) bool {
+	return !p.start.IsZero() && time.Since(p.start) > b.cfg.SlowCallDuration
+}
+
+// finish records the end of the call admitted by p, which returned err.
+func (b *Breaker) finish(p permit, err error) {
+	o := Success
+	if err != nil {
+		o = b.cfg.Classify(err)
+	}
+	b.finishOutcome(p, o, b.isSlow(p))
+}
+
+// finishOutcome counts outcome o (slow or not) and reports it where it may
+// change the state.
+func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
+	if slow {
+		b.shards.pick().slow.Add(1)
+		if o == Success && b.cfg.SlowCallIsFailure {
+			o = Failure
+		}
+	}
+	if !p.probe {
+		b.closedResult(p.s, o)
+		return
+	}
+	b.count(o)
+	if b.tell(msg{kind: kProbe, gen: p.s.gen, outcome: o}) == actor.ErrMailboxFull {
+		p.s.pending[o].Add(1) // the actor folds it in at its next message
+	}
+}
+
+// count adds one outcome to the lifetime counters.
+func (b *Breaker) count(o Outcome) {
+	sh := b.shards.pick()
+	switch o {
+	case Success:
+		sh.successes.Add(1)
+	case Failure:
+		sh.failures.Add(1)
+	default:
+		sh.ignored.Add(1)
+	}
+}
+
+// closedSuccess records a success in the closed generation s: one
+// increment of the caller's own shard, and a reset of the failure streak
+// only if there is one (a load of a line that is written only on failure).
+func (b *Breaker) closedSuccess(s *snapshot) {
+	b.shards.pick().successes.Add(1)
+	if s.streak.Load() != 0 {
+		s.streak.Store(0)
+	}
+}
+
+// closedError classifies err from a call in closed generation s.
+func (b *Breaker) closedError(s *snapshot, err error) {
+	b.closedResult(s, b.cfg.Classify(err))
+}
+
+// closedResult records outcome o of a call admitted in closed generation s.
+//
+// Consecutive failures across concurrent callers are defined by the order
+// of their operations on the generation's streak counter: a failure adds
+// one, a success stores zero. The failure that brings the streak to
+// FailureThreshold sets tripHit and wakes the actor, which opens the
+// breaker if s is still current. With a failure-rate window every failure
+// wakes the actor, which recomputes the rate from the counters.
+func (b *Breaker) closedResult(s *snapshot, o Outcome) {
+	switch o {
+	case Success:
+		b.closedSuccess(s)
+		return
+	case Ignore:
+		b.shards.pick().ignored.Add(1)
+		return
+	}
+	b.shards.pick().failures.Add(1)
+	if s.forced {
+		return
+	}
+	n, thr := s.streak.Add(1), int64(b.cfg.FailureThreshold)
+	hit := thr > 0 && n == thr
+	if hit {
+		s.tripHit.Store(true)
+	}
+	switch {
+	case b.cfg.FailureRate > 0:
+		// The totals as this caller saw them place its failure in the
+		// window even if the actor handles the message later.
+		if b.tell(msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()}) == actor.ErrMailboxFull {
+			b.lost.Store(true) // the actor rereads the counters at its next message
+		}
+	case hit:
+		// A full mailbox is fine: the actor has messages to handle, and
+		// it checks tripHit and the window at every one of them.
+		_ = b.tell(msg{kind: kCheck, gen: s.gen})
+	}
+}

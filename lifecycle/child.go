@@ -1,0 +1,242 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// Child is anything a [Supervisor] can run: an actor, a goroutine with a
+// run function, an http.Server, another supervisor.
+//
+// The contract:
+//   - Start starts the child and returns once it runs, or with the reason
+//     it could not start (then nothing of it may be left running). It is
+//     called once per Child value; restarts get a fresh value from
+//     Spec.New.
+//   - Stop asks the child to stop and waits until it has, or until ctx is
+//     done; it then returns ctx.Err() and the child may finish stopping in
+//     the background. It returns nil after a clean stop. A Stop that
+//     ignores ctx does not hang the supervisor, which abandons it, but it
+//     leaks the goroutine running it until it returns.
+//   - Done is closed when the child has exited, on its own or after Stop.
+//   - Err is meaningful once Done is closed: nil for a clean exit, the
+//     failure otherwise (an *actor.PanicError for a panicked actor).
+type Child interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Done() <-chan struct{}
+	Err() error
+}
+
+// exitNotifier is implemented by the children of this package: they report
+// their exit through a callback instead of needing a goroutine to watch
+// Done, which halves the cost of a supervised actor.
+type exitNotifier interface {
+	onExit(fn func(err error))
+}
+
+// prompt is implemented by children whose Start does not block and whose
+// Stop returns when its ctx is done, so the supervisor may call them
+// directly instead of on a goroutine it could abandon.
+type prompt interface {
+	prompt()
+}
+
+// FromActor adapts a running actor: Start does nothing (the actor runs
+// since Spawn), Stop calls a.Stop(ctx, mode), Done and Err are the actor's.
+// Use it inside Spec.New, after actor.Spawn, so each restart gets a fresh
+// actor. [Spawner] does the same and saves a goroutine per actor.
+func FromActor[M any](a *actor.Actor[M], mode actor.StopMode) Child {
+	return &adopted[M]{a: a, mode: mode}
+}
+
+type adopted[M any] struct {
+	a    *actor.Actor[M]
+	mode actor.StopMode
+}
+
+func (c *adopted[M]) Start(context.Context) error { return nil }
+func (c *adopted[M]) Done() <-chan struct{}       { return c.a.Done() }
+func (c *adopted[M]) Err() error                  { return c.a.Err() }
+func (c *adopted[M]) prompt()                     {}
+
+func (c *adopted[M]) Stop(ctx context.Context) error {
+	_, err := c.a.Stop(ctx, c.mode)
+	return err
+}
+
+// Spawner returns a Spec.New function that spawns a fresh actor, with a
+// fresh behaviour from newBehavior, on every start and restart; the actor
+// stops in [actor.Drain] mode. If publish is not nil it is called with each
+// new actor before it is started, so callers can route messages to the
+// current incarnation (for example through an atomic.Pointer).
+func Spawner[M any](cfg actor.Config, newBehavior func() actor.Behavior[M], publish func(*actor.Actor[M])) func() (Child, error) {
+	return func() (Child, error) {
+		if newBehavior == nil {
+			return nil, actor.ErrNilBehavior
+		}
+		return &spawned[M]{cfg: cfg, b: newBehavior(), publish: publish}, nil
+	}
+}
+
+// spawned is a Child that spawns its actor in Start and reports the
+// actor's exit from the actor's own Stopped hook.
+type spawned[M any] struct {
+	cfg     actor.Config
+	b       actor.Behavior[M]
+	publish func(*actor.Actor[M])
+	hook    func(error)
+	a       *actor.Actor[M]
+}
+
+// never is the Done channel of a child that has not started: never closed.
+var never = make(chan struct{})
+
+func (c *spawned[M]) onExit(fn func(error)) { c.hook = fn }
+func (c *spawned[M]) prompt()               {}
+
+func (c *spawned[M]) Start(context.Context) error {
+	a, err := actor.Spawn(c.cfg, &notifying[M]{Behavior: c.b, hook: c.hook})
+	if err != nil {
+		return err
+	}
+	c.a = a
+	if c.publish != nil {
+		c.publish(a)
+	}
+	return nil
+}
+
+func (c *spawned[M]) Stop(ctx context.Context) error {
+	if c.a == nil {
+		return nil
+	}
+	_, err := c.a.Stop(ctx, actor.Drain)
+	return err
+}
+
+func (c *spawned[M]) Done() <-chan struct{} {
+	if c.a == nil {
+		return never
+	}
+	return c.a.Done()
+}
+
+func (c *spawned[M]) Err() error {
+	if c.a == nil {
+		return nil
+	}
+	return c.a.Err()
+}
+
+// notifying wraps a behaviour to call hook with the actor's exit cause,
+// after the behaviour's own Stopped hook, if any.
+type notifying[M any] struct {
+	actor.Behavior[M]
+	hook func(error)
+}
+
+// Discard forwards to the wrapped behaviour's Discard, if it has one.
+func (n *notifying[M]) Discard(msg M, cause error) {
+	if d, ok := n.Behavior.(actor.Discarder[M]); ok {
+		d.Discard(msg, cause)
+	}
+}
+
+// Stopped runs the wrapped behaviour's Stopped and then the hook, also when
+// the former panics (the actor then records that panic as its failure).
+func (n *notifying[M]) Stopped(cause error) {
+	defer func() {
+		v := recover()
+		if v != nil && cause == nil {
+			cause = &actor.PanicError{Value: v}
+		}
+		if n.hook != nil {
+			n.hook(cause)
+		}
+		if v != nil {
+			panic(v)
+		}
+	}()
+	if s, ok := n.Behavior.(actor.Stopper); ok {
+		s.Stopped(cause)
+	}
+}
+
+// FromFunc adapts a run function: Start runs it on a new goroutine with a
+// context that Stop cancels; Stop then waits for it to return. The child
+// exits when run returns; its Err is run's error, except that
+// context.Canceled after Stop counts as a clean exit. A panic in run is a
+// failure.
+func FromFunc(run func(ctx context.Context) error) Child {
+	return &funcChild{run: run, done: make(chan struct{})}
+}
+
+type funcChild struct {
+	run    func(ctx context.Context) error
+	cancel context.CancelFunc
+	hook   func(error)
+	done   chan struct{}
+	mu     sync.Mutex
+	err    error
+}
+
+func (c *funcChild) onExit(fn func(error)) { c.hook = fn }
+func (c *funcChild) prompt()               {}
+func (c *funcChild) Done() <-chan struct{} { return c.done }
+
+func (c *funcChild) Start(context.Context) error {
+	if c.run == nil {
+		return errors.New("lifecycle: FromFunc: nil run function")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go c.serve(ctx)
+	return nil
+}
+
+func (c *funcChild) serve(ctx context.Context) {
+	err := safeRun(ctx, c.run)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	c.mu.Lock()
+	c.err = err
+	c.mu.Unlock()
+	if c.hook != nil {
+		c.hook(err)
+	}
+	close(c.done)
+}
+
+func (c *funcChild) Stop(ctx context.Context) error {
+	if c.cancel == nil {
+		return nil
+	}
+	c.cancel()
+	select {
+	case <-c.done:
+		return c.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *funcChild) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// safeRun calls fn, turning a panic into an error.
+func safeRun(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = panicError(v)
+		}
+	}()
+	return fn(ctx)
+}

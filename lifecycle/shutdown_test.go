@@ -1,0 +1,291 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestShutdownPhasesInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		tree, err := New(Config{Name: "app"}, ps.spec("db", Permanent), ps.spec("api", Permanent))
+		require.NoError(t, err)
+		require.NoError(t, tree.Start(t.Context()))
+		c, err := NewCoordinator(ShutdownConfig{PropagationDelay: 5 * time.Second, Tree: tree})
+		require.NoError(t, err)
+		for _, name := range []string{"first", "second", "third"} {
+			require.NoError(t, c.Hook(name, 0, func(context.Context) error {
+				ps.log.add("hook %s", name)
+				return nil
+			}))
+		}
+		g, err := c.Acquire()
+		require.NoError(t, err)
+		assert.Equal(t, 1, c.ActiveConnections())
+
+		begin := time.Now()
+		go func() {
+			// The guard is released 2s after the propagation delay.
+			time.Sleep(7 * time.Second)
+			ps.log.add("release guard")
+			g.Release()
+			g.Release() // idempotent
+		}()
+		synctest.Wait()
+		assert.False(t, c.ShuttingDown())
+		require.NoError(t, c.Shutdown(t.Context()))
+		assert.Equal(t, 7*time.Second, time.Since(begin), "5s propagation + 2s drain")
+		assert.True(t, c.ShuttingDown())
+		assert.Equal(t, []string{"start db", "start api", "release guard", "stop api", "stop db",
+			"hook third", "hook second", "hook first"}, ps.log.all())
+		<-c.Done()
+		assert.NoError(t, c.Err())
+	})
+}
+
+func TestShutdownBadHooksAreReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := NewCoordinator(ShutdownConfig{})
+		require.NoError(t, err)
+		release := make(chan struct{})
+		ran := &journal{}
+		add := func(name string, timeout time.Duration, fn func(context.Context) error) {
+			require.NoError(t, c.Hook(name, timeout, func(ctx context.Context) error {
+				ran.add("%s", name)
+				return fn(ctx)
+			}))
+		}
+		add("ok", 0, func(context.Context) error { return nil })
+		add("hangs", 3*time.Second, func(context.Context) error { <-release; return nil })
+		add("panics", 0, func(context.Context) error { panic("hook bug") })
+		add("fails", 0, func(context.Context) error { return errBoom })
+		add("slow-but-honest", time.Second, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+
+		begin := time.Now()
+		err = c.Shutdown(t.Context())
+		assert.Equal(t, 4*time.Second, time.Since(begin), "each bad hook costs only its own timeout")
+		assert.Equal(t, []string{"slow-but-honest", "fails", "panics", "hangs", "ok"}, ran.all(), "all hooks run, in reverse")
+		assert.ErrorIs(t, err, errBoom)
+		assert.ErrorContains(t, err, "lifecycle: hook hook/panics: panic: hook bug")
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, []Abandoned{
+			{Name: "slow-but-honest", Path: "hook/slow-but-honest", Given: time.Second},
+			{Name: "hangs", Path: "hook/hangs", Given: 3 * time.Second},
+		}, te.Abandoned)
+		close(release)
+	})
+}
+
+func TestShutdownGuards(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := NewCoordinator(ShutdownConfig{GracePeriod: 10 * time.Second})
+		require.NoError(t, err)
+		_, err = c.Acquire()
+		require.NoError(t, err)
+		_, err = c.Acquire()
+		require.NoError(t, err)
+		begin := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- c.Shutdown(t.Context()) }()
+		synctest.Wait()
+		_, err = c.Acquire()
+		assert.ErrorIs(t, err, ErrShuttingDown, "no new guard once shutdown began")
+		assert.Equal(t, 2, c.ActiveConnections())
+		assert.ErrorIs(t, c.Shutdown(t.Context()), ErrAlreadyShuttingDown, "a second Shutdown does not wait")
+		err = <-done
+		assert.Equal(t, 10*time.Second, time.Since(begin), "waits out the grace period, then proceeds")
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 2, te.Active)
+		assert.ErrorContains(t, err, "2 connections still active")
+		assert.ErrorIs(t, c.Hook("late", 0, func(context.Context) error { return nil }), ErrShuttingDown)
+	})
+}
+
+func TestShutdownHangingTreeAndCancelledContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		release := make(chan struct{})
+		ps.tune["stuck"] = func(p *probe) { p.hang = release }
+		stuck := ps.spec("stuck", Permanent)
+		stuck.StopTimeout = time.Hour
+		tree, err := New(Config{Name: "app"}, stuck)
+		require.NoError(t, err)
+		require.NoError(t, tree.Start(t.Context()))
+		c, err := NewCoordinator(ShutdownConfig{TreeTimeout: 2 * time.Second, Tree: tree})
+		require.NoError(t, err)
+		hookRan := false
+		require.NoError(t, c.Hook("after", 0, func(context.Context) error { hookRan = true; return nil }))
+		begin := time.Now()
+		err = c.Shutdown(t.Context())
+		assert.Equal(t, 2*time.Second, time.Since(begin), "the tree phase is bounded")
+		assert.True(t, hookRan, "hooks run after a hanging tree")
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, []Abandoned{{Name: "stuck", Path: "app/stuck", Given: 2 * time.Second}}, te.Abandoned)
+		close(release)
+		<-tree.Done()
+	})
+}
+
+func TestShutdownContextHurriesPhases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := NewCoordinator(ShutdownConfig{PropagationDelay: time.Hour})
+		require.NoError(t, err)
+		release := make(chan struct{})
+		require.NoError(t, c.Hook("hangs", time.Hour, func(context.Context) error { <-release; return nil }))
+		_, err = c.Acquire()
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		begin := time.Now()
+		err = c.Shutdown(ctx)
+		assert.Equal(t, time.Minute, time.Since(begin))
+		var te *TimeoutError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 1, te.Active)
+		assert.Equal(t, []Abandoned{{Name: "hangs", Path: "hook/hangs", Given: 0}}, te.Abandoned)
+		close(release)
+	})
+}
+
+func TestShutdownConfigValidation(t *testing.T) {
+	_, err := NewCoordinator(ShutdownConfig{GracePeriod: -1})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "GracePeriod", ce.Field)
+	_, err = NewCoordinator(ShutdownConfig{Servers: []*http.Server{nil}})
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "Servers[0]", ce.Field)
+
+	c, err := NewCoordinator(ShutdownConfig{})
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration
+		fn      func(context.Context) error
+		field   string
+	}{
+		{"", 0, func(context.Context) error { return nil }, "Hook name"},
+		{"x", 0, nil, "Hook fn"},
+		{"x", -1, func(context.Context) error { return nil }, "Hook timeout"},
+	} {
+		require.ErrorAs(t, c.Hook(tt.name, tt.timeout, tt.fn), &ce)
+		assert.Equal(t, tt.field, ce.Field)
+	}
+}
+
+func TestReadinessAndTrack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := NewCoordinator(ShutdownConfig{})
+		require.NoError(t, err)
+		seen := -1
+		h := c.Track(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			seen = c.ActiveConnections()
+		}))
+		get := func(h http.Handler) *httptest.ResponseRecorder {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+			return rec
+		}
+		assert.Equal(t, http.StatusOK, get(c.Readiness()).Code)
+		assert.Equal(t, http.StatusOK, get(h).Code)
+		assert.Equal(t, 1, seen, "the request holds a guard while it runs")
+		assert.Equal(t, 0, c.ActiveConnections())
+
+		require.NoError(t, c.Shutdown(t.Context()))
+		assert.Equal(t, http.StatusServiceUnavailable, get(c.Readiness()).Code)
+		rec := get(h)
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, "close", rec.Header().Get("Connection"))
+	})
+}
+
+// TestShutdownServer uses a real loopback server (real time, bounded).
+func TestShutdownServer(t *testing.T) {
+	entered := make(chan struct{})
+	finish := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-finish
+		_, _ = io.WriteString(w, "done")
+	}), ReadHeaderTimeout: time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	child := FromServer(srv, ln)
+	require.NoError(t, child.Start(t.Context()))
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	got := make(chan string, 1)
+	go func() {
+		resp, err := client.Get("http://" + ln.Addr().String())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	<-entered
+	c, err := NewCoordinator(ShutdownConfig{Servers: []*http.Server{srv}})
+	require.NoError(t, err)
+	shut := make(chan error, 1)
+	go func() { shut <- c.Shutdown(t.Context()) }()
+	close(finish)
+	assert.Equal(t, "done", <-got, "the request in flight completes")
+	require.NoError(t, <-shut)
+	<-child.Done()
+	assert.NoError(t, child.Err())
+	assert.NoError(t, child.Stop(t.Context()))
+}
+
+func TestShutdownServerTimeout(t *testing.T) {
+	entered := make(chan struct{})
+	finish := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		close(entered)
+		<-finish
+	}), ReadHeaderTimeout: time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	go func() {
+		if resp, err := client.Get("http://" + ln.Addr().String()); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	c, err := NewCoordinator(ShutdownConfig{Servers: []*http.Server{srv}, ServerTimeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	err = c.Shutdown(t.Context())
+	var te *TimeoutError
+	require.ErrorAs(t, err, &te)
+	require.Len(t, te.Abandoned, 1)
+	assert.Equal(t, "server/0", te.Abandoned[0].Path)
+	close(finish)
+	assert.True(t, errors.Is(<-served, http.ErrServerClosed))
+}
+
+func TestFromServerStartError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	c := FromServer(&http.Server{Addr: ln.Addr().String(), ReadHeaderTimeout: time.Second}, nil)
+	assert.Error(t, c.Start(t.Context()), "a port in use is a start error")
+	assert.NoError(t, c.Stop(t.Context()))
+	assert.Error(t, FromServer(nil, nil).Start(t.Context()))
+}

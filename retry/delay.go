@@ -1,0 +1,116 @@
+package retry
+
+import (
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"time"
+)
+
+// Policy decides the wait before the next attempt. Delay is called after
+// attempt n (from 1) failed, with the previous wait (0 before the first
+// retry); ok false stops the loop with [CauseExhausted]. Implementations
+// must be safe for concurrent use. The [Retrier] clamps the result to
+// [0, MaxDelay], so a policy cannot make it sleep forever or not at all by
+// overflowing.
+type Policy interface {
+	Delay(n int, prev time.Duration) (d time.Duration, ok bool)
+}
+
+// PolicyFunc adapts a function to a [Policy].
+type PolicyFunc func(n int, prev time.Duration) (time.Duration, bool)
+
+// Delay returns f(n, prev).
+func (f PolicyFunc) Delay(n int, prev time.Duration) (time.Duration, bool) { return f(n, prev) }
+
+// backoff is the built-in policy: a Backoff kind, a Jitter strategy and
+// their bounds, taken from a validated Config.
+type backoff struct {
+	kind    Backoff
+	jitter  Jitter
+	initial time.Duration
+	max     time.Duration
+	mult    float64
+	rand    rand.Source // nil means the runtime's source
+}
+
+// delay is the wait after attempt n failed, for the previous wait prev.
+func (b *backoff) delay(n int, prev time.Duration) time.Duration {
+	var u uint64
+	if b.jitter != NoJitter {
+		if b.rand != nil {
+			u = b.rand.Uint64()
+		} else {
+			u = rand.Uint64()
+		}
+	}
+	return b.compute(n, prev, u)
+}
+
+// compute is delay with the random word u given: a pure function, so tests
+// can tabulate it. The result is in [0, max] for every input.
+func (b *backoff) compute(n int, prev time.Duration, u uint64) time.Duration {
+	switch b.jitter {
+	case NoJitter:
+		return b.base(n)
+	case EqualJitter:
+		d := b.base(n)
+		half := d / 2
+		return half + uniform(u, 0, d-half)
+	case DecorrelatedJitter:
+		return b.decorrelated(prev, u)
+	default:
+		return uniform(u, 0, b.base(n))
+	}
+}
+
+// base is the delay before jitter, in [0, max].
+func (b *backoff) base(n int) time.Duration {
+	n = max(n, 1)
+	switch b.kind {
+	case Constant:
+		return min(b.initial, b.max)
+	case Linear:
+		if b.initial <= 0 {
+			return 0
+		}
+		if n > int(b.max/b.initial) {
+			return b.max
+		}
+		return b.initial * time.Duration(n)
+	default:
+		f := float64(b.initial) * math.Pow(b.mult, float64(n-1))
+		if !(f < float64(b.max)) { // also catches NaN and +Inf
+			return b.max
+		}
+		return min(time.Duration(f), b.max)
+	}
+}
+
+// decorrelated is min(max, U(initial, 3·prev)), prev taken as at least
+// initial so the first retry waits about initial.
+func (b *backoff) decorrelated(prev time.Duration, u uint64) time.Duration {
+	lo := min(b.initial, b.max)
+	p := max(prev, lo)
+	hi := b.max
+	if p <= b.max/3 {
+		hi = 3 * p
+	}
+	return min(uniform(u, lo, hi), b.max)
+}
+
+// uniform maps the random word u to [lo, hi] (lo ≤ hi, both ≥ 0) by
+// multiply-high, without division or overflow.
+func uniform(u uint64, lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	span := uint64(hi-lo) + 1 // hi-lo ≤ MaxInt64, so no overflow
+	off, _ := bits.Mul64(u, span)
+	return lo + time.Duration(off)
+}
+
+// clamp bounds a policy's or a server's delay to [0, max].
+func clamp(d, maxDelay time.Duration) time.Duration {
+	return min(max(d, 0), maxDelay)
+}

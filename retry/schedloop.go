@@ -1,0 +1,125 @@
+package retry
+
+import (
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// schedLoop is the scheduler actor's behaviour. It owns every job that is
+// neither running on a worker nor answered: new ones, waiting ones (as
+// timers) and due ones waiting for a free worker (ready).
+type schedLoop struct {
+	s       *Scheduler
+	workers int    // bound on busy
+	busy    int    // jobs handed to workers and not yet heard back
+	ready   []*job // due jobs waiting for a worker, FIFO from head
+	head    int
+	current *job // the job being handled, answered by Stopped if a callback panics
+}
+
+var (
+	_ actor.Behavior[*job]  = (*schedLoop)(nil)
+	_ actor.Discarder[*job] = (*schedLoop)(nil)
+	_ actor.Stopper         = (*schedLoop)(nil)
+)
+
+// Receive handles one message about one job:
+//   - a cancellation marker: answer the job now if it is waiting;
+//   - an attempt's result from a worker: answer it or schedule its retry;
+//   - a new job or a wait that ended: start an attempt.
+func (l *schedLoop) Receive(self *actor.Self[*job], j *job) {
+	switch {
+	case j.cancels != nil:
+		if t := j.cancels; self.Cancel(t.timer) {
+			l.s.answer(t, l.s.notStartedAgain(t))
+		}
+		return
+	case j.ran:
+		l.busy--
+		l.result(self, j)
+	default:
+		l.dispatch(j)
+	}
+	l.pump()
+}
+
+// result handles the outcome of the attempt a worker just made.
+func (l *schedLoop) result(self *actor.Self[*job], j *job) {
+	j.ran = false
+	if j.ok {
+		l.s.r.succeeded()
+		l.s.answer(j, nil)
+		return
+	}
+	n := len(j.errs)
+	if n == 1 {
+		j.start = l.s.now() // like Do, the first attempt is not timed
+	}
+	l.current = j // next calls RetryIf, the Policy and OnRetry, which may panic
+	v := l.s.r.next(j.ctx, n, j.errs[n-1], j.prev)
+	l.current = nil
+	j.errs[n-1] = v.err
+	if v.cause != 0 {
+		l.s.answer(j, newError(j.errs, v.cause, v.reason, l.s.elapsed(j)))
+		return
+	}
+	j.prev = v.delay
+	j.timer = self.Schedule(v.delay, j)
+}
+
+// dispatch hands a due job to a worker, or queues it if all are busy.
+func (l *schedLoop) dispatch(j *job) {
+	if j.ctx.Err() != nil {
+		l.s.answer(j, l.s.notStartedAgain(j))
+		return
+	}
+	if l.busy >= l.workers {
+		l.ready = append(l.ready, j)
+		return
+	}
+	l.busy++
+	j.attempt++
+	l.s.work <- j // never blocks: at most workers jobs are in the buffer or running
+}
+
+// pump moves queued jobs to free workers.
+func (l *schedLoop) pump() {
+	for l.busy < l.workers && l.head < len(l.ready) {
+		j := l.ready[l.head]
+		l.ready[l.head] = nil
+		l.head++
+		l.dispatch(j)
+	}
+	if l.head == len(l.ready) {
+		l.ready, l.head = l.ready[:0], 0
+	} else if l.head > 1024 && l.head > len(l.ready)/2 {
+		l.ready, l.head = append(l.ready[:0], l.ready[l.head:]...), 0
+	}
+}
+
+// Discard answers what the actor accepted but will not handle: new jobs,
+// waits and results. A result that was a success is answered as one.
+// Cancellation markers need nothing: their job is answered where it is.
+func (l *schedLoop) Discard(j *job, _ error) {
+	switch {
+	case j.cancels != nil:
+	case j.ran:
+		l.s.settleAfterStop(j)
+	default:
+		l.s.answer(j, l.s.stopped(j))
+	}
+}
+
+// Stopped answers the jobs waiting for a worker and the job whose handling
+// panicked, then closes the workers' channel (the actor is its only
+// sender).
+func (l *schedLoop) Stopped(error) {
+	for _, j := range l.ready[l.head:] {
+		l.s.answer(j, l.s.stopped(j))
+	}
+	l.ready, l.head = nil, 0
+	if l.current != nil {
+		l.s.answer(l.current, l.s.stopped(l.current))
+		l.current = nil
+	}
+	close(l.s.work)
+}

@@ -1,0 +1,249 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// DefaultWorkers is the number of attempts a [Scheduler] runs at once when
+// SchedulerConfig.Workers is zero.
+const DefaultWorkers = 16
+
+// SchedulerConfig configures [NewScheduler]. The zero value means
+// [DefaultWorkers] workers and a mailbox of 1024 messages.
+type SchedulerConfig struct {
+	// Workers bounds the attempts running at once. Default 16; negative
+	// is rejected.
+	Workers int
+	// Mailbox is the scheduler actor's mailbox capacity: submissions,
+	// results and cancellations waiting to be handled. Default 1024;
+	// negative is rejected.
+	Mailbox int
+}
+
+// Scheduler runs retried jobs asynchronously without a goroutine per job.
+// Waiting jobs are entries in one actor's timer queue (a few hundred bytes
+// each, against several KiB for a goroutine sleeping in [Retrier.Do]);
+// attempts run on a bounded set of workers the Scheduler owns. Every
+// submitted job gets exactly one answer on its channel, including when the
+// Scheduler stops.
+//
+// A Scheduler is safe for concurrent use. Its owner must call
+// [Scheduler.Stop]. There is no useful zero value: use [NewScheduler].
+type Scheduler struct {
+	r       *Retrier
+	a       *actor.Actor[*job]
+	work    chan *job     // actor → workers; closed by the actor when it stops
+	halt    atomic.Bool   // set by Stop: workers answer instead of running
+	live    atomic.Int32  // workers still running
+	drained chan struct{} // closed by the last worker to exit
+	pending atomic.Int64  // jobs submitted and not yet answered
+	epoch   time.Time     // origin of job.start
+}
+
+// NewScheduler starts a scheduler that retries jobs with r's Config, and
+// its workers. The caller owns them and must call [Scheduler.Stop].
+func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
+	switch {
+	case r == nil:
+		return nil, &ConfigError{"Retrier", "must not be nil"}
+	case cfg.Workers < 0:
+		return nil, &ConfigError{"Workers", "must not be negative"}
+	case cfg.Mailbox < 0:
+		return nil, &ConfigError{"Mailbox", "must not be negative"}
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Mailbox == 0 {
+		cfg.Mailbox = 1024
+	}
+	s := &Scheduler{r: r, work: make(chan *job, cfg.Workers), drained: make(chan struct{}), epoch: time.Now()}
+	a, err := actor.Spawn(actor.Config{Name: "retry-scheduler", Mailbox: cfg.Mailbox},
+		&schedLoop{s: s, workers: cfg.Workers})
+	if err != nil {
+		return nil, err
+	}
+	s.a = a
+	s.live.Store(int32(cfg.Workers))
+	for range cfg.Workers {
+		go s.worker()
+	}
+	return s, nil
+}
+
+// Submit hands fn to the scheduler and returns the channel (capacity one)
+// on which its outcome arrives exactly once: nil after a successful
+// attempt, else an [*Error] as [Retrier.Do] would return, with
+// [CauseStopped] if the scheduler stopped first.
+//
+// Submit waits for room in the mailbox until ctx is done. ctx is also the
+// job's context: attempts receive it, and its cancellation answers a
+// waiting job at once. fn runs on a worker goroutine; a panic in fn is
+// recovered and answered as a [*PanicError] with [CausePermanent].
+func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, attempt int) error) <-chan error {
+	out := make(chan error, 1)
+	if fn == nil {
+		out <- ErrNilFunc
+		return out
+	}
+	j := &job{fn: fn, ctx: ctx, out: out}
+	s.pending.Add(1)
+	if ctx.Done() != nil {
+		j.unhook = context.AfterFunc(ctx, func() { s.cancel(j) })
+	}
+	if err := s.a.Send(ctx, j); err != nil {
+		if errors.Is(err, actor.ErrStopped) {
+			s.answer(j, newError(nil, CauseStopped, ErrStopped, 0))
+		} else {
+			s.answer(j, notStarted(ctx))
+		}
+	}
+	return out
+}
+
+// Pending returns the number of jobs the scheduler holds: waiting,
+// queued for a worker or running. It is approximate while jobs move.
+func (s *Scheduler) Pending() int { return int(s.pending.Load()) }
+
+// Stop stops the scheduler: it refuses new jobs, answers every job waiting
+// or queued with [CauseStopped], lets running attempts finish (it does not
+// cancel them; a successful one is answered nil), and waits for its actor
+// and workers to exit or for ctx to end. It returns nil, ctx.Err() if ctx
+// ended first (the workers then finish in the background and still answer
+// their jobs), or the actor's failure if a user callback (RetryIf,
+// Policy, OnRetry) panicked in it. Stop is idempotent.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	s.halt.Store(true)
+	_, err := s.a.Stop(ctx, actor.Discard)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	select {
+	case <-s.drained:
+		return err // nil, or the actor's *actor.PanicError
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// cancel tells the actor that j's context ended; it runs on the goroutine
+// context.AfterFunc starts and may wait for room in the mailbox.
+func (s *Scheduler) cancel(j *job) {
+	_ = s.a.Send(context.Background(), &job{cancels: j}) // refused only once stopping; then Stop answers j
+}
+
+// worker runs attempts until the actor closes s.work.
+func (s *Scheduler) worker() {
+	defer func() {
+		if s.live.Add(-1) == 0 {
+			close(s.drained)
+		}
+	}()
+	for j := range s.work {
+		if s.halt.Load() {
+			s.answer(j, s.stopped(j))
+			continue
+		}
+		j.run()
+		if s.a.Send(context.Background(), j) != nil {
+			s.settleAfterStop(j) // the actor is gone: answer here
+		}
+	}
+}
+
+// settleAfterStop answers a job whose attempt ended after the actor stopped.
+func (s *Scheduler) settleAfterStop(j *job) {
+	if j.ok {
+		s.r.succeeded()
+		s.answer(j, nil)
+		return
+	}
+	s.answer(j, s.stopped(j))
+}
+
+func (s *Scheduler) stopped(j *job) error {
+	return newError(j.errs, CauseStopped, ErrStopped, s.elapsed(j))
+}
+
+func (s *Scheduler) now() int64 { return int64(time.Since(s.epoch)) }
+
+func (s *Scheduler) elapsed(j *job) time.Duration {
+	if len(j.errs) == 0 {
+		return 0
+	}
+	return time.Duration(s.now() - j.start)
+}
+
+// PanicError is the attempt error recorded when a job's function panics on
+// a [Scheduler] worker.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the worker's stack at the panic
+}
+
+// Error implements error.
+func (p *PanicError) Error() string { return fmt.Sprintf("retry: job panicked: %v", p.Value) }
+
+// Unwrap returns the panic value if it is an error.
+func (p *PanicError) Unwrap() error { err, _ := p.Value.(error); return err }
+
+// job is one submitted function and its retry state. Ownership moves with
+// the pointer: the submitter, then the actor, a worker, the actor again...
+// Only its owner touches its fields, except cancels markers, which only
+// carry a pointer.
+type job struct {
+	fn      func(context.Context, int) error
+	ctx     context.Context
+	out     chan<- error
+	unhook  func() bool       // stops the context.AfterFunc, if any
+	timer   actor.Timer[*job] // the pending wait, owned by the actor
+	errs    []error           // every attempt's error
+	start   int64             // scheduler clock at the first failure
+	prev    time.Duration     // previous wait
+	attempt int32             // attempts started
+	ran     bool              // a worker ran the latest attempt and has not been heard yet
+	ok      bool              // that attempt succeeded
+	cancels *job              // non-nil in a cancellation marker
+}
+
+// run makes one attempt, on a worker. A panic is recorded as the attempt's
+// error and made permanent.
+func (j *job) run() {
+	defer func() {
+		if v := recover(); v != nil {
+			j.ok = false
+			j.errs = append(j.errs, Permanent(&PanicError{Value: v, Stack: debug.Stack()}))
+		}
+	}()
+	j.ran = true
+	err := j.fn(j.ctx, int(j.attempt))
+	j.ok = err == nil
+	if err != nil {
+		j.errs = append(j.errs, err)
+	}
+}
+
+// answer delivers j's one outcome. Its caller owns j.
+func (s *Scheduler) answer(j *job, err error) {
+	if j.unhook != nil {
+		j.unhook()
+	}
+	select {
+	case j.out <- err: // capacity one and a single answer: never blocks
+	default:
+	}
+	s.pending.Add(-1)
+}
+
+// notStartedAgain answers a job whose context ended before its next
+// attempt.
+func (s *Scheduler) notStartedAgain(j *job) error {
+	return newError(j.errs, CauseContext, ctxReason(j.ctx), s.elapsed(j))
+}
