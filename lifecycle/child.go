@@ -71,8 +71,9 @@ func (c *adopted[M]) Stop(ctx context.Context) error {
 // Spawner returns a Spec.New function that spawns a fresh actor, with a
 // fresh behaviour from newBehavior, on every start and restart; the actor
 // stops in [actor.Drain] mode. If publish is not nil it is called with each
-// new actor before it is started, so callers can route messages to the
-// current incarnation (for example through an atomic.Pointer).
+// new actor as soon as it is spawned, on the supervisor's goroutine, so
+// callers can route messages to the current incarnation (for example
+// through an atomic.Pointer).
 func Spawner[M any](cfg actor.Config, newBehavior func() actor.Behavior[M], publish func(*actor.Actor[M])) func() (Child, error) {
 	return func() (Child, error) {
 		if newBehavior == nil {

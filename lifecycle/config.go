@@ -72,13 +72,13 @@ func (r Restart) restarts(failed bool) bool {
 
 // Defaults for [Config] and [Spec] fields left zero.
 const (
-	DefaultMaxRestarts  = 3
-	DefaultPeriod       = 5 * time.Second
-	DefaultBackoff      = 100 * time.Millisecond
-	DefaultMaxBackoff   = 5 * time.Second
-	DefaultQuietPeriod  = 10 * time.Second
-	DefaultStartTimeout = 5 * time.Second
-	DefaultStopTimeout  = 5 * time.Second
+	DefaultMaxRestarts  = 3                      // DefaultMaxRestarts is Config.MaxRestarts's default.
+	DefaultPeriod       = 5 * time.Second        // DefaultPeriod is Config.Period's default.
+	DefaultBackoff      = 100 * time.Millisecond // DefaultBackoff is Config.Backoff's default.
+	DefaultMaxBackoff   = 5 * time.Second        // DefaultMaxBackoff is Config.MaxBackoff's default.
+	DefaultQuietPeriod  = 10 * time.Second       // DefaultQuietPeriod is Config.QuietPeriod's default.
+	DefaultStartTimeout = 5 * time.Second        // DefaultStartTimeout is Spec.StartTimeout's default.
+	DefaultStopTimeout  = 5 * time.Second        // DefaultStopTimeout is Spec.StopTimeout's default.
 )
 
 // Config configures a [Supervisor]. The zero value is valid: a one-for-one
@@ -102,7 +102,8 @@ type Config struct {
 	// restart of the same child doubles it, up to MaxBackoff. Default
 	// 100ms; negative means restart at once, always.
 	Backoff time.Duration
-	// MaxBackoff caps the delay between restarts. Default 5s.
+	// MaxBackoff caps the delay between restarts. Default 5s, or Backoff
+	// if that is larger; a value below Backoff is refused.
 	MaxBackoff time.Duration
 	// QuietPeriod is how long a restarted child must run without exiting
 	// for its backoff to start again from Backoff. Default 10s.
@@ -130,7 +131,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.Period = orDefault(c.Period, DefaultPeriod)
 	c.Backoff = orDefault(c.Backoff, DefaultBackoff)
 	c.Backoff = max(c.Backoff, 0)
-	c.MaxBackoff = orDefault(c.MaxBackoff, DefaultMaxBackoff)
+	c.MaxBackoff = orDefault(c.MaxBackoff, max(DefaultMaxBackoff, c.Backoff))
 	c.QuietPeriod = orDefault(c.QuietPeriod, DefaultQuietPeriod)
 	if c.MaxBackoff < c.Backoff {
 		return c, &ConfigError{Field: "MaxBackoff", Reason: "must not be less than Backoff"}

@@ -170,6 +170,9 @@ func (x *executor) drainExits(self *actor.Self[message]) {
 
 // startKid builds and starts a new incarnation of child j.
 func (x *executor) startKid(ctx context.Context, j int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	k := &x.kids[j]
 	k.gen++
 	gen := k.gen

@@ -11,10 +11,10 @@ import (
 
 // Defaults for [ShutdownConfig] fields left zero.
 const (
-	DefaultServerTimeout = 10 * time.Second
-	DefaultGracePeriod   = 30 * time.Second
-	DefaultTreeTimeout   = 30 * time.Second
-	DefaultHookTimeout   = 5 * time.Second
+	DefaultServerTimeout = 10 * time.Second // DefaultServerTimeout is ShutdownConfig.ServerTimeout's default.
+	DefaultGracePeriod   = 30 * time.Second // DefaultGracePeriod is ShutdownConfig.GracePeriod's default.
+	DefaultTreeTimeout   = 30 * time.Second // DefaultTreeTimeout is ShutdownConfig.TreeTimeout's default.
+	DefaultHookTimeout   = 5 * time.Second  // DefaultHookTimeout is ShutdownConfig.HookTimeout's default.
 )
 
 // ShutdownConfig configures a [Coordinator]. The zero value is valid: no
@@ -73,8 +73,8 @@ func (c ShutdownConfig) withDefaults() (ShutdownConfig, error) {
 // shutdown hooks in reverse registration order. It also hands out the
 // connection guards and serves the readiness probe.
 //
-// A Coordinator is built by [NewCoordinator]; it is safe for concurrent
-// use. Most callers want [Coordinator.Hook], [Coordinator.Track] and, on a
+// A Coordinator is built by [NewCoordinator] (the zero value is not
+// usable); it is safe for concurrent use. Most callers want [Coordinator.Hook], [Coordinator.Track] and, on a
 // signal (see [NotifyContext]), [Coordinator.Shutdown].
 type Coordinator struct {
 	cfg ShutdownConfig
@@ -138,14 +138,16 @@ func (c *Coordinator) Hook(name string, timeout time.Duration, fn func(ctx conte
 
 // Guard is one tracked connection or request, from [Coordinator.Acquire].
 // Shutdown waits, up to the grace period, until every guard is released.
+// It is safe for concurrent use; the zero Guard tracks nothing.
 type Guard struct {
 	c        *Coordinator
 	released atomic.Bool
 }
 
-// Release gives the guard back. It is idempotent and safe on a nil Guard.
+// Release gives the guard back. It is idempotent, and does nothing on a
+// nil or zero Guard.
 func (g *Guard) Release() {
-	if g == nil || g.released.Swap(true) {
+	if g == nil || g.c == nil || g.released.Swap(true) {
 		return
 	}
 	g.c.leave()

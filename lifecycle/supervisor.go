@@ -16,8 +16,8 @@ import (
 // [Sub]); a supervisor that exceeds its restart intensity stops its
 // children and fails, and its parent decides what happens next.
 //
-// A Supervisor is built by [New], started once by [Supervisor.Start] and
-// stopped by [Supervisor.Stop]. Its methods are safe for concurrent use.
+// A Supervisor is built by [New] (the zero value is not usable), started
+// once by [Supervisor.Start] and stopped by [Supervisor.Stop]. Its methods are safe for concurrent use.
 // Its decisions are made by a pure function (see decide.go) and carried
 // out by one actor; child Start and Stop calls run on that actor, or on a
 // goroutine it abandons if they do not return in time.

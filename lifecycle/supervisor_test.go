@@ -385,3 +385,30 @@ func TestFromFuncFailureAndPanic(t *testing.T) {
 		assert.True(t, errors.Is(c.Stop(t.Context()), errBoom))
 	})
 }
+
+func TestStartWithCancelledContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		assert.ErrorIs(t, s.Start(ctx), context.Canceled)
+		assert.Empty(t, ps.log.all(), "nothing started")
+		<-s.Done()
+	})
+}
+
+func TestStopDuringBackoffCancelsRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		s, err := New(Config{Name: "app", Backoff: time.Minute}, ps.spec("a", Permanent), ps.spec("b", Permanent))
+		require.NoError(t, err)
+		require.NoError(t, s.Start(t.Context()))
+		ps.get("a").exit(errBoom)
+		synctest.Wait()
+		require.NoError(t, s.Stop(t.Context()))
+		time.Sleep(time.Hour)
+		assert.Equal(t, []string{"start a", "start b", "stop b"}, ps.log.all(), "a is not restarted after the stop")
+	})
+}
