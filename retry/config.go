@@ -9,10 +9,14 @@ import (
 
 // Defaults used for the zero fields of [Config].
 const (
-	DefaultMaxAttempts  = 5
+	// DefaultMaxAttempts is the default Config.MaxAttempts.
+	DefaultMaxAttempts = 5
+	// DefaultInitialDelay is the default Config.InitialDelay.
 	DefaultInitialDelay = 100 * time.Millisecond
-	DefaultMaxDelay     = 30 * time.Second
-	DefaultMultiplier   = 2.0
+	// DefaultMaxDelay is the default Config.MaxDelay.
+	DefaultMaxDelay = 30 * time.Second
+	// DefaultMultiplier is the default Config.Multiplier.
+	DefaultMultiplier = 2.0
 )
 
 // Backoff is how the delay grows from one retry to the next. The zero value
@@ -81,7 +85,7 @@ type Config struct {
 	// by something else".
 	MaxAttempts int
 	// InitialDelay is the first backoff delay. Default 100ms; negative is
-	// rejected.
+	// rejected. For no delay at all, use a Policy that returns 0.
 	InitialDelay time.Duration
 	// MaxDelay caps every wait, including server-directed ones. Default
 	// 30s; negative or less than InitialDelay is rejected.

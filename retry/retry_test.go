@@ -377,3 +377,24 @@ func TestNilFuncIsAnError(t *testing.T) {
 	_, err := DoValue[int](context.Background(), r, nil)
 	assert.ErrorIs(t, err, ErrNilFunc)
 }
+
+// openError stands in for the breaker's open error: retry must recognise it
+// through the Hint interface alone, without importing the breaker.
+type openError struct{ wait time.Duration }
+
+func (e *openError) Error() string             { return "breaker: open" }
+func (e *openError) RetryAfter() time.Duration { return e.wait }
+
+func TestDoRecognisesForeignHintDeepInChain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		err := mustNew(t, Config{MaxAttempts: 2}).Do(context.Background(), func(context.Context, int) error {
+			return fmt.Errorf("payments: %w", &openError{wait: 3 * time.Second})
+		})
+		re := asError(t, err)
+		assert.Equal(t, CauseOpen, re.Cause, "the last answer was 'open'")
+		assert.Equal(t, 3*time.Second, time.Since(start), "the one retry waited what the dependency asked")
+		var oe *openError
+		assert.ErrorAs(t, err, &oe, "the caller can still reach the dependency's error")
+	})
+}

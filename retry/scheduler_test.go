@@ -271,3 +271,19 @@ func TestSchedulerLoad(t *testing.T) {
 		assert.LessOrEqual(t, peak.Load(), int32(workers))
 	})
 }
+
+func TestSchedulerHintAndBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := NewBudget(BudgetConfig{Tokens: 1, Refill: 1})
+		require.NoError(t, err)
+		s := newSched(t, Config{Budget: b, MaxAttempts: 10}, SchedulerConfig{})
+		defer stop(t, s)
+		start := time.Now()
+		err = <-s.Submit(context.Background(), func(context.Context, int) error { return After(errBoom, 2*time.Second) })
+		re := asError(t, err)
+		assert.Equal(t, CauseBudget, re.Cause, "one token: one retry, then the budget stops it")
+		assert.Equal(t, 2, re.Attempts)
+		assert.Equal(t, 2*time.Second, time.Since(start), "the retry waited the hinted delay")
+		assert.Equal(t, 2*time.Second, re.Elapsed)
+	})
+}

@@ -1,0 +1,230 @@
+package benchmarks
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	retrygo "github.com/avast/retry-go/v4"
+	backoff "github.com/cenkalti/backoff/v5"
+	eapache "github.com/eapache/go-resiliency/retrier"
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
+
+	"github.com/llm-research-lab/resilience/retry"
+)
+
+// Method: every library is configured for 5 attempts and, in
+// TwoFailures, zero delay between them; Retriers, executors and option
+// lists are built once outside the timed loop, as a service would. Each
+// op is one retried call: FirstSuccess succeeds at once, TwoFailures fails
+// twice and then succeeds.
+
+var retryErrBoom = errors.New("boom")
+
+func retryZeroDelay() *retry.Retrier {
+	r, err := retry.New(retry.Config{MaxAttempts: 5, Policy: retry.PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// retryLib is one library's timed loop: it calls op (which it receives
+// built so that op succeeds on attempt okAt) until the loop ends.
+type retryLib struct {
+	name string
+	loop func(b *testing.B, okAt int)
+}
+
+// retryOp returns a func() error that fails until call okAt, and its reset.
+func retryOp(okAt int) (op func() error, reset func()) {
+	n := 0
+	return func() error {
+			if n++; n < okAt {
+				return retryErrBoom
+			}
+			return nil
+		}, func() {
+			n = 0
+		}
+}
+
+func retryLibs() []retryLib {
+	return []retryLib{
+		{"resilience", func(b *testing.B, okAt int) {
+			r, ctx := retryZeroDelay(), context.Background()
+			fn := func(_ context.Context, attempt int) error {
+				if attempt < okAt {
+					return retryErrBoom
+				}
+				return nil
+			}
+			for b.Loop() {
+				if err := r.Do(ctx, fn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+		{"backoff", func(b *testing.B, okAt int) {
+			ctx := context.Background()
+			op, reset := retryOp(okAt)
+			opts := []backoff.RetryOption{backoff.WithBackOff(&backoff.ZeroBackOff{}), backoff.WithMaxTries(5)}
+			fn := func() (struct{}, error) { return struct{}{}, op() }
+			for b.Loop() {
+				reset()
+				if _, err := backoff.Retry(ctx, fn, opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+		{"retrygo", func(b *testing.B, okAt int) {
+			op, reset := retryOp(okAt)
+			opts := []retrygo.Option{retrygo.Attempts(5), retrygo.Delay(0), retrygo.DelayType(retrygo.FixedDelay)}
+			for b.Loop() {
+				reset()
+				if err := retrygo.Do(op, opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+		{"failsafe", func(b *testing.B, okAt int) {
+			op, reset := retryOp(okAt)
+			exec := failsafe.With[any](retrypolicy.NewBuilder[any]().WithMaxAttempts(5).Build())
+			for b.Loop() {
+				reset()
+				if err := exec.Run(op); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+		{"eapache", func(b *testing.B, okAt int) {
+			op, reset := retryOp(okAt)
+			r := eapache.New(eapache.ConstantBackoff(4, 0), nil)
+			for b.Loop() {
+				reset()
+				if err := r.Run(op); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+	}
+}
+
+// BenchmarkRetryFirstSuccess: the call succeeds on its first attempt, the
+// common case, which a retry wrapper should make nearly free.
+func BenchmarkRetryFirstSuccess(b *testing.B) {
+	for _, lib := range retryLibs() {
+		b.Run("lib="+lib.name, func(b *testing.B) {
+			b.ReportAllocs()
+			lib.loop(b, 1)
+		})
+	}
+}
+
+// BenchmarkRetryTwoFailures: the call fails twice, then succeeds, with no
+// delay between attempts, so the loop's own overhead is what is measured.
+func BenchmarkRetryTwoFailures(b *testing.B) {
+	for _, lib := range retryLibs() {
+		b.Run("lib="+lib.name, func(b *testing.B) {
+			b.ReportAllocs()
+			lib.loop(b, 3)
+		})
+	}
+}
+
+const retryPendingJobs = 100_000
+
+// BenchmarkRetryPendingMemory measures what 100,000 retries waiting for
+// their next attempt cost: as entries in a retry.Scheduler's timer queue
+// (lib=scheduler) or as goroutines sleeping in Retrier.Do (lib=goroutines).
+// Both deliver each outcome on its own channel and keep the channels in a
+// slice. The metric is the growth of heap plus goroutine stacks, after GC,
+// divided by the number of waiting retries. Run with -benchtime 1x.
+func BenchmarkRetryPendingMemory(b *testing.B) {
+	r, err := retry.New(retry.Config{InitialDelay: time.Hour, MaxDelay: time.Hour, Jitter: retry.NoJitter})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("lib=scheduler", func(b *testing.B) {
+		var total float64
+		for b.Loop() {
+			total += retrySchedulerPending(b, r)
+		}
+		b.ReportMetric(total/float64(b.N), "bytes/pending")
+	})
+	b.Run("lib=goroutines", func(b *testing.B) {
+		var total float64
+		for b.Loop() {
+			total += retryGoroutinesPending(b, r)
+		}
+		b.ReportMetric(total/float64(b.N), "bytes/pending")
+	})
+}
+
+func retrySchedulerPending(b *testing.B, r *retry.Retrier) float64 {
+	s, err := retry.NewScheduler(r, retry.SchedulerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var calls atomic.Int64
+	fn := func(context.Context, int) error { calls.Add(1); return retryErrBoom }
+	before := retryLiveBytes()
+	outs := make([]<-chan error, retryPendingJobs)
+	for i := range outs {
+		outs[i] = s.Submit(context.Background(), fn)
+	}
+	retryWaitCalls(&calls)
+	for s.Pending() != retryPendingJobs { // first attempts answered, all now waiting
+		time.Sleep(time.Millisecond)
+	}
+	per := float64(retryLiveBytes()-before) / retryPendingJobs
+	if err := s.Stop(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for _, out := range outs {
+		<-out
+	}
+	return per
+}
+
+func retryGoroutinesPending(b *testing.B, r *retry.Retrier) float64 {
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int64
+	fn := func(context.Context, int) error { calls.Add(1); return retryErrBoom }
+	before := retryLiveBytes()
+	outs := make([]chan error, retryPendingJobs)
+	for i := range outs {
+		out := make(chan error, 1)
+		outs[i] = out
+		go func() { out <- r.Do(ctx, fn) }()
+	}
+	retryWaitCalls(&calls)
+	time.Sleep(100 * time.Millisecond) // let the last ones park in their sleep
+	per := float64(retryLiveBytes()-before) / retryPendingJobs
+	cancel()
+	for _, out := range outs {
+		if err := <-out; err == nil {
+			b.Fatal("a retry loop succeeded")
+		}
+	}
+	return per
+}
+
+func retryWaitCalls(calls *atomic.Int64) {
+	for calls.Load() < retryPendingJobs {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// retryLiveBytes is the heap in use plus goroutine stacks, after two GCs.
+func retryLiveBytes() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
