@@ -23,7 +23,7 @@ import (
 // op is one retried call: FirstSuccess succeeds at once, TwoFailures fails
 // twice and then succeeds.
 
-var retryErrBoom = errors.New("boom")
+var errRetryBoom = errors.New("boom")
 
 func retryZeroDelay() *retry.Retrier {
 	r, err := retry.New(retry.Config{MaxAttempts: 5, Policy: retry.PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
@@ -45,7 +45,7 @@ func retryOp(okAt int) (op func() error, reset func()) {
 	n := 0
 	return func() error {
 			if n++; n < okAt {
-				return retryErrBoom
+				return errRetryBoom
 			}
 			return nil
 		}, func() {
@@ -59,7 +59,7 @@ func retryLibs() []retryLib {
 			r, ctx := retryZeroDelay(), context.Background()
 			fn := func(_ context.Context, attempt int) error {
 				if attempt < okAt {
-					return retryErrBoom
+					return errRetryBoom
 				}
 				return nil
 			}
@@ -171,7 +171,7 @@ func retrySchedulerPending(b *testing.B, r *retry.Retrier) float64 {
 		b.Fatal(err)
 	}
 	var calls atomic.Int64
-	fn := func(context.Context, int) error { calls.Add(1); return retryErrBoom }
+	fn := func(context.Context, int) error { calls.Add(1); return errRetryBoom }
 	before := retryLiveBytes()
 	outs := make([]<-chan error, retryPendingJobs)
 	for i := range outs {
@@ -194,7 +194,7 @@ func retrySchedulerPending(b *testing.B, r *retry.Retrier) float64 {
 func retryGoroutinesPending(b *testing.B, r *retry.Retrier) float64 {
 	ctx, cancel := context.WithCancel(context.Background())
 	var calls atomic.Int64
-	fn := func(context.Context, int) error { calls.Add(1); return retryErrBoom }
+	fn := func(context.Context, int) error { calls.Add(1); return errRetryBoom }
 	before := retryLiveBytes()
 	outs := make([]chan error, retryPendingJobs)
 	for i := range outs {
