@@ -1,0 +1,129 @@
+package deadline
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunOrAbandonReleasesCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		late := make(chan Late, 1)
+		s, err := New(Config{OnLate: func(l Late) { late <- l }})
+		require.NoError(t, err)
+		release := make(chan struct{})
+		start := time.Now()
+		err = s.RunOrAbandon(context.Background(), Limit{Op: "stuck", Timeout: 100 * time.Millisecond}, func(context.Context) error {
+			<-release // ignores its context
+			return errBoom
+		})
+		require.ErrorIs(t, err, ErrElapsed)
+		assert.Equal(t, 100*time.Millisecond, time.Since(start), "the caller is released at the deadline")
+		st := s.Stats()
+		assert.Equal(t, 1, st.Abandoned)
+		assert.Equal(t, uint64(1), st.AbandonedTotal)
+
+		time.Sleep(time.Second)
+		close(release)
+		l := <-late
+		assert.Equal(t, Late{Op: "stuck", Limit: 100 * time.Millisecond, Overrun: time.Second, Err: errBoom}, l)
+		synctest.Wait()
+		assert.Zero(t, s.Stats().Abandoned)
+		require.NoError(t, s.Stop(context.Background()))
+	})
+}
+
+func TestRunOrAbandonInTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScheduler(t)
+		lim := Limit{Timeout: time.Second}
+		v, err := DoOrAbandon(context.Background(), s, lim, func(context.Context) (string, error) {
+			time.Sleep(10 * time.Millisecond)
+			return "ok", nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "ok", v)
+		require.ErrorIs(t, s.RunOrAbandon(context.Background(), lim, func(context.Context) error { return errBoom }), errBoom)
+		assert.Zero(t, s.Stats().AbandonedTotal)
+	})
+}
+
+func TestRunOrAbandonParentCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScheduler(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Millisecond, cancel)
+		release := make(chan struct{})
+		err := s.RunOrAbandon(ctx, Limit{Timeout: time.Second}, func(context.Context) error {
+			<-release
+			return nil
+		})
+		require.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, ErrElapsed)
+		assert.Equal(t, 1, s.Stats().Abandoned)
+		close(release)
+	})
+}
+
+func TestRunOrAbandonPanics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		late := make(chan Late, 1)
+		s, err := New(Config{OnLate: func(l Late) { late <- l }})
+		require.NoError(t, err)
+		lim := Limit{Timeout: time.Second}
+		require.PanicsWithValue(t, "early", func() {
+			_ = s.RunOrAbandon(context.Background(), lim, func(context.Context) error { panic("early") })
+		}, "a panic before the deadline is re-raised in the caller")
+
+		err = s.RunOrAbandon(context.Background(), lim, func(context.Context) error {
+			time.Sleep(2 * time.Second)
+			panic("late")
+		})
+		require.ErrorIs(t, err, ErrElapsed)
+		l := <-late
+		var pe *PanicError
+		require.ErrorAs(t, l.Err, &pe, "a panic after the deadline is reported")
+		assert.Equal(t, "late", pe.Value)
+		assert.NotEmpty(t, pe.Stack)
+		require.NoError(t, s.Stop(context.Background()))
+	})
+}
+
+func TestStopWaitsForAbandoned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(Config{})
+		require.NoError(t, err)
+		release := make(chan struct{})
+		err = s.RunOrAbandon(context.Background(), Limit{Timeout: time.Millisecond}, func(context.Context) error {
+			<-release
+			return nil
+		})
+		require.ErrorIs(t, err, ErrElapsed)
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err = s.Stop(ctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "1 abandonable calls still running")
+
+		err = s.RunOrAbandon(context.Background(), Limit{Timeout: time.Second}, func(context.Context) error { return nil })
+		require.ErrorIs(t, err, ErrStopped)
+
+		close(release)
+		require.NoError(t, s.Stop(context.Background()), "a second Stop waits for the straggler")
+	})
+}
+
+func TestRunOrAbandonBadInput(t *testing.T) {
+	var nilSched *Scheduler
+	err := nilSched.RunOrAbandon(context.Background(), Limit{Timeout: time.Second}, func(context.Context) error { return nil })
+	require.ErrorIs(t, err, ErrNoScheduler)
+	s := newScheduler(t)
+	var ce *ConfigError
+	require.ErrorAs(t, s.RunOrAbandon(context.Background(), Limit{Timeout: time.Second}, nil), &ce)
+	require.ErrorAs(t, s.RunOrAbandon(context.Background(), Limit{}, func(context.Context) error { return nil }), &ce)
+}
