@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/deadline"
+	"github.com/llm-research-lab/resilience/retry"
+)
+
+// The two useful ways to stack the patterns around one operation. Both give
+// every attempt its own deadline; they differ in what the breaker sees and
+// in who stops whom. docs/composition.md explains which to choose.
+
+// retryOutside is retry(breaker(deadline(op))), the gateway's order: the
+// breaker judges every attempt, so an outage trips it after
+// FailureThreshold attempts rather than FailureThreshold whole retried
+// calls, and an open breaker ends the retry loop: its error carries a
+// retry-after, which the loop waits for if that fits before the context's
+// deadline and the Retrier's MaxDelay, and otherwise stops on
+// (retry.CauseOpen).
+func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
+	return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
+		v, err := breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
+		})
+		var open *breaker.OpenError
+		if errors.As(err, &open) {
+			err = retry.After(err, open.RetryAfter()+probeMargin)
+		}
+		return v, err
+	})
+}
+
+// probeMargin is added to an open breaker's retry-after. Without it the
+// retry wakes at the very instant the breaker's actor is due to let probes
+// through, may find it still open with nothing left to wait, and spend its
+// remaining attempts at once.
+const probeMargin = time.Millisecond
+
+// breakerOutside is breaker(retry(deadline(op))), the seed's order: the
+// breaker judges whole retried calls, so failures that a retry absorbs
+// never count against the upstream, and an open breaker refuses the call
+// before any attempt is made.
+func breakerOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
+	return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+		return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
+			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
+		})
+	})
+}

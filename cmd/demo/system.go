@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/llm-research-lab/resilience/lifecycle"
+)
+
+// upstreamNames are the three services behind the gateway; outageUpstream
+// is the one that goes down in the scenario.
+var upstreamNames = []string{"users", "search", "payments"}
+
+const outageUpstream = "payments"
+
+// baseline is each upstream's everyday misbehaviour.
+func baseline(name string) faults {
+	switch name {
+	case "users":
+		return faults{ErrorRate: 0.05, Latency: 2 * time.Millisecond, Jitter: 3 * time.Millisecond}
+	case "search":
+		return faults{Latency: 10 * time.Millisecond, Jitter: 20 * time.Millisecond, HangRate: 0.02}
+	}
+	return faults{Latency: 3 * time.Millisecond, Jitter: 4 * time.Millisecond}
+}
+
+// system is everything the demo runs, as one lifecycle tree:
+//
+//	demo
+//	├── upstreams: users, search, payments        (HTTP servers)
+//	├── gateway:   deadlines, breaker-users, breaker-search,
+//	│              breaker-payments, http          (the library at work)
+//	└── plain:     http                            (the same routes, no library)
+//
+// and the Coordinator that shuts it down.
+type system struct {
+	ups         map[string]*upstream
+	gw          *gateway
+	plain       *gateway // nil in -serve mode
+	gwURL       string
+	plainURL    string
+	root        *lifecycle.Supervisor
+	coord       *lifecycle.Coordinator
+	grace       time.Duration
+	propagation time.Duration
+	stops       *stopLog
+	lns         []net.Listener
+}
+
+// newSystem builds the tree without starting it.
+func newSystem(o options, withPlain bool, events *eventLog) (s *system, err error) {
+	s = &system{ups: map[string]*upstream{}, grace: o.grace, propagation: o.propagation, stops: &stopLog{}}
+	defer func() {
+		if err != nil {
+			s.abort()
+		}
+	}()
+	rnd := newRand(o.seed)
+	urls := map[string]string{}
+	var upSpecs []lifecycle.Spec
+	for _, name := range upstreamNames {
+		u, err := newUpstream(name, baseline(name), rnd)
+		if err != nil {
+			return s, err
+		}
+		s.ups[name], urls[name] = u, u.URL()
+		s.lns = append(s.lns, u.ln)
+		upSpecs = append(upSpecs, s.serverSpec(name, "upstreams/"+name, u.handler, u.ln))
+	}
+	specs := []lifecycle.Spec{lifecycle.Sub(lifecycle.Config{Name: "upstreams"}, upSpecs...)}
+
+	if s.gw, err = newGateway(true, defaultRoutes(), urls, upstreamNames, rnd, events); err != nil {
+		return s, err
+	}
+	spec, url, err := s.gatewaySpec("gateway", s.gw, o.addr)
+	if err != nil {
+		return s, err
+	}
+	specs, s.gwURL = append(specs, spec), url
+	if withPlain {
+		if s.plain, err = newGateway(false, defaultRoutes(), urls, upstreamNames, rnd, events); err != nil {
+			return s, err
+		}
+		spec, url, err := s.gatewaySpec("plain", s.plain, o.addr)
+		if err != nil {
+			return s, err
+		}
+		specs, s.plainURL = append(specs, spec), url
+	}
+	if s.root, err = lifecycle.New(lifecycle.Config{Name: "demo"}, specs...); err != nil {
+		return s, err
+	}
+	s.coord, err = lifecycle.NewCoordinator(lifecycle.ShutdownConfig{
+		PropagationDelay: o.propagation,
+		GracePeriod:      o.grace,
+		TreeTimeout:      o.grace,
+		Tree:             s.root,
+	})
+	if err != nil {
+		return s, err
+	}
+	s.gw.coord = s.coord
+	return s, s.coord.Hook("close-idle-connections", time.Second, s.closeIdle)
+}
+
+// gatewaySpec listens for g on addr and returns the subtree that runs it:
+// its deadline scheduler, one child per breaker, then its HTTP server.
+func (s *system) gatewaySpec(name string, g *gateway, addr string) (lifecycle.Spec, string, error) {
+	h, err := g.handler()
+	if err != nil {
+		return lifecycle.Spec{}, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return lifecycle.Spec{}, "", err
+	}
+	s.lns = append(s.lns, ln)
+	// Started first, so stopped last: once the server has stopped, close
+	// the connections to the upstreams before they stop. A pooled
+	// connection that never carried a request would otherwise hold an
+	// upstream's http.Server.Shutdown for up to five seconds.
+	kids := []lifecycle.Spec{s.funcSpec("transport", name+"/transport", func(ctx context.Context) error {
+		<-ctx.Done()
+		g.transport.CloseIdleConnections()
+		return nil
+	})}
+	if g.resilient {
+		kids = append(kids, s.funcSpec("deadlines", name+"/deadlines", func(ctx context.Context) error {
+			<-ctx.Done()
+			return stopWithin(time.Second, g.sched.Stop)
+		}))
+		for _, n := range g.order {
+			kids = append(kids, s.funcSpec("breaker-"+n, name+"/breaker-"+n, g.backends[n].watch))
+		}
+	}
+	kids = append(kids, s.serverSpec("http", name+"/http", h, ln))
+	return lifecycle.Sub(lifecycle.Config{Name: name}, kids...), "http://" + ln.Addr().String(), nil
+}
+
+// serverSpec runs an HTTP server on ln; a restart listens again on the
+// same address (an http.Server cannot serve twice).
+func (s *system) serverSpec(name, label string, h http.Handler, ln net.Listener) lifecycle.Spec {
+	addr, first := ln.Addr().String(), ln
+	return lifecycle.Spec{Name: name, New: func() (lifecycle.Child, error) {
+		fresh := &freshConns{m: map[net.Conn]struct{}{}}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ConnState: fresh.track}
+		srv.RegisterOnShutdown(fresh.closeAll)
+		l := first
+		if l == nil {
+			srv.Addr = addr
+		}
+		first = nil
+		return s.stops.timed(label, lifecycle.FromServer(srv, l)), nil
+	}}
+}
+
+// freshConns tracks a server's connections that have not yet carried a
+// request. http.Server.Shutdown counts such a connection as active for up
+// to five seconds, and HTTP clients open them speculatively: a pooled
+// spare would hold every shutdown for seconds. Shutdown runs closeAll once
+// the listeners are closed; a connection that has sent no byte loses
+// nothing.
+type freshConns struct {
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, st http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st == http.StateNew {
+		f.m[c] = struct{}{}
+		return
+	}
+	delete(f.m, c)
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.m {
+		_ = c.Close()
+		delete(f.m, c)
+	}
+}
+
+func (s *system) funcSpec(name, label string, run func(ctx context.Context) error) lifecycle.Spec {
+	return lifecycle.Spec{Name: name, Restart: lifecycle.Transient, New: func() (lifecycle.Child, error) {
+		return s.stops.timed(label, lifecycle.FromFunc(run)), nil
+	}}
+}
+
+// watch owns the breaker's actor for the tree: it relays state changes
+// to the event log until stopped, then stops the breaker.
+func (b *backend) watch(ctx context.Context) error {
+	ch, err := b.breaker.Subscribe(ctx, 64)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return errors.New("breaker stopped on its own")
+			}
+			b.events.add(ev)
+		case <-ctx.Done():
+			return stopWithin(time.Second, b.breaker.Stop)
+		}
+	}
+}
+
+func stopWithin(d time.Duration, stop func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return stop(ctx)
+}
+
+// start starts the tree.
+func (s *system) start(ctx context.Context) error {
+	if err := s.root.Start(ctx); err != nil {
+		s.abort()
+		return err
+	}
+	return nil
+}
+
+// abort releases what a system that never started holds.
+func (s *system) abort() {
+	for _, ln := range s.lns {
+		_ = ln.Close()
+	}
+	for _, g := range []*gateway{s.gw, s.plain} {
+		if g == nil {
+			continue
+		}
+		for _, b := range g.backends {
+			_ = stopWithin(time.Second, b.breaker.Stop)
+		}
+		if g.sched != nil {
+			_ = stopWithin(time.Second, g.sched.Stop)
+		}
+	}
+}
+
+func (s *system) closeIdle(context.Context) error {
+	for _, g := range []*gateway{s.gw, s.plain} {
+		if g != nil {
+			g.transport.CloseIdleConnections()
+		}
+	}
+	return nil
+}
+
+// shutdownReport is what the shutdown did and how long it took.
+type shutdownReport struct {
+	inflight int // requests holding a guard when shutdown began
+	elapsed  time.Duration
+	grace    time.Duration // for draining the requests in flight and stopping the tree
+	limit    time.Duration // the propagation delay plus the grace period
+	stops    []stopped
+	err      error
+}
+
+// shutdown runs the Coordinator's shutdown and reports on it.
+func (s *system) shutdown(ctx context.Context) shutdownReport {
+	rep := shutdownReport{inflight: s.coord.ActiveConnections(), grace: s.grace, limit: s.propagation + s.grace}
+	start := time.Now()
+	rep.err = s.coord.Shutdown(ctx)
+	rep.elapsed = time.Since(start)
+	rep.stops = s.stops.list()
+	return rep
+}
+
+// failed says whether the shutdown broke the grace-period invariant.
+func (r shutdownReport) failed() error {
+	switch {
+	case r.err != nil:
+		return fmt.Errorf("shutdown: %w", r.err)
+	case r.elapsed > r.limit:
+		return fmt.Errorf("shutdown took %v, more than its propagation delay and grace period (%v)", r.elapsed.Round(time.Millisecond), r.limit)
+	}
+	return nil
+}
+
+// stopped is one child's stop, as timed by stopLog.
+type stopped struct {
+	name    string
+	elapsed time.Duration
+	err     error
+}
+
+// stopLog records children's stops in the order they happen.
+type stopLog struct {
+	mu      sync.Mutex
+	entries []stopped
+}
+
+func (l *stopLog) list() []stopped {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]stopped(nil), l.entries...)
+}
+
+// timed wraps c so that its Stop is recorded.
+func (l *stopLog) timed(name string, c lifecycle.Child) lifecycle.Child {
+	return &timedChild{Child: c, name: name, log: l}
+}
+
+type timedChild struct {
+	lifecycle.Child
+	name string
+	log  *stopLog
+}
+
+func (t *timedChild) Stop(ctx context.Context) error {
+	start := time.Now()
+	err := t.Child.Stop(ctx)
+	t.log.mu.Lock()
+	t.log.entries = append(t.log.entries, stopped{t.name, time.Since(start), err})
+	t.log.mu.Unlock()
+	return err
+}
