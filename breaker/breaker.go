@@ -24,6 +24,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -47,7 +48,6 @@ type Breaker struct {
 
 	mu      sync.Mutex // guards spawning and stopping the actor
 	act     atomic.Pointer[actor.Actor[msg]]
-	eng     *engine // the actor's behaviour, handed over at spawn
 	stopped bool
 }
 
@@ -86,10 +86,8 @@ func New(cfg Config) (*Breaker, error) {
 		return nil, err
 	}
 	b := &Breaker{cfg: cfg, shards: newShards(cfg.Shards)}
-	m := newMachine(cfg)
-	s := b.newSnapshot(&m)
-	b.snap.Store(s)
-	b.eng = &engine{b: b, m: m, cur: s, win: newWindow(cfg)}
+	m := newMachine(&b.cfg)
+	b.snap.Store(b.newSnapshot(&m))
 	return b, nil
 }
 
@@ -210,6 +208,8 @@ func executeSlow[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 // Config.SlowCallDuration is set (done then carries the start time). A
 // caller that abandons the call should pass an error its classifier
 // ignores, such as context.Canceled, so a half-open probe slot is freed.
+// Like Execute, Allow never waits on ctx: a half-open admission asks the
+// actor, which runs no user code and answers at once.
 func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	s := b.snap.Load()
 	if s.pass {
@@ -259,7 +259,11 @@ func (b *Breaker) ref() (*actor.Actor[msg], error) {
 	if b.stopped {
 		return nil, ErrStopped
 	}
-	a, err := actor.Spawn(actor.Config{Name: b.cfg.Name, Mailbox: b.cfg.Mailbox}, actor.Behavior[msg](b.eng))
+	// Until now nothing could change the state: the engine starts from
+	// the first snapshot, so an idle breaker costs neither a goroutine nor
+	// the engine's memory.
+	eng := &engine{b: b, m: newMachine(&b.cfg), cur: b.snap.Load(), win: newWindow(b.cfg)}
+	a, err := actor.Spawn(actor.Config{Name: b.cfg.Name, Mailbox: b.cfg.Mailbox}, actor.Behavior[msg](eng))
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +290,7 @@ func ask[R any](ctx context.Context, b *Breaker, mk func(actor.Reply[R]) msg) (R
 		return zero, err
 	}
 	r, err := actor.Ask(ctx, a, mk)
-	if err == actor.ErrStopped {
+	if errors.Is(err, actor.ErrStopped) {
 		err = ErrStopped
 	}
 	return r, err

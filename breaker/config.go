@@ -131,9 +131,9 @@ type Config struct {
 
 	// Mailbox is the capacity of the breaker actor's mailbox. Default 64.
 	Mailbox int
-	// Shards is the number of cache-line-sized counter shards successes and
-	// rejections are counted in, rounded up to a power of two, at most 256.
-	// More shards mean less contention and more memory (64 bytes each).
+	// Shards is the number of counter shards successes and rejections are
+	// counted in, rounded up to a power of two, at most 256. More shards
+	// mean less contention and more memory (128 bytes each).
 	// Default 4 × GOMAXPROCS, at least 8; a keyed family of many small
 	// breakers may want 1.
 	Shards int

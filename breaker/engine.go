@@ -43,6 +43,11 @@ type msg struct {
 	sub     *subscription
 }
 
+var (
+	_ actor.Behavior[msg] = (*engine)(nil)
+	_ actor.Stopper       = (*engine)(nil)
+)
+
 // engine is the breaker actor's behaviour. It owns the state machine, the
 // window, the timers and the subscribers; it runs on the actor's goroutine
 // only.

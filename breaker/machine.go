@@ -56,7 +56,7 @@ type transition struct {
 // with time (now) and randomness (u in [0,1)) passed in, so every rule is a
 // pure function that table tests can drive.
 type machine struct {
-	cfg       Config
+	cfg       *Config
 	state     State
 	forced    bool      // held by ForceOpen or ForceClose until Reset
 	gen       uint64    // bumped by every transition; results carry it
@@ -66,7 +66,7 @@ type machine struct {
 	successes int       // consecutive probe successes in this half-open
 }
 
-func newMachine(cfg Config) machine { return machine{cfg: cfg, gen: 1} }
+func newMachine(cfg *Config) machine { return machine{cfg: cfg, gen: 1} }
 
 // move changes state and bumps the generation.
 func (m *machine) move(to State, reason string) transition {
@@ -78,7 +78,7 @@ func (m *machine) move(to State, reason string) transition {
 
 // open moves to Open and sets the time of the next probe.
 func (m *machine) open(now time.Time, u float64, reason string) transition {
-	m.until = now.Add(openTimeout(m.cfg, m.reopens, u))
+	m.until = now.Add(openTimeout(*m.cfg, m.reopens, u))
 	return m.move(Open, reason)
 }
 

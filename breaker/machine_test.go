@@ -80,7 +80,8 @@ func TestMachineTransitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMachine(mustDefaults(t, tt.cfg))
+			cfg := mustDefaults(t, tt.cfg)
+			m := newMachine(&cfg)
 			for i, st := range tt.steps {
 				gen := m.gen
 				var err error
@@ -118,7 +119,8 @@ func TestMachineTransitions(t *testing.T) {
 }
 
 func TestMachineGenerationBumpsOnEveryTransition(t *testing.T) {
-	m := newMachine(mustDefaults(t, Config{}))
+	cfg := mustDefaults(t, Config{})
+	m := newMachine(&cfg)
 	g := m.gen
 	tr, ok := m.trip(g, t0, 0, ReasonFailures)
 	require.True(t, ok)
@@ -130,7 +132,7 @@ func TestMachineGenerationBumpsOnEveryTransition(t *testing.T) {
 
 func TestMachineOpenUntilFollowsBackoff(t *testing.T) {
 	cfg := mustDefaults(t, Config{OpenTimeout: time.Second, OpenBackoff: 2, MaxOpenTimeout: 5 * time.Second})
-	m := newMachine(cfg)
+	m := newMachine(&cfg)
 	m.trip(m.gen, t0, 0, ReasonFailures)
 	assert.Equal(t, t0.Add(time.Second), m.until)
 	var waits []time.Duration

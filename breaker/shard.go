@@ -5,9 +5,10 @@ import (
 	"unsafe"
 )
 
-// shard holds one stripe of the lifetime counters, padded to a cache line
-// so that goroutines counting in different shards never write the same
-// line. Readers sum all shards.
+// shard holds one stripe of the lifetime counters, padded to 128 bytes
+// (two cache lines, as sync.Pool pads its per-P locals) so that goroutines
+// counting in neighbouring shards never write the same line, nor lines the
+// adjacent-line prefetcher pairs. Readers sum all shards.
 type shard struct {
 	successes        atomic.Uint64
 	failures         atomic.Uint64
@@ -15,7 +16,7 @@ type shard struct {
 	slow             atomic.Uint64
 	rejectedOpen     atomic.Uint64
 	rejectedHalfOpen atomic.Uint64
-	_                [64 - 6*8]byte
+	_                [128 - 6*8]byte
 }
 
 // shards is a power-of-two set of counter shards.

@@ -1,0 +1,374 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// Defaults applied to zero [FamilyConfig] fields.
+const (
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxKeys     = 100_000
+)
+
+// ErrFull is returned by [Family.For] for a new key when the family holds
+// MaxKeys breakers and none of them may be evicted (every one is open,
+// half-open or held by ForceOpen/ForceClose).
+var ErrFull = errors.New("breaker: family full")
+
+// FamilyConfig configures [NewFamily]. Every zero field means the
+// documented default.
+type FamilyConfig struct {
+	// Breaker configures every breaker of the family. Its Shards field
+	// defaults to 1 here (64 bytes of counters per key instead of 512); a
+	// family whose hot keys are shared by many goroutines may raise it.
+	// When the key type is string, each breaker is named after its key.
+	Breaker Config
+	// IdleTimeout is how long a closed breaker must go unused before it is
+	// evicted: it is evicted after between IdleTimeout and 1.5 × IdleTimeout
+	// without a call. Default 5 minutes.
+	IdleTimeout time.Duration
+	// MaxKeys caps the number of breakers. A new key beyond it evicts the
+	// least recently used closed breaker (approximately: the oldest of a
+	// sample), or gets [ErrFull] if none is closed. Default 100,000.
+	MaxKeys int
+}
+
+// dead marks an evicted entry's seen epoch: a caller that finds it looks
+// the key up again.
+const dead = math.MaxUint64
+
+// entry is one key's breaker and the sweep epoch it was last used in.
+type entry[K comparable] struct {
+	key  K
+	b    *Breaker
+	seen atomic.Uint64
+}
+
+// famMsg is the family actor's closed set of messages.
+type famMsg uint8
+
+const (
+	famStart famMsg = iota // schedule the first sweep
+	famSweep               // timer: advance the epoch and evict idle keys
+)
+
+// Family is a set of breakers, one per key (a host, a tenant, a model),
+// created on first use with one shared configuration. It is safe for
+// concurrent use; create it with [NewFamily] (there is no useful zero
+// value) and call [Family.Stop] when done. Most callers want [ExecuteKey]
+// or [Family.Call].
+//
+// A key costs memory, not a goroutine: its breaker starts an actor only
+// when it trips, and loses it when evicted. One actor per family sweeps
+// out idle keys on a timer. Lookups take no lock and write nothing (but
+// a word per key once per sweep interval); creating and evicting keys
+// take a mutex.
+type Family[K comparable] struct {
+	// The fields a call reads come first, to share a cache line.
+	idx   index[K] // key → entry; written under mu
+	epoch atomic.Uint64
+
+	cfg      FamilyConfig
+	interval time.Duration
+	janitor  *actor.Actor[famMsg]
+
+	mu       sync.Mutex // guards creation, eviction and the fields below
+	stopped  bool
+	cands    []candidate[K]                            // eviction candidates, oldest first
+	stopping []*actor.Actor[msg]                       // actors of evicted breakers, still exiting
+	stats    struct{ created, idle, lru, full uint64 } // lifetime counters
+
+	nKeys atomic.Int64 // n, readable without the mutex
+}
+
+// candidate is a key the cap may evict, with the epoch it was seen in
+// when the candidate list was built: if that changed, it was used since.
+type candidate[K comparable] struct {
+	e    *entry[K]
+	seen uint64
+}
+
+// NewFamily returns an empty family, or a [*ConfigError] naming the first
+// invalid field. It starts the family's sweeping actor.
+func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
+	switch {
+	case cfg.IdleTimeout < 0:
+		return nil, fieldErr("IdleTimeout", "must not be negative")
+	case cfg.MaxKeys < 0:
+		return nil, fieldErr("MaxKeys", "must not be negative")
+	}
+	if cfg.Breaker.Shards == 0 {
+		cfg.Breaker.Shards = 1
+	}
+	bc, err := cfg.Breaker.withDefaults()
+	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			return nil, fieldErr("Breaker."+ce.Field, ce.Reason)
+		}
+		return nil, err
+	}
+	cfg.Breaker = bc
+	cfg.IdleTimeout = or(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.MaxKeys = or(cfg.MaxKeys, DefaultMaxKeys)
+	f := &Family[K]{cfg: cfg, interval: max(cfg.IdleTimeout/2, 1)}
+	f.idx.init()
+	a, err := actor.Spawn(actor.Config{Name: bc.Name + " family", Mailbox: 1}, actor.Func[famMsg](f.receive))
+	if err != nil {
+		return nil, err
+	}
+	f.janitor = a
+	_ = a.Tell(famStart) // the mailbox is empty: it fits
+	return f, nil
+}
+
+// receive is the family actor's behaviour: a sweep every interval. It owns
+// the timer; the sweep itself shares the map with callers through the
+// family's mutex.
+func (f *Family[K]) receive(self *actor.Self[famMsg], m famMsg) {
+	if m == famSweep {
+		f.sweep()
+	}
+	self.Schedule(f.interval, famSweep)
+}
+
+// For returns the breaker for key, creating it on first use. It returns
+// [ErrFull] when the cap is reached and nothing may be evicted, and
+// [ErrStopped] for a new key after [Family.Stop]. For a key already
+// present it takes no lock and does not allocate.
+//
+// Use the breaker for the call at hand and look it up again for the next:
+// once idle it may be evicted, and calls on an evicted breaker return
+// ErrStopped. [ExecuteKey] and [Family.Call] never see that.
+func (f *Family[K]) For(key K) (*Breaker, error) {
+	e, err := f.lookup(key)
+	if err != nil {
+		return nil, err
+	}
+	return e.b, nil
+}
+
+// lookup returns key's live entry, touched in the current epoch.
+func (f *Family[K]) lookup(key K) (*entry[K], error) {
+	for {
+		e := f.idx.load(key)
+		if e == nil {
+			return f.create(key)
+		}
+		if f.touch(e) {
+			return e, nil
+		}
+		// Evicted between the load and the touch: look again.
+	}
+}
+
+// touch records that e is used in the current epoch, unless it has been
+// evicted. It writes only the first time in an epoch, and never moves
+// seen back (a caller that read the epoch just before the sweep bumped
+// it must not undo a newer touch).
+func (f *Family[K]) touch(e *entry[K]) bool {
+	ep := f.epoch.Load()
+	for {
+		s := e.seen.Load()
+		switch {
+		case s == dead:
+			return false
+		case s >= ep:
+			return true
+		case e.seen.CompareAndSwap(s, ep):
+			return true
+		}
+	}
+}
+
+// create adds key's breaker, evicting one at the cap.
+func (f *Family[K]) create(key K) (*entry[K], error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return nil, ErrStopped
+	}
+	if e := f.idx.load(key); e != nil { // created meanwhile; never dead under mu
+		f.touch(e)
+		return e, nil
+	}
+	if f.idx.live >= f.cfg.MaxKeys && !f.evictLRU() {
+		f.stats.full++
+		return nil, ErrFull
+	}
+	cfg := f.cfg.Breaker
+	if s, ok := any(key).(string); ok {
+		cfg.Name = s
+	}
+	b, err := New(cfg) // cfg is valid: New only copies it
+	if err != nil {
+		return nil, err
+	}
+	e := &entry[K]{key: key, b: b}
+	e.seen.Store(f.epoch.Load())
+	f.idx.insert(e)
+	f.nKeys.Store(int64(f.idx.live))
+	f.stats.created++
+	return e, nil
+}
+
+// evictable reports whether e's breaker holds no state worth keeping:
+// closed and not held by ForceClose.
+func evictable[K comparable](e *entry[K]) bool {
+	s := e.b.snap.Load()
+	return s.state == Closed && !s.forced && !s.stopped
+}
+
+// evict removes e if it is still evictable and was last seen in epoch
+// seen. The caller holds mu.
+func (f *Family[K]) evict(e *entry[K], seen uint64) bool {
+	if !evictable(e) || !e.seen.CompareAndSwap(seen, dead) {
+		return false
+	}
+	f.idx.remove(e)
+	f.nKeys.Store(int64(f.idx.live))
+	f.release(e.b)
+	return true
+}
+
+// release stops an evicted breaker without waiting: a later call on it
+// gets ErrStopped instead of starting an actor nobody owns. If it has an
+// actor, the family keeps it until it has exited, so Stop can wait for it.
+func (f *Family[K]) release(b *Breaker) {
+	_ = b.Stop(cancelled)
+	if a := b.act.Load(); a != nil {
+		f.stopping = append(f.stopping, a)
+	}
+}
+
+// cancelled is a context that is already done: Stop with it signals and
+// returns at once.
+var cancelled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// candidatesKept is how many of the least recently used keys one scan
+// remembers for the cap to evict.
+const candidatesKept = 64
+
+// evictLRU evicts the least recently used evictable key it can find,
+// rescanning once when the remembered candidates are used up or stale. The
+// caller holds mu.
+func (f *Family[K]) evictLRU() bool {
+	for pass := 0; pass < 2; pass++ {
+		for len(f.cands) > 0 {
+			c := f.cands[0]
+			f.cands = f.cands[1:]
+			if f.evict(c.e, c.seen) {
+				f.stats.lru++
+				return true
+			}
+		}
+		f.cands = f.scan(f.cands[:0])
+	}
+	return false
+}
+
+// scan returns up to candidatesKept evictable keys, least recently used
+// first. It visits every key: O(n), paid only at the cap, once per
+// candidatesKept evictions.
+func (f *Family[K]) scan(out []candidate[K]) []candidate[K] {
+	f.idx.each(func(e *entry[K]) {
+		s := e.seen.Load()
+		if s == dead || !evictable(e) {
+			return
+		}
+		c := candidate[K]{e: e, seen: s}
+		if len(out) < candidatesKept {
+			out = append(out, c)
+		} else if i := newestIndex(out); s < out[i].seen {
+			out[i] = c
+		}
+	})
+	sortBySeen(out)
+	return out
+}
+
+// newestIndex returns the index of the most recently seen candidate.
+func newestIndex[K comparable](cs []candidate[K]) int {
+	j := 0
+	for i := range cs {
+		if cs[i].seen > cs[j].seen {
+			j = i
+		}
+	}
+	return j
+}
+
+// sortBySeen orders cs oldest first (insertion sort: len ≤ candidatesKept).
+func sortBySeen[K comparable](cs []candidate[K]) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].seen < cs[j-1].seen; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// idleEpochs is how many epochs a key must have gone unused before the
+// sweep evicts it: with one epoch per IdleTimeout/2, a key last used in
+// epoch k is evicted by the sweep that starts epoch k+3, between
+// IdleTimeout and 1.5 × IdleTimeout after its last use.
+const idleEpochs = 3
+
+// sweep starts a new epoch and evicts the keys that went unused for the
+// last idleEpochs of them. It runs on the family actor. The map is
+// scanned without the mutex; evictions take it in small batches so that
+// creating keys is never held up for long.
+func (f *Family[K]) sweep() {
+	ep := f.epoch.Add(1)
+	if ep < idleEpochs {
+		f.prune()
+		return
+	}
+	var batch []candidate[K]
+	flush := func() {
+		f.mu.Lock()
+		for _, c := range batch {
+			if f.evict(c.e, c.seen) {
+				f.stats.idle++
+			}
+		}
+		f.mu.Unlock()
+		batch = batch[:0]
+	}
+	f.idx.each(func(e *entry[K]) {
+		if s := e.seen.Load(); s <= ep-idleEpochs && evictable(e) {
+			batch = append(batch, candidate[K]{e: e, seen: s})
+			if len(batch) == 256 {
+				flush()
+			}
+		}
+	})
+	flush()
+	f.prune()
+}
+
+// prune forgets the actors of evicted breakers that have exited.
+func (f *Family[K]) prune() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	live := f.stopping[:0]
+	for _, a := range f.stopping {
+		select {
+		case <-a.Done():
+		default:
+			live = append(live, a)
+		}
+	}
+	clear(f.stopping[len(live):])
+	f.stopping = live
+}

@@ -1,0 +1,154 @@
+package breaker
+
+import (
+	"context"
+
+	"github.com/llm-research-lab/resilience/actor"
+)
+
+// ExecuteKey runs fn through the breaker for key in f, creating it on
+// first use, exactly as [Execute] runs it through a single breaker. It
+// also returns [ErrFull] or [ErrStopped] from [Family.For]. For a key
+// already present and closed it takes no lock and does not allocate.
+//
+// Unlike calling Execute on the breaker For returned, it never fails with
+// ErrStopped because the key was evicted meanwhile: it reads the key's
+// state once, and a call admitted by that state runs even if the key is
+// evicted while it does (its result then goes to the evicted breaker).
+func ExecuteKey[K comparable, T any](ctx context.Context, f *Family[K], key K, fn func(context.Context) (T, error)) (T, error) {
+	b, s, err := f.admit(key)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return executeFrom(ctx, b, s, fn)
+}
+
+// Call is [ExecuteKey] for a function that returns only an error.
+func (f *Family[K]) Call(ctx context.Context, key K, fn func(context.Context) error) error {
+	b, s, err := f.admit(key)
+	if err != nil {
+		return err
+	}
+	if !s.pass {
+		_, err := executeFrom(ctx, b, s, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, fn(ctx)
+		})
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			b.closedResult(s, Failure)
+		}
+	}()
+	err = fn(ctx)
+	ok = true
+	if err == nil {
+		b.closedSuccess(s)
+	} else {
+		b.closedError(s, err)
+	}
+	return err
+}
+
+// admit returns key's breaker and the snapshot the call will run under:
+// one that is not stopped, unless the user stopped the breaker.
+func (f *Family[K]) admit(key K) (*Breaker, *snapshot, error) {
+	for {
+		e, err := f.lookup(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := e.b.snap.Load()
+		if !s.stopped || e.seen.Load() != dead {
+			return e.b, s, nil
+		}
+		// Evicted after lookup touched it: look again.
+	}
+}
+
+// executeFrom is [Execute] starting from snapshot s, which the caller has
+// already loaded.
+func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
+	if !s.pass {
+		if s.reject {
+			b.shards.pick().rejectedOpen.Add(1)
+			var zero T
+			return zero, s.openErr
+		}
+		return executeSlow(ctx, b, s, fn)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			b.closedResult(s, Failure)
+		}
+	}()
+	v, err := fn(ctx)
+	ok = true
+	if err == nil {
+		b.closedSuccess(s)
+	} else {
+		b.closedError(s, err)
+	}
+	return v, err
+}
+
+// Len returns the number of keys (breakers) the family holds now.
+func (f *Family[K]) Len() int { return int(f.nKeys.Load()) }
+
+// FamilyMetrics are a family's lifetime counters and current size.
+type FamilyMetrics struct {
+	Keys        int    // breakers held now
+	Created     uint64 // breakers created for new keys
+	EvictedIdle uint64 // closed breakers evicted after IdleTimeout unused
+	EvictedLRU  uint64 // closed breakers evicted to make room under MaxKeys
+	Full        uint64 // new keys refused with ErrFull
+}
+
+// Metrics returns the family's counters. The per-key counters are in each
+// breaker's [Breaker.Metrics].
+func (f *Family[K]) Metrics() FamilyMetrics {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return FamilyMetrics{
+		Keys: f.idx.live, Created: f.stats.created,
+		EvictedIdle: f.stats.idle, EvictedLRU: f.stats.lru, Full: f.stats.full,
+	}
+}
+
+// Stop stops the sweeping actor and every breaker of the family, and
+// waits for their goroutines to exit, or for ctx. Afterwards For returns
+// [ErrStopped] for every key, and so do calls on breakers obtained before.
+// Calls in flight are not waited for (as with [Breaker.Stop]). It returns
+// ctx.Err() if ctx ended first (the goroutines then finish exiting in the
+// background), or the sweeping actor's [*actor.PanicError] if it failed.
+// Stop is idempotent.
+func (f *Family[K]) Stop(ctx context.Context) error {
+	_, _ = f.janitor.Stop(cancelled, actor.Discard) // signal; waited for below
+	f.mu.Lock()
+	if !f.stopped {
+		f.stopped = true
+		f.idx.each(func(e *entry[K]) {
+			e.seen.Store(dead)
+			f.release(e.b)
+		})
+		f.idx.reset()
+		f.cands = nil
+		f.nKeys.Store(0)
+	}
+	waits := []<-chan struct{}{f.janitor.Done()}
+	for _, a := range f.stopping {
+		waits = append(waits, a.Done())
+	}
+	f.mu.Unlock()
+	for _, done := range waits {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return f.janitor.Err()
+}
