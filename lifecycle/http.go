@@ -12,9 +12,16 @@ import (
 // if ln is nil, so a port already in use is a start error) and serves on a
 // goroutine the child owns; Stop calls srv.Shutdown(ctx), which stops
 // accepting and waits for active requests, and on timeout srv.Close, then
-// waits for Serve to return. An http.Server cannot serve again after
-// Shutdown: build the server (and listener) inside Spec.New.
+// waits for Serve to return. Connections that have not sent a request yet
+// (idle spares opened by HTTP clients) are closed when shutdown begins, so
+// they do not hold it for the five seconds http.Server would give them;
+// to track them FromServer chains its own hook in front of srv.ConnState.
+// An http.Server cannot serve again after Shutdown: build the server (and
+// listener) inside Spec.New.
 func FromServer(srv *http.Server, ln net.Listener) Child {
+	if srv != nil {
+		closeFreshOnShutdown(srv)
+	}
 	return &serverChild{srv: srv, ln: ln, done: make(chan struct{})}
 }
 

@@ -289,3 +289,35 @@ func TestFromServerStartError(t *testing.T) {
 	assert.NoError(t, c.Stop(t.Context()))
 	assert.Error(t, FromServer(nil, nil).Start(t.Context()))
 }
+
+// TestFromServerClosesFreshConnections checks that a connection which has
+// not sent a request (an HTTP client's idle spare) does not hold the stop:
+// http.Server.Shutdown alone would wait five seconds for it, past this
+// test's three-second stop context.
+func TestFromServerClosesFreshConnections(t *testing.T) {
+	opened := make(chan struct{}, 1)
+	srv := &http.Server{
+		Handler:           http.NotFoundHandler(),
+		ReadHeaderTimeout: time.Minute,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				opened <- struct{}{}
+			}
+		},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	child := FromServer(srv, ln)
+	require.NoError(t, child.Start(t.Context()))
+
+	spare, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer spare.Close()
+	<-opened // the server's own ConnState hook still runs
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, child.Stop(ctx), "a connection that sent nothing must not hold the shutdown")
+	_, err = spare.Read(make([]byte, 1))
+	assert.Error(t, err, "the fresh connection was closed")
+}

@@ -147,9 +147,7 @@ func (s *system) gatewaySpec(name string, g *gateway, addr string) (lifecycle.Sp
 func (s *system) serverSpec(name, label string, h http.Handler, ln net.Listener) lifecycle.Spec {
 	addr, first := ln.Addr().String(), ln
 	return lifecycle.Spec{Name: name, New: func() (lifecycle.Child, error) {
-		fresh := &freshConns{m: map[net.Conn]struct{}{}}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ConnState: fresh.track}
-		srv.RegisterOnShutdown(fresh.closeAll)
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		l := first
 		if l == nil {
 			srv.Addr = addr
@@ -157,36 +155,6 @@ func (s *system) serverSpec(name, label string, h http.Handler, ln net.Listener)
 		first = nil
 		return s.stops.timed(label, lifecycle.FromServer(srv, l)), nil
 	}}
-}
-
-// freshConns tracks a server's connections that have not yet carried a
-// request. http.Server.Shutdown counts such a connection as active for up
-// to five seconds, and HTTP clients open them speculatively: a pooled
-// spare would hold every shutdown for seconds. Shutdown runs closeAll once
-// the listeners are closed; a connection that has sent no byte loses
-// nothing.
-type freshConns struct {
-	mu sync.Mutex
-	m  map[net.Conn]struct{}
-}
-
-func (f *freshConns) track(c net.Conn, st http.ConnState) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if st == http.StateNew {
-		f.m[c] = struct{}{}
-		return
-	}
-	delete(f.m, c)
-}
-
-func (f *freshConns) closeAll() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for c := range f.m {
-		_ = c.Close()
-		delete(f.m, c)
-	}
 }
 
 func (s *system) funcSpec(name, label string, run func(ctx context.Context) error) lifecycle.Spec {
