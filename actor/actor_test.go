@@ -424,3 +424,11 @@ func TestStateString(t *testing.T) {
 		assert.Equal(t, want, s.String())
 	}
 }
+
+func TestNewReplyWithSend(t *testing.T) {
+	a := spawn(t, actor.Config{}, doubler())
+	reply, ch := actor.NewReply[int]()
+	require.NoError(t, a.Send(context.Background(), request{21, reply}))
+	assert.Equal(t, 42, <-ch)
+	stop(t, a, actor.Drain)
+}

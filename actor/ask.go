@@ -11,6 +11,15 @@ type Reply[R any] struct {
 	ch chan R
 }
 
+// NewReply returns a Reply and the channel its value arrives on, for a
+// request that is not sent with [Ask] (for example one delivered with
+// [Actor.Send], which waits for room in the mailbox). The caller must also
+// watch the actor's [Actor.Done]: an actor that stops may never reply.
+func NewReply[R any]() (Reply[R], <-chan R) {
+	ch := make(chan R, 1)
+	return Reply[R]{ch: ch}, ch
+}
+
 // Send delivers v to the asker without blocking. Only the first Send of a
 // Reply is delivered; later ones, and replies nobody waits for any more
 // (the asker gave up), are dropped, so a handler can never block on them.

@@ -147,6 +147,10 @@ func (h *timerHeap[M]) remove(i int) *timerEntry[M] {
 	}
 	old[last] = nil
 	*h = old[:last]
+	if c := cap(old); c > 64 && last < c/4 {
+		// After a burst, give the memory back: keep at most twice what is used.
+		*h = append(make(timerHeap[M], 0, 2*last), old[:last]...)
+	}
 	if i != last {
 		h.down(i)
 		h.up(i)
