@@ -179,7 +179,7 @@ func (c Config) validate() error {
 	case c.FailureRate < 0 || c.FailureRate > 1 || c.FailureRate != c.FailureRate:
 		return fieldErr("FailureRate", "must be in (0, 1], or 0 for off")
 	case c.FailureRate == 0 && (c.WindowSize > 0 || c.WindowDuration > 0 || c.MinimumCalls > 0):
-		return fieldErr("FailureRate", "must be set when a window is configured")
+		return fieldErr("FailureRate", "must be set when WindowSize, WindowDuration or MinimumCalls is")
 	case c.WindowSize > 0 && c.WindowDuration > 0:
 		return fieldErr("WindowSize", "must be zero when WindowDuration is set")
 	case c.WindowSize > 0 && c.MinimumCalls > c.WindowSize:

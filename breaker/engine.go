@@ -19,6 +19,7 @@ const (
 	kControl                 // Ask: ForceOpen, ForceClose or Reset
 	kSubscribe               // Ask: add a subscriber
 	kUnsubscribe             // a subscriber's context is done
+	kWake                    // look at the shared cells: a report did not fit in the mailbox
 )
 
 // control is a manual command.
@@ -97,6 +98,8 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 		x.ack.Send(struct{}{})
 	case kUnsubscribe:
 		e.prune()
+	case kWake:
+		// fold has done the work.
 	}
 }
 
@@ -118,6 +121,9 @@ func (e *engine) fold(self *actor.Self[msg], x msg) {
 		// Failures first: when results raced past a full mailbox, the
 		// conservative reading is that the dependency is still failing.
 		for _, o := range [...]Outcome{Failure, Success, Ignore} {
+			if s.pending[o].Load() == 0 {
+				continue // the usual case: read, do not write, the callers' line
+			}
 			for n := s.pending[o].Swap(0); n > 0 && e.cur == s; n-- {
 				if t, ok := e.m.probe(s.gen, o, time.Now(), e.rand()); ok {
 					e.apply(self, t)

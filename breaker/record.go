@@ -89,9 +89,18 @@ func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
 	}
 	b.count(o)
 	if b.tell(msg{kind: kProbe, gen: p.s.gen, outcome: o}) == actor.ErrMailboxFull {
-		p.s.pending[o].Add(1) // the actor folds it in at its next message
+		p.s.pending[o].Add(1)
+		b.wake()
 	}
 }
+
+// wake makes sure the actor looks at the shared cells after a report that
+// did not fit in the mailbox was recorded there. The record comes first:
+// then either this message gets in, or the mailbox is full again and a
+// message still in it will be handled after the record was made. (Only
+// recording after a failed send would race with the actor handling its
+// last message in between and then sleeping.)
+func (b *Breaker) wake() { _ = b.tell(msg{kind: kWake}) }
 
 // count adds one outcome to the lifetime counters.
 func (b *Breaker) count(o Outcome) {
@@ -153,10 +162,12 @@ func (b *Breaker) closedResult(s *snapshot, o Outcome) {
 		// window even if the actor handles the message later.
 		if b.tell(msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()}) == actor.ErrMailboxFull {
 			b.lost.Store(true) // the actor rereads the counters at its next message
+			b.wake()
 		}
 	case hit:
-		// A full mailbox is fine: the actor has messages to handle, and
-		// it checks tripHit and the window at every one of them.
+		// tripHit is recorded before the send, so a full mailbox is fine:
+		// a message still in it is handled after, and every message
+		// makes the actor check tripHit.
 		_ = b.tell(msg{kind: kCheck, gen: s.gen})
 	}
 }

@@ -1,0 +1,28 @@
+package breaker
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestHotPathsDoNotAllocate pins the promise the benchmarks measure: a
+// closed call, a failure that does not trip, an open rejection and the
+// two-step Allow allocate nothing.
+func TestHotPathsDoNotAllocate(t *testing.T) {
+	ctx := context.Background()
+	b := newTest(t, Config{FailureThreshold: 1000})
+	answer := func(context.Context) (int, error) { return 1, nil }
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = Execute(ctx, b, answer) }), "closed Execute")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Call(ctx, succeed) }), "closed Call")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Call(ctx, fail) }), "closed failure")
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		done, _ := b.Allow(ctx)
+		done(nil)
+	}), "closed Allow")
+	require.NoError(t, b.ForceOpen(ctx))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Call(ctx, succeed) }), "open rejection")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = b.Allow(ctx) }), "open Allow")
+}
