@@ -127,7 +127,12 @@ func (b *Breaker) Name() string { return b.cfg.Name }
 // A panic in fn is counted as a failure and continues unwinding in the
 // caller's goroutine; it never reaches the breaker's actor.
 func Execute[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
-	s := b.snap.Load()
+	return executeFrom(ctx, b, b.snap.Load(), fn)
+}
+
+// executeFrom is [Execute] starting from snapshot s, which the caller has
+// already loaded (a keyed family loads it while checking for eviction).
+func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
 	if !s.pass {
 		if s.reject {
 			b.shards.pick().rejectedOpen.Add(1)

@@ -68,33 +68,6 @@ func (f *Family[K]) admit(key K) (*Breaker, *snapshot, error) {
 	}
 }
 
-// executeFrom is [Execute] starting from snapshot s, which the caller has
-// already loaded.
-func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
-	if !s.pass {
-		if s.reject {
-			b.shards.pick().rejectedOpen.Add(1)
-			var zero T
-			return zero, s.openErr
-		}
-		return executeSlow(ctx, b, s, fn)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			b.closedResult(s, Failure)
-		}
-	}()
-	v, err := fn(ctx)
-	ok = true
-	if err == nil {
-		b.closedSuccess(s)
-	} else {
-		b.closedError(s, err)
-	}
-	return v, err
-}
-
 // Len returns the number of keys (breakers) the family holds now.
 func (f *Family[K]) Len() int { return int(f.nKeys.Load()) }
 
