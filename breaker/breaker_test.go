@@ -55,16 +55,16 @@ func TestSeedLifecycle(t *testing.T) {
 		require.ErrorIs(t, err, ErrOpen)
 		var oe *OpenError
 		require.ErrorAs(t, err, &oe)
-		assert.Equal(t, 60*time.Second, oe.RetryAfter(), "the whole timeout is left")
+		assert.Equal(t, 60*time.Second+ProbeMargin, oe.RetryAfter(), "the whole timeout is left, plus the margin")
 
 		time.Sleep(59 * time.Second)
 		synctest.Wait()
 		assert.Equal(t, Open, b.State())
-		assert.Equal(t, time.Second, oe.RetryAfter())
+		assert.Equal(t, time.Second+ProbeMargin, oe.RetryAfter())
 		time.Sleep(time.Second)
 		synctest.Wait()
 		require.Equal(t, HalfOpen, b.State(), "60s of virtual time opens the probe window")
-		assert.Zero(t, oe.RetryAfter())
+		assert.Equal(t, ProbeMargin, oe.RetryAfter(), "a late caller still waits the margin, never spins")
 
 		require.NoError(t, b.Call(ctx, succeed))
 		synctest.Wait()

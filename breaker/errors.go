@@ -37,14 +37,20 @@ func (e *OpenError) Error() string { return "breaker: " + e.Name + " is open" }
 // Is reports whether target is [ErrOpen].
 func (e *OpenError) Is(target error) bool { return target == ErrOpen }
 
-// RetryAfter returns how long until the breaker lets probes through, never
-// negative; zero when it is held open by [Breaker.ForceOpen] (no probe is
-// scheduled). A retry loop can honour it through a one-method interface
+// ProbeMargin is added to [OpenError.RetryAfter]. The breaker's actor lets
+// probes through when its open timer fires; a caller that slept exactly
+// until then could wake first, find the breaker still open with nothing
+// left to wait, and spend its retries at once. The margin orders the two.
+const ProbeMargin = time.Millisecond
+
+// RetryAfter returns how long until the breaker lets probes through, plus
+// [ProbeMargin]; zero when it is held open by [Breaker.ForceOpen] (no probe
+// is scheduled). A retry loop can honour it through a one-method interface
 // without importing this package. It reads the clock; the rejection itself
 // does not.
 func (e *OpenError) RetryAfter() time.Duration {
 	if e.Until.IsZero() {
 		return 0
 	}
-	return max(0, time.Until(e.Until))
+	return max(0, time.Until(e.Until)) + ProbeMargin
 }

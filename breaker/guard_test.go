@@ -116,7 +116,7 @@ func TestGuardOpenBreakerRejectsAtOnce(t *testing.T) {
 		err = g.Submit(ctx, func(context.Context) (int, error) { ran = true; return 1, nil }, ch)
 		var open *OpenError
 		require.ErrorAs(t, err, &open)
-		assert.Equal(t, time.Minute, open.RetryAfter())
+		assert.Equal(t, time.Minute+ProbeMargin, open.RetryAfter())
 		assert.ErrorIs(t, (<-ch).Err, ErrOpen)
 		assert.False(t, ran)
 		assert.Equal(t, uint64(1), g.Metrics().RejectedOpen)

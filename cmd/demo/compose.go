@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/deadline"
@@ -23,22 +21,13 @@ import (
 // (retry.CauseOpen).
 func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
 	return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
-		v, err := breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+		// An *breaker.OpenError carries RetryAfter (with breaker.ProbeMargin
+		// added), which the retry loop finds in the error chain.
+		return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
 			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
 		})
-		var open *breaker.OpenError
-		if errors.As(err, &open) {
-			err = retry.After(err, open.RetryAfter()+probeMargin)
-		}
-		return v, err
 	})
 }
-
-// probeMargin is added to an open breaker's retry-after. Without it the
-// retry wakes at the very instant the breaker's actor is due to let probes
-// through, may find it still open with nothing left to wait, and spend its
-// remaining attempts at once.
-const probeMargin = time.Millisecond
 
 // breakerOutside is breaker(retry(deadline(op))), the seed's order: the
 // breaker judges whole retried calls, so failures that a retry absorbs
