@@ -130,7 +130,7 @@ const closedBit = int64(1) << 62
 type Actor[M any] struct {
 	name     string
 	behavior Behavior[M]
-	mailbox  chan M // closed by requestStop once no sender can use it
+	mailbox  chan envelope[M] // closed by requestStop once no sender can use it
 
 	// gate admits senders: closedBit once stopping has begun, plus the
 	// number of senders in flight. Stop waits for in-flight senders so the
@@ -147,8 +147,10 @@ type Actor[M any] struct {
 	stopMode   StopMode        // written before stopping is closed
 	stopCancel <-chan struct{} // first Stop's ctx.Done(); written before stopping is closed
 
-	leftover    M    // a message taken out by the loop after Stop began
-	hasLeftover bool // loop-only, like leftover
+	leftover    envelope[M]  // a message taken out by the loop after Stop began
+	hasLeftover bool         // loop-only, like leftover
+	outstanding []pendingAsk // loop-only: asks handled without a reply yet
+	slots       sync.Pool    // recycled reply slots of Ask
 
 	done        chan struct{} // closed by the loop when it exits; never sent on
 	err         error         // written before done is closed
@@ -172,7 +174,7 @@ func Spawn[M any](cfg Config, b Behavior[M]) (*Actor[M], error) {
 	a := &Actor[M]{
 		name:     cfg.Name,
 		behavior: b,
-		mailbox:  make(chan M, cfg.Mailbox),
+		mailbox:  make(chan envelope[M], cfg.Mailbox),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -183,18 +185,29 @@ func Spawn[M any](cfg Config, b Behavior[M]) (*Actor[M], error) {
 // Name returns the actor's name.
 func (a *Actor[M]) Name() string { return a.name }
 
+// envelope is what the mailbox carries: a message and, for an [Ask], the
+// reply slot the actor answers if it stops without replying.
+type envelope[M any] struct {
+	msg M
+	ask asker // nil unless sent by Ask
+	gen uint64
+}
+
 // Tell puts msg in the mailbox without blocking. It returns
 // [ErrMailboxFull] if the mailbox is full and [ErrStopped] once the actor is
 // stopping or stopped. A nil error means the message was accepted: it will
 // be handled, or counted as undelivered by Stop.
-func (a *Actor[M]) Tell(msg M) error {
+func (a *Actor[M]) Tell(msg M) error { return a.offer(envelope[M]{msg: msg}) }
+
+// offer is Tell for an envelope.
+func (a *Actor[M]) offer(env envelope[M]) error {
 	if a.gate.Add(1)&closedBit != 0 {
 		a.gate.Add(-1)
 		return ErrStopped
 	}
 	var err error
 	select {
-	case a.mailbox <- msg:
+	case a.mailbox <- env:
 	default:
 		err = ErrMailboxFull
 	}
@@ -212,13 +225,14 @@ func (a *Actor[M]) Send(ctx context.Context, msg M) error {
 		return ErrStopped
 	}
 	defer a.gate.Add(-1)
+	env := envelope[M]{msg: msg}
 	select {
-	case a.mailbox <- msg:
+	case a.mailbox <- env:
 		return nil
 	default:
 	}
 	select {
-	case a.mailbox <- msg:
+	case a.mailbox <- env:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -267,6 +281,10 @@ func (a *Actor[M]) requestStop(mode StopMode, cancel <-chan struct{}) {
 		close(a.mailbox)
 	})
 }
+
+// failure is the actor's failure; askers read it after the actor
+// abandoned their ask, which it does after writing err.
+func (a *Actor[M]) failure() error { return a.err }
 
 // Done returns a channel that is closed when the actor's goroutine has
 // exited, whatever the reason. Supervisors select on it, then read

@@ -432,3 +432,62 @@ func TestNewReplyWithSend(t *testing.T) {
 	assert.Equal(t, 42, <-ch)
 	stop(t, a, actor.Drain)
 }
+
+func TestAskSeesGoexit(t *testing.T) {
+	b := actor.Func[request](func(*actor.Self[request], request) { runtimeGoexit() })
+	a := spawn(t, actor.Config{}, b)
+	_, err := actor.Ask(context.Background(), a, func(r actor.Reply[int]) request { return request{1, r} })
+	require.ErrorIs(t, err, actor.ErrStopped, "an Ask must not hang when the handler exits its goroutine")
+}
+
+// TestDeferredReplyAnsweredAtStop keeps the Reply to answer later, then
+// stops: the asker is told the actor stopped instead of waiting forever.
+func TestDeferredReplyAnsweredAtStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var kept []actor.Reply[int]
+		b := actor.Func[request](func(_ *actor.Self[request], r request) { kept = append(kept, r.reply) })
+		a := spawn(t, actor.Config{Mailbox: 128}, b)
+		asked := make(chan error, 100)
+		for i := range 100 {
+			go func() {
+				_, err := actor.Ask(context.Background(), a, func(r actor.Reply[int]) request { return request{i, r} })
+				asked <- err
+			}()
+		}
+		synctest.Wait()
+		require.Equal(t, 100, len(kept))
+		kept[0].Send(7) // one answered before the stop
+		stop(t, a, actor.Drain)
+		errs := 0
+		for range 100 {
+			if err := <-asked; err != nil {
+				require.ErrorIs(t, err, actor.ErrStopped)
+				errs++
+			}
+		}
+		assert.Equal(t, 99, errs, "every unanswered ask is told the actor stopped; the answered one keeps its reply")
+		kept[1].Send(8) // a reply after the stop is dropped, never blocks
+	})
+}
+
+// TestStaleRepliesNeverAnswerLaterAsks keeps every Reply and sends on all
+// the old ones again: Ask recycles its reply slots, and a stale Reply must
+// never answer a later Ask.
+func TestStaleRepliesNeverAnswerLaterAsks(t *testing.T) {
+	var old []actor.Reply[int]
+	b := actor.Func[request](func(_ *actor.Self[request], r request) {
+		for _, o := range old {
+			o.Send(-1)
+		}
+		r.reply.Send(2 * r.n)
+		r.reply.Send(-2) // a second Send of the same Reply is dropped
+		old = append(old, r.reply)
+	})
+	a := spawn(t, actor.Config{}, b)
+	for i := range 200 {
+		v, err := actor.Ask(context.Background(), a, func(r actor.Reply[int]) request { return request{i, r} })
+		require.NoError(t, err)
+		require.Equal(t, 2*i, v, "ask %d got a stale or duplicate reply", i)
+	}
+	stop(t, a, actor.Drain)
+}

@@ -46,13 +46,13 @@ func (a *Actor[M]) run() {
 // a message taken out after the stop began goes back to the stop path.
 func (a *Actor[M]) serve(self *Self[M]) error {
 	for {
-		var msg M
+		var env envelope[M]
 		var ok bool
 		if len(self.timers) == 0 {
-			msg, ok = <-a.mailbox
+			env, ok = <-a.mailbox
 		} else {
 			select {
-			case msg, ok = <-a.mailbox:
+			case env, ok = <-a.mailbox:
 			case now := <-self.timer.C:
 				if err := a.fire(self, now); err != nil {
 					return err
@@ -64,10 +64,10 @@ func (a *Actor[M]) serve(self *Self[M]) error {
 			return nil // the mailbox is closed only by requestStop
 		}
 		if a.stopReq.Load() {
-			a.leftover, a.hasLeftover = msg, true
+			a.leftover, a.hasLeftover = env, true
 			return nil
 		}
-		if err := a.receive(self, msg); err != nil {
+		if err := a.receive(self, env); err != nil {
 			return err
 		}
 	}
@@ -81,7 +81,7 @@ func (a *Actor[M]) fire(self *Self[M], now time.Time) error {
 		if !ok {
 			break
 		}
-		if err := a.receive(self, e.msg); err != nil {
+		if err := a.receive(self, envelope[M]{msg: e.msg}); err != nil {
 			return err
 		}
 	}
@@ -97,11 +97,11 @@ func (a *Actor[M]) drain(self *Self[M]) error {
 			return nil
 		default:
 		}
-		msg, ok := a.next()
+		env, ok := a.next()
 		if !ok {
 			return nil
 		}
-		if err := a.receive(self, msg); err != nil {
+		if err := a.receive(self, env); err != nil {
 			return err
 		}
 	}
@@ -109,25 +109,62 @@ func (a *Actor[M]) drain(self *Self[M]) error {
 
 // next returns the leftover message serve put aside, else the next queued
 // one; false once the closed mailbox is empty.
-func (a *Actor[M]) next() (M, bool) {
+func (a *Actor[M]) next() (envelope[M], bool) {
 	if a.hasLeftover {
 		a.hasLeftover = false
 		return a.leftover, true
 	}
-	msg, ok := <-a.mailbox
-	return msg, ok
+	env, ok := <-a.mailbox
+	return env, ok
 }
 
 // receive runs the behaviour on one message, turning a panic into an error.
-func (a *Actor[M]) receive(self *Self[M], msg M) (err error) {
+// An Ask the handler did not answer yet is remembered, so that the asker
+// is answered if the actor stops first.
+func (a *Actor[M]) receive(self *Self[M], env envelope[M]) (err error) {
+	returned := false
 	defer func() {
+		if returned {
+			return
+		}
+		// A panic, or runtime.Goexit (recover returns nil): the actor
+		// fails, and finish answers the ask this message carried.
 		if v := recover(); v != nil {
 			err = &PanicError{Actor: a.name, Value: v, Stack: debug.Stack()}
 		}
+		if env.ask != nil {
+			a.remember(pendingAsk{env.ask, env.gen})
+		}
 	}()
-	a.behavior.Receive(self, msg)
+	a.behavior.Receive(self, env.msg)
+	returned = true
 	a.handled.Add(1)
+	if env.ask != nil && !env.ask.answered(env.gen) {
+		a.remember(pendingAsk{env.ask, env.gen})
+	}
 	return nil
+}
+
+// pendingAsk is an Ask the handler took without replying (yet).
+type pendingAsk struct {
+	ask asker
+	gen uint64
+}
+
+// remember adds p to the outstanding asks, first dropping the answered
+// ones whenever the list has doubled since it was last pruned.
+func (a *Actor[M]) remember(p pendingAsk) {
+	if len(a.outstanding) >= 64 && len(a.outstanding) == cap(a.outstanding) {
+		kept := a.outstanding[:0]
+		for _, o := range a.outstanding {
+			if !o.ask.answered(o.gen) {
+				kept = append(kept, o)
+			}
+		}
+		clear(a.outstanding[len(kept):])
+		a.outstanding = kept
+	}
+	a.outstanding = append(a.outstanding, p)
 }
 
 // finish discards what is left, runs the behaviour's Stopped hook, and
@@ -139,10 +176,13 @@ func (a *Actor[M]) finish(self *Self[M], cause error) {
 		discard = fmt.Errorf("%w: %w", ErrStopped, cause)
 	}
 	d, _ := a.behavior.(Discarder[M])
-	for msg, ok := a.next(); ok; msg, ok = a.next() {
+	for env, ok := a.next(); ok; env, ok = a.next() {
 		a.undelivered++
 		if d != nil {
-			cause = a.guard(cause, func() { d.Discard(msg, discard) })
+			cause = a.guard(cause, func() { d.Discard(env.msg, discard) })
+		}
+		if env.ask != nil {
+			a.remember(pendingAsk{env.ask, env.gen})
 		}
 	}
 	for _, e := range self.release() {
@@ -153,7 +193,11 @@ func (a *Actor[M]) finish(self *Self[M], cause error) {
 	if s, ok := a.behavior.(Stopper); ok {
 		cause = a.guard(cause, func() { s.Stopped(cause) })
 	}
-	a.err = cause
+	a.err = cause                     // before abandon: the askers read it
+	for _, o := range a.outstanding { // after Stopped, which may still reply
+		o.ask.abandon(o.gen)
+	}
+	a.outstanding = nil
 	if cause != nil {
 		a.state.Store(int32(Failed))
 	} else {
