@@ -19,7 +19,11 @@
 // design and its measured trade-offs.
 //
 // Most callers want [Execute] or [Breaker.Call]; middleware wants the
-// two-step [Breaker.Allow].
+// two-step [Breaker.Allow]. A [Guard] puts a bulkhead in front of one
+// breaker: jobs submitted over channels, run on a bounded set of workers,
+// each answered exactly once. A [Family] holds one breaker per key (host,
+// tenant, model), created on first use and evicted when idle, so memory
+// stays bounded; see docs/guards.md.
 package breaker
 
 import (
