@@ -113,6 +113,7 @@ func TestCallCause(t *testing.T) {
 			assert.Equal(t, "kept", ctx.Value(testKey{}), "other values pass through")
 			<-ctx.Done()
 			assert.ErrorIs(t, context.Cause(ctx), context.DeadlineExceeded)
+			<-child.Done() // a child of a custom Context is cancelled asynchronously
 			assert.ErrorIs(t, context.Cause(child), context.DeadlineExceeded)
 			return ctx.Err()
 		})
