@@ -76,9 +76,6 @@ type snapshot struct {
 	// even when the message telling it so could not be sent).
 	streak  atomic.Int64
 	tripHit atomic.Bool
-	// Half-open: probe results whose message could not be sent because
-	// the mailbox was full; the actor folds them in.
-	pending [3]atomic.Int64 // indexed by Outcome
 }
 
 // New returns a closed breaker configured by cfg, or a [*ConfigError]
@@ -92,6 +89,12 @@ func New(cfg Config) (*Breaker, error) {
 	b := &Breaker{cfg: cfg, shards: newShards(cfg.Shards)}
 	m := newMachine(&b.cfg)
 	b.snap.Store(b.newSnapshot(&m))
+	if cfg.WindowDuration > 0 { // a time window's clock must run from the start
+		if _, err := b.ref(); err != nil {
+			return nil, err
+		}
+		_ = b.tell(msg{kind: kWake})
+	}
 	return b, nil
 }
 
@@ -319,8 +322,35 @@ func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, 
 func (b *Breaker) Reset(ctx context.Context) error { return b.control(ctx, ctlReset) }
 
 func (b *Breaker) control(ctx context.Context, c control) error {
-	_, err := ask(ctx, b, func(r actor.Reply[struct{}]) msg {
+	return askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
 		return msg{kind: kControl, control: c, ack: r}
 	})
-	return err
+}
+
+// askWait is ask for a request that waits for room in the mailbox.
+func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[struct{}]) msg) error {
+	a, err := b.ref()
+	if err != nil {
+		return err
+	}
+	r, ch := actor.NewReply[struct{}]()
+	if err := a.Send(ctx, mk(r)); err != nil {
+		if errors.Is(err, actor.ErrStopped) {
+			return ErrStopped
+		}
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-a.Done():
+		select {
+		case <-ch:
+			return nil
+		default:
+			return ErrStopped
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -108,28 +108,15 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 // ticks, with fresh ones.
 func (e *engine) fold(self *actor.Self[msg], x msg) {
 	s := e.cur
-	switch {
-	case s.state == Closed && !s.forced:
-		t, have := x.totals, x.kind == kCheck && x.gen == s.gen
-		if x.kind == kTick || (e.b.lost.Load() && e.b.lost.Swap(false)) {
-			t, have = e.b.shards.totals(), true
-		}
-		if tr, ok := e.tripIfDue(s, t, have); ok {
-			e.apply(self, tr)
-		}
-	case s.state == HalfOpen:
-		// Failures first: when results raced past a full mailbox, the
-		// conservative reading is that the dependency is still failing.
-		for _, o := range [...]Outcome{Failure, Success, Ignore} {
-			if s.pending[o].Load() == 0 {
-				continue // the usual case: read, do not write, the callers' line
-			}
-			for n := s.pending[o].Swap(0); n > 0 && e.cur == s; n-- {
-				if t, ok := e.m.probe(s.gen, o, time.Now(), e.rand()); ok {
-					e.apply(self, t)
-				}
-			}
-		}
+	if s.state != Closed || s.forced {
+		return
+	}
+	t, have := x.totals, x.kind == kCheck && x.gen == s.gen
+	if x.kind == kTick || (e.b.lost.Load() && e.b.lost.Swap(false)) {
+		t, have = e.b.shards.totals(), true
+	}
+	if tr, ok := e.tripIfDue(s, t, have); ok {
+		e.apply(self, tr)
 	}
 }
 

@@ -38,7 +38,7 @@ func (b *Breaker) Subscribe(ctx context.Context, buffer int) (<-chan Event, erro
 		return nil, &ConfigError{Field: "buffer", Reason: "must not be negative"}
 	}
 	sub := &subscription{ch: make(chan Event, buffer)}
-	_, err := ask(ctx, b, func(r actor.Reply[struct{}]) msg {
+	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
 		return msg{kind: kSubscribe, sub: sub, ack: r}
 	})
 	if err != nil {

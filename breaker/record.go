@@ -88,9 +88,10 @@ func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
 		return
 	}
 	b.count(o)
-	if b.tell(msg{kind: kProbe, gen: p.s.gen, outcome: o}) == actor.ErrMailboxFull {
-		p.s.pending[o].Add(1)
-		b.wake()
+	// At most HalfOpenMaxRequests probes per generation report, and the
+	// actor never waits on callers: a blocking send keeps results in order.
+	if a, err := b.ref(); err == nil {
+		_ = a.Send(context.Background(), msg{kind: kProbe, gen: p.s.gen, outcome: o})
 	}
 }
 

@@ -110,11 +110,11 @@ func (w *timeWindow) tick(t totals) {
 
 func (w *timeWindow) observe(t totals) (calls, failures uint64) {
 	from := w.base
-	if t.calls < from.calls || t.failures < from.failures {
-		return 0, 0 // totals from before the window began
-	}
 	if w.n == len(w.marks) {
 		from = w.marks[w.head]
+	}
+	if t.calls < from.calls || t.failures < from.failures {
+		return 0, 0 // totals from before the window began
 	}
 	return t.calls - from.calls, t.failures - from.failures
 }

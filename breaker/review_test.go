@@ -1,0 +1,97 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Regression tests for bugs found in review.
+
+// A time window counts only its own duration, even when the breaker ran a
+// long time before its first failure.
+func TestTimeWindowIgnoresHistoryBeforeItsDuration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := New(Config{FailureRate: 0.5, WindowDuration: 10 * time.Second, MinimumCalls: 10})
+		require.NoError(t, err)
+		defer func() { _ = b.Stop(context.Background()) }()
+		ctx := context.Background()
+		for range 1000 {
+			_ = b.Call(ctx, func(context.Context) error { return nil })
+		}
+		time.Sleep(time.Hour) // virtual: the successes leave the window
+		boom := errors.New("boom")
+		for range 90 {
+			_ = b.Call(ctx, func(context.Context) error { return boom })
+			time.Sleep(100 * time.Millisecond)
+			if b.State() != Closed {
+				return
+			}
+		}
+		t.Fatalf("still %v after 9s of failures in a 10s window at rate 0.5", b.State())
+	})
+}
+
+// Totals read before the window's oldest mark must not underflow into a
+// huge failure count.
+func TestTimeWindowStaleTotalsDoNotUnderflow(t *testing.T) {
+	w := &timeWindow{}
+	w.reset(totals{})
+	for i := uint64(1); i <= windowBuckets; i++ {
+		w.tick(totals{calls: 100 * i, failures: i})
+	}
+	calls, failures := w.observe(totals{calls: 50}) // read before the first tick
+	assert.False(t, shouldTrip(Config{FailureRate: 0.5, MinimumCalls: 10}, calls, failures),
+		"stale totals gave calls %d, failures %d", calls, failures)
+}
+
+// Manual control waits for room in a busy mailbox instead of failing.
+func TestForceOpenWaitsForABusyMailbox(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	b, err := New(Config{FailureRate: 1, WindowSize: 100, MinimumCalls: 100, Mailbox: 1})
+	require.NoError(t, err)
+	defer func() { _ = b.Stop(context.Background()) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, b.Reset(ctx)) // starts the actor
+	boom := errors.New("boom")
+	for range 3 { // each failure tells the actor (rate window)
+		_ = b.Call(ctx, func(context.Context) error { return boom })
+	}
+	require.NoError(t, b.ForceOpen(ctx), "an operator's ForceOpen must not fail because the mailbox is busy")
+	assert.Equal(t, Open, b.State())
+}
+
+// Probe results reach the actor in the order they were reported, so a
+// failure reported before a success always reopens, even with a mailbox
+// of one.
+func TestProbeFailureIsNeverOvertaken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := New(Config{FailureThreshold: 1, SuccessThreshold: 2, HalfOpenMaxRequests: 3,
+			OpenTimeout: time.Second, Mailbox: 1})
+		require.NoError(t, err)
+		defer func() { _ = b.Stop(context.Background()) }()
+		ctx := context.Background()
+		_ = b.Call(ctx, func(context.Context) error { return errors.New("trip") })
+		time.Sleep(2 * time.Second) // virtual: the open timeout passes
+		synctest.Wait()
+		require.Equal(t, HalfOpen, b.State())
+		doneA, err := b.Allow(ctx)
+		require.NoError(t, err)
+		doneB, err := b.Allow(ctx)
+		require.NoError(t, err)
+		doneC, err := b.Allow(ctx)
+		require.NoError(t, err)
+		doneB(nil)
+		doneA(errors.New("probe A"))
+		doneC(nil)
+		synctest.Wait()
+		assert.Zero(t, b.Metrics().Closed, "a failed probe reported before the second success must reopen the breaker")
+	})
+}
