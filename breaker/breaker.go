@@ -200,6 +200,11 @@ func executeSlow[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 		var zero T
 		return zero, err
 	}
+	return runWith(ctx, b, p, fn)
+}
+
+// runWith runs fn under permit p and records its outcome.
+func runWith[T any](ctx context.Context, b *Breaker, p permit, fn func(context.Context) (T, error)) (T, error) {
 	ok := false
 	defer func() {
 		if !ok {

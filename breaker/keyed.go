@@ -14,22 +14,44 @@ import (
 // Unlike calling Execute on the breaker For returned, it never fails with
 // ErrStopped because the key was evicted meanwhile: it reads the key's
 // state once, and a call admitted by that state runs even if the key is
-// evicted while it does (its result then goes to the evicted breaker).
+// evicted while it does (its result then goes to the evicted breaker); a
+// key evicted while its actor was admitting a half-open probe is looked up
+// again, before fn runs.
 func ExecuteKey[K comparable, T any](ctx context.Context, f *Family[K], key K, fn func(context.Context) (T, error)) (T, error) {
-	b, s, err := f.admit(key)
+	e, s, err := f.admit(key)
+	if err == nil && !direct(s) {
+		var p permit
+		var held bool
+		e, s, p, held, err = f.admitProbe(key, e, s)
+		if held {
+			return runWith(ctx, e.b, p, fn)
+		}
+	}
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return executeFrom(ctx, b, s, fn)
+	return executeFrom(ctx, e.b, s, fn)
 }
 
 // Call is [ExecuteKey] for a function that returns only an error.
 func (f *Family[K]) Call(ctx context.Context, key K, fn func(context.Context) error) error {
-	b, s, err := f.admit(key)
+	e, s, err := f.admit(key)
+	if err == nil && !direct(s) {
+		var p permit
+		var held bool
+		e, s, p, held, err = f.admitProbe(key, e, s)
+		if held {
+			_, err := runWith(ctx, e.b, p, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, fn(ctx)
+			})
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
+	b := e.b
 	if !s.pass {
 		_, err := executeFrom(ctx, b, s, func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, fn(ctx)
@@ -52,9 +74,29 @@ func (f *Family[K]) Call(ctx context.Context, key K, fn func(context.Context) er
 	return err
 }
 
-// admit returns key's breaker and the snapshot the call will run under:
+// direct reports whether a call under s needs no permission from the actor:
+// the closed fast path, an open rejection, or a stopped breaker.
+func direct(s *snapshot) bool { return s.pass || s.reject || s.stopped }
+
+// admitProbe asks e's actor to admit a call under s (half-open, or closed
+// with slow-call timing); held reports that permit p was granted. A key
+// evicted between its lookup and the actor's answer (acquire then says
+// ErrStopped and the entry is dead) is looked up again: fn has not run.
+func (f *Family[K]) admitProbe(key K, e *entry[K], s *snapshot) (*entry[K], *snapshot, permit, bool, error) {
+	for {
+		p, err := e.b.acquire(s)
+		if err != ErrStopped || e.seen.Load() != dead {
+			return e, s, p, err == nil, err
+		}
+		if e, s, err = f.admit(key); err != nil || direct(s) {
+			return e, s, permit{}, false, err
+		}
+	}
+}
+
+// admit returns key's entry and the snapshot the call will run under:
 // one that is not stopped, unless the user stopped the breaker.
-func (f *Family[K]) admit(key K) (*Breaker, *snapshot, error) {
+func (f *Family[K]) admit(key K) (*entry[K], *snapshot, error) {
 	for {
 		e, err := f.lookup(key)
 		if err != nil {
@@ -62,7 +104,7 @@ func (f *Family[K]) admit(key K) (*Breaker, *snapshot, error) {
 		}
 		s := e.b.snap.Load()
 		if !s.stopped || e.seen.Load() != dead {
-			return e.b, s, nil
+			return e, s, nil
 		}
 		// Evicted after lookup touched it: look again.
 	}

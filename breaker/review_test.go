@@ -95,3 +95,40 @@ func TestProbeFailureIsNeverOvertaken(t *testing.T) {
 		assert.Zero(t, b.Metrics().Closed, "a failed probe reported before the second success must reopen the breaker")
 	})
 }
+
+// A key evicted while a caller was being admitted to it as a half-open
+// probe makes acquire say ErrStopped with the entry marked dead: the
+// condition on which admitCall looks the key up again instead of failing
+// the caller.
+func TestEvictionDuringHalfOpenAdmissionIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, err := NewFamily[string](FamilyConfig{MaxKeys: 1,
+			Breaker: Config{FailureThreshold: 1, SuccessThreshold: 1, OpenTimeout: time.Second}})
+		require.NoError(t, err)
+		defer func() { _ = f.Stop(context.Background()) }()
+		ctx := context.Background()
+		_ = f.Call(ctx, "a", func(context.Context) error { return errors.New("boom") })
+		synctest.Wait()
+		time.Sleep(2 * time.Second) // virtual: open -> half-open
+		synctest.Wait()
+
+		e, s, err := f.admit("a") // caller 1: the lookup half of ExecuteKey
+		require.NoError(t, err)
+		require.Equal(t, HalfOpen, s.state)
+		// Caller 2's probe closes "a"; caller 3's new key evicts it at the cap.
+		require.NoError(t, f.Call(ctx, "a", func(context.Context) error { return nil }))
+		synctest.Wait()
+		_, err = f.For("b")
+		require.NoError(t, err)
+
+		_, err = e.b.acquire(s) // caller 1: the admission half
+		require.ErrorIs(t, err, ErrStopped)
+		require.Equal(t, uint64(dead), e.seen.Load(), "admitProbe retries exactly when the entry is dead")
+
+		ran := false
+		v, err := ExecuteKey(ctx, f, "a", func(context.Context) (int, error) { ran = true; return 1, nil })
+		require.NoError(t, err, "a fresh lookup admits the call")
+		assert.True(t, ran)
+		assert.Equal(t, 1, v)
+	})
+}
