@@ -30,6 +30,7 @@ type span struct {
 	c      *call
 	ctx    context.Context
 	cancel context.CancelFunc
+	own    error // this span's own cancellation cause (runtime path)
 }
 
 // open starts timing a call. On a nil scheduler it uses context.WithTimeout.
@@ -38,8 +39,9 @@ func (s *Scheduler) open(parent context.Context, lim Limit) (span, error) {
 		return span{}, err
 	}
 	if s == nil {
-		ctx, cancel := context.WithTimeoutCause(parent, lim.Timeout, errOwnLimit)
-		return span{ctx: ctx, cancel: cancel}, nil
+		own := &ownLimit{}
+		ctx, cancel := context.WithTimeoutCause(parent, lim.Timeout, own)
+		return span{ctx: ctx, cancel: cancel, own: own}, nil
 	}
 	c, err := s.arm(parent, lim.Timeout)
 	if err != nil {
@@ -54,8 +56,15 @@ func (sp span) expired() bool {
 	if sp.c != nil {
 		return sp.c.state.Load() == elapsed
 	}
-	return context.Cause(sp.ctx) == errOwnLimit
+	return context.Cause(sp.ctx) == sp.own
 }
+
+// ownLimit is a per-call cause, so a descendant never mistakes its
+// ancestor's deadline for its own.
+type ownLimit struct{ _ byte } // not zero-size: each pointer is distinct
+
+func (*ownLimit) Error() string { return errOwnLimit.Error() }
+func (*ownLimit) Unwrap() error { return errOwnLimit }
 
 // close stops timing and cancels the span's context, and turns the
 // function's error into the call's: an [*ElapsedError] if the deadline came

@@ -72,8 +72,8 @@ func (x *executor) Receive(self *actor.Self[message], m message) {
 		}
 	case stopMsg:
 		x.s.stopBegan.Store(true)
-		x.drainExits(self)
 		x.apply(self, m.ctx, event{kind: evStop})
+		x.drainExits(self) // decide ignores exits once stopping
 		m.reply <- x.rep.err()
 		self.Stop(actor.Discard)
 		return

@@ -1,6 +1,8 @@
 package retry
 
 import (
+	"slices"
+
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -29,7 +31,11 @@ var (
 func (l *schedLoop) Receive(self *actor.Self[*job], j *job) {
 	switch {
 	case j.cancels != nil:
-		if t := j.cancels; self.Cancel(t.timer) {
+		t := j.cancels
+		if self.Cancel(t.timer) {
+			l.s.answer(t, l.s.notStartedAgain(t))
+		} else if i := slices.Index(l.ready[l.head:], t); i >= 0 {
+			l.ready = slices.Delete(l.ready, l.head+i, l.head+i+1)
 			l.s.answer(t, l.s.notStartedAgain(t))
 		}
 		return
