@@ -24,7 +24,7 @@ type BudgetConfig struct {
 // dependency. A Budget is safe for concurrent use; it has no useful zero
 // value, use [NewBudget].
 type Budget struct {
-	milli  atomic.Int64 // tokens × 1000
+	left   atomic.Int64 // tokens × unit
 	max    int64
 	refill int64
 }
@@ -44,22 +44,30 @@ func NewBudget(cfg BudgetConfig) (*Budget, error) {
 	case math.IsNaN(cfg.Refill) || cfg.Refill < 0 || cfg.Refill > cfg.Tokens:
 		return nil, &ConfigError{"Refill", "must be between 0 and Tokens"}
 	}
-	b := &Budget{max: int64(cfg.Tokens * 1000), refill: int64(cfg.Refill * 1000)}
-	b.milli.Store(b.max)
+	b := &Budget{max: int64(math.Round(cfg.Tokens * unit)), refill: int64(math.Round(cfg.Refill * unit))}
+	if cfg.Refill > 0 && b.refill == 0 {
+		return nil, &ConfigError{"Refill", "must be 0 or at least 1e-9"}
+	}
+	b.left.Store(b.max)
 	return b, nil
 }
 
 // Tokens returns the tokens left.
-func (b *Budget) Tokens() float64 { return float64(b.milli.Load()) / 1000 }
+func (b *Budget) Tokens() float64 { return float64(b.left.Load()) / unit }
+
+// unit is one token in the bucket's fixed-point count: fine enough that
+// any Refill down to 1e-9 counts, coarse enough that 1e9 tokens plus a
+// refill fit an int64.
+const unit = 1e9
 
 // spend takes one token, reporting false if less than one is left.
 func (b *Budget) spend() bool {
 	for {
-		cur := b.milli.Load()
-		if cur < 1000 {
+		cur := b.left.Load()
+		if cur < unit {
 			return false
 		}
-		if b.milli.CompareAndSwap(cur, cur-1000) {
+		if b.left.CompareAndSwap(cur, cur-unit) {
 			return true
 		}
 	}
@@ -69,11 +77,11 @@ func (b *Budget) spend() bool {
 // read, so successes on many cores do not fight over its cache line.
 func (b *Budget) deposit() {
 	for {
-		cur := b.milli.Load()
+		cur := b.left.Load()
 		if cur >= b.max {
 			return
 		}
-		if b.milli.CompareAndSwap(cur, min(cur+b.refill, b.max)) {
+		if b.left.CompareAndSwap(cur, min(cur+b.refill, b.max)) {
 			return
 		}
 	}

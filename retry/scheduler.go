@@ -141,7 +141,17 @@ func (s *Scheduler) cancel(j *job) {
 
 // worker runs attempts until the actor closes s.work.
 func (s *Scheduler) worker() {
+	var cur *job // the job whose attempt is running
 	defer func() {
+		if cur != nil { // fn called runtime.Goexit: answer it, replace this worker
+			cur.ok = false
+			cur.errs = append(cur.errs, Permanent(ErrJobExited))
+			go s.worker() // takes over this worker's place in live
+			if s.a.Send(context.Background(), cur) != nil {
+				s.settleAfterStop(cur)
+			}
+			return
+		}
 		if s.live.Add(-1) == 0 {
 			close(s.drained)
 		}
@@ -151,7 +161,9 @@ func (s *Scheduler) worker() {
 			s.answer(j, s.stopped(j))
 			continue
 		}
+		cur = j
 		j.run()
+		cur = nil
 		if s.a.Send(context.Background(), j) != nil {
 			s.settleAfterStop(j) // the actor is gone: answer here
 		}
@@ -180,6 +192,10 @@ func (s *Scheduler) elapsed(j *job) time.Duration {
 	}
 	return time.Duration(s.now() - j.start)
 }
+
+// ErrJobExited is the attempt error recorded, as permanent, when a job's
+// function calls runtime.Goexit (as t.FailNow does) on a [Scheduler] worker.
+var ErrJobExited = errors.New("retry: job exited without returning")
 
 // PanicError is the attempt error recorded when a job's function panics on
 // a [Scheduler] worker.
