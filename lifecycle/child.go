@@ -79,7 +79,11 @@ func Spawner[M any](cfg actor.Config, newBehavior func() actor.Behavior[M], publ
 		if newBehavior == nil {
 			return nil, actor.ErrNilBehavior
 		}
-		return &spawned[M]{cfg: cfg, b: newBehavior(), publish: publish}, nil
+		b := newBehavior()
+		if f, ok := b.(actor.Func[M]); b == nil || ok && f == nil {
+			return nil, actor.ErrNilBehavior // Spawn would not see it once wrapped
+		}
+		return &spawned[M]{cfg: cfg, b: b, publish: publish}, nil
 	}
 }
 

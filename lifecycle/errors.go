@@ -13,8 +13,9 @@ var (
 	// hook calling Shutdown would deadlock on); wait on [Coordinator.Done].
 	ErrAlreadyShuttingDown = errors.New("lifecycle: already shutting down")
 
-	// ErrShuttingDown is returned by [Coordinator.Acquire] and
-	// [Coordinator.Hook] once shutdown has begun.
+	// ErrShuttingDown is returned by [Coordinator.Hook] once shutdown has
+	// begun, and by [Coordinator.Acquire] once its propagation delay has
+	// passed.
 	ErrShuttingDown = errors.New("lifecycle: shutting down")
 
 	// ErrShutdownTimeout is matched (errors.Is) by a [*TimeoutError]: some

@@ -108,8 +108,9 @@ func (c *Coordinator) Readiness() http.Handler {
 }
 
 // Track is middleware that holds a connection guard for each request, so
-// that shutdown drains requests in flight. Once shutdown has begun it
-// answers new requests with 503 and "Connection: close".
+// that shutdown drains requests in flight. Once shutdown has passed its
+// propagation delay it answers new requests with 503 and
+// "Connection: close".
 func (c *Coordinator) Track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g, err := c.Acquire()

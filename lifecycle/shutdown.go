@@ -154,7 +154,9 @@ func (g *Guard) Release() {
 }
 
 // Acquire takes a connection guard; release it when the connection or
-// request is done. It returns ErrShuttingDown once shutdown has begun.
+// request is done. It returns ErrShuttingDown once shutdown has passed its
+// propagation delay (at once when there is none): during the delay the
+// service is marked not ready but still serves what load balancers send.
 func (c *Coordinator) Acquire() (*Guard, error) {
 	if c.gate.Add(1)&closedBit != 0 {
 		c.leave()
@@ -193,9 +195,10 @@ func (c *Coordinator) Err() error {
 // Shutdown runs the shutdown phases in order and returns when the last
 // one has finished:
 //
-//  1. not ready: [Coordinator.Readiness] starts failing, Acquire and Hook
-//     start returning ErrShuttingDown;
-//  2. wait PropagationDelay;
+//  1. not ready: [Coordinator.Readiness] starts failing, Hook starts
+//     returning ErrShuttingDown;
+//  2. wait PropagationDelay, still serving; then Acquire starts returning
+//     ErrShuttingDown;
 //  3. stop accepting: Shutdown every server, within ServerTimeout, Close
 //     those still busy;
 //  4. drain: wait up to GracePeriod for the guards to be released;
@@ -218,8 +221,8 @@ func (c *Coordinator) Shutdown(ctx context.Context) error {
 		return ErrAlreadyShuttingDown
 	}
 	var rep report
-	c.closeGate()                      // 1
-	sleep(ctx, c.cfg.PropagationDelay) // 2
+	sleep(ctx, c.cfg.PropagationDelay) // 2: not ready, still serving
+	c.closeGate()                      // new guards refused from here on
 	c.stopServers(ctx, &rep)           // 3
 	c.drain(ctx, &rep)                 // 4
 	c.stopTree(ctx, &rep)              // 5
