@@ -177,21 +177,16 @@ func (n *notifying[M]) Stopped(cause error) {
 // context.Canceled after Stop counts as a clean exit. A panic in run is a
 // failure.
 func FromFunc(run func(ctx context.Context) error) Child {
-	return &funcChild{run: run, done: make(chan struct{})}
+	return &funcChild{run: run, exitState: newExitState()}
 }
 
 type funcChild struct {
+	exitState
 	run    func(ctx context.Context) error
 	cancel context.CancelFunc
-	hook   func(error)
-	done   chan struct{}
-	mu     sync.Mutex
-	err    error
 }
 
-func (c *funcChild) onExit(fn func(error)) { c.hook = fn }
-func (c *funcChild) prompt()               {}
-func (c *funcChild) Done() <-chan struct{} { return c.done }
+func (c *funcChild) prompt() {}
 
 func (c *funcChild) Start(context.Context) error {
 	if c.run == nil {
@@ -208,13 +203,7 @@ func (c *funcChild) serve(ctx context.Context) {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	c.mu.Lock()
-	c.err = err
-	c.mu.Unlock()
-	if c.hook != nil {
-		c.hook(err)
-	}
-	close(c.done)
+	c.exit(err)
 }
 
 func (c *funcChild) Stop(ctx context.Context) error {
@@ -230,10 +219,36 @@ func (c *funcChild) Stop(ctx context.Context) error {
 	}
 }
 
-func (c *funcChild) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
+// exitState is the exit bookkeeping a goroutine-backed child shares: the
+// error it exited with, the hook a supervisor set, and Done.
+type exitState struct {
+	hook func(error) // set by the supervisor before Start
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+func newExitState() exitState { return exitState{done: make(chan struct{})} }
+
+func (x *exitState) onExit(fn func(error)) { x.hook = fn }
+func (x *exitState) Done() <-chan struct{} { return x.done }
+
+// Err returns the error the child exited with.
+func (x *exitState) Err() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.err
+}
+
+// exit records err, tells the supervisor's hook and closes Done.
+func (x *exitState) exit(err error) {
+	x.mu.Lock()
+	x.err = err
+	x.mu.Unlock()
+	if x.hook != nil {
+		x.hook(err)
+	}
+	close(x.done)
 }
 
 // safeRun calls fn, turning a panic into an error.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sync"
 )
 
 // FromServer adapts an *http.Server: Start listens (on ln, or on srv.Addr
@@ -22,21 +21,16 @@ func FromServer(srv *http.Server, ln net.Listener) Child {
 	if srv != nil {
 		closeFreshOnShutdown(srv)
 	}
-	return &serverChild{srv: srv, ln: ln, done: make(chan struct{})}
+	return &serverChild{srv: srv, ln: ln, exitState: newExitState()}
 }
 
 type serverChild struct {
-	srv  *http.Server
-	ln   net.Listener
-	hook func(error)
-	done chan struct{}
-	mu   sync.Mutex
-	err  error
+	exitState
+	srv *http.Server
+	ln  net.Listener
 }
 
-func (c *serverChild) onExit(fn func(error)) { c.hook = fn }
-func (c *serverChild) prompt()               {}
-func (c *serverChild) Done() <-chan struct{} { return c.done }
+func (c *serverChild) prompt() {}
 
 func (c *serverChild) Start(ctx context.Context) error {
 	if c.srv == nil {
@@ -62,13 +56,7 @@ func (c *serverChild) serve() {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	c.mu.Lock()
-	c.err = err
-	c.mu.Unlock()
-	if c.hook != nil {
-		c.hook(err)
-	}
-	close(c.done)
+	c.exit(err)
 }
 
 func (c *serverChild) Stop(ctx context.Context) error {
@@ -84,12 +72,6 @@ func (c *serverChild) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	return err
-}
-
-func (c *serverChild) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
 }
 
 // Readiness returns a readiness probe handler: 200 "ok" until shutdown
