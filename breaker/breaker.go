@@ -166,15 +166,18 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 
 // Call is [Execute] for a function that returns only an error.
 func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) error {
-	s := b.snap.Load()
+	return callFrom(ctx, b, b.snap.Load(), fn)
+}
+
+// callFrom is [executeFrom] for a function that returns only an error; its
+// closed path calls fn directly, without an adapter closure.
+func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) error) error {
 	if !s.pass {
 		if s.reject {
 			b.shards.pick().rejectedOpen.Add(1)
 			return s.openErr
 		}
-		_, err := executeSlow(ctx, b, s, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, fn(ctx)
-		})
+		_, err := executeSlow(ctx, b, s, errOnly(fn))
 		return err
 	}
 	ok := false
@@ -191,6 +194,11 @@ func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) erro
 		b.closedError(s, err)
 	}
 	return err
+}
+
+// errOnly adapts an error-only function to the generic call paths.
+func errOnly(fn func(context.Context) error) func(context.Context) (struct{}, error) {
+	return func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) }
 }
 
 // executeSlow is Execute for every case but a plain closed breaker.

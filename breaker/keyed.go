@@ -19,17 +19,12 @@ import (
 // again, before fn runs.
 func ExecuteKey[K comparable, T any](ctx context.Context, f *Family[K], key K, fn func(context.Context) (T, error)) (T, error) {
 	e, s, err := f.admit(key)
-	if err == nil && !direct(s) {
-		var p permit
-		var held bool
-		e, s, p, held, err = f.admitProbe(key, e, s)
-		if held {
-			return runWith(ctx, e.b, p, fn)
-		}
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		var zero T
 		return zero, err
+	case !direct(s):
+		return executeProbe(ctx, f, key, e, s, fn)
 	}
 	return executeFrom(ctx, e.b, s, fn)
 }
@@ -37,41 +32,29 @@ func ExecuteKey[K comparable, T any](ctx context.Context, f *Family[K], key K, f
 // Call is [ExecuteKey] for a function that returns only an error.
 func (f *Family[K]) Call(ctx context.Context, key K, fn func(context.Context) error) error {
 	e, s, err := f.admit(key)
-	if err == nil && !direct(s) {
-		var p permit
-		var held bool
-		e, s, p, held, err = f.admitProbe(key, e, s)
-		if held {
-			_, err := runWith(ctx, e.b, p, func(ctx context.Context) (struct{}, error) {
-				return struct{}{}, fn(ctx)
-			})
-			return err
-		}
-	}
-	if err != nil {
+	switch {
+	case err != nil:
+		return err
+	case !direct(s):
+		_, err := executeProbe(ctx, f, key, e, s, errOnly(fn))
 		return err
 	}
-	b := e.b
-	if !s.pass {
-		_, err := executeFrom(ctx, b, s, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, fn(ctx)
-		})
-		return err
+	return callFrom(ctx, e.b, s, fn)
+}
+
+// executeProbe is the keyed call for a state that needs the actor's
+// permission (half-open, or slow-call timing): it gets that permission,
+// looking the key up again if it was evicted meanwhile, then runs fn.
+func executeProbe[K comparable, T any](ctx context.Context, f *Family[K], key K, e *entry[K], s *snapshot, fn func(context.Context) (T, error)) (T, error) {
+	e, s, p, held, err := f.admitProbe(key, e, s)
+	switch {
+	case err != nil:
+		var zero T
+		return zero, err
+	case held:
+		return runWith(ctx, e.b, p, fn)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			b.closedResult(s, Failure)
-		}
-	}()
-	err = fn(ctx)
-	ok = true
-	if err == nil {
-		b.closedSuccess(s)
-	} else {
-		b.closedError(s, err)
-	}
-	return err
+	return executeFrom(ctx, e.b, s, fn)
 }
 
 // direct reports whether a call under s needs no permission from the actor:
