@@ -74,23 +74,27 @@ func newSystem(o options, withPlain bool, events *eventLog) (s *system, err erro
 	}
 	specs := []lifecycle.Spec{lifecycle.Sub(lifecycle.Config{Name: "upstreams"}, upSpecs...)}
 
-	if s.gw, err = newGateway(true, defaultRoutes(), urls, upstreamNames, rnd, events); err != nil {
-		return s, err
-	}
-	spec, url, err := s.gatewaySpec("gateway", s.gw, o.addr)
-	if err != nil {
-		return s, err
-	}
-	specs, s.gwURL = append(specs, spec), url
-	if withPlain {
-		if s.plain, err = newGateway(false, defaultRoutes(), urls, upstreamNames, rnd, events); err != nil {
-			return s, err
+	// addGateway builds a gateway with or without the library into *g (so
+	// abort can stop it even if what follows fails) and adds its subtree.
+	addGateway := func(name string, resilient bool, g **gateway, url *string) error {
+		var err error
+		if *g, err = newGateway(resilient, defaultRoutes(), urls, upstreamNames, rnd, events); err != nil {
+			return err
 		}
-		spec, url, err := s.gatewaySpec("plain", s.plain, o.addr)
+		spec, u, err := s.gatewaySpec(name, *g, o.addr)
 		if err != nil {
+			return err
+		}
+		specs, *url = append(specs, spec), u
+		return nil
+	}
+	if err = addGateway("gateway", true, &s.gw, &s.gwURL); err != nil {
+		return s, err
+	}
+	if withPlain {
+		if err = addGateway("plain", false, &s.plain, &s.plainURL); err != nil {
 			return s, err
 		}
-		specs, s.plainURL = append(specs, spec), url
 	}
 	if s.root, err = lifecycle.New(lifecycle.Config{Name: "demo"}, specs...); err != nil {
 		return s, err
