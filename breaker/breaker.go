@@ -142,9 +142,8 @@ func Execute[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T
 func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
 	if !s.pass {
 		if s.reject {
-			b.shards.pick().rejectedOpen.Add(1)
 			var zero T
-			return zero, s.openErr
+			return zero, b.rejectOpen(s)
 		}
 		return executeSlow(ctx, b, s, fn)
 	}
@@ -156,12 +155,31 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 	}()
 	v, err := fn(ctx)
 	ok = true
-	if err == nil {
-		b.closedSuccess(s)
-	} else {
+	if err != nil {
 		b.closedError(s, err)
+		return v, err
 	}
-	return v, err
+	// closedSuccess written out, as in callFrom.
+	sh, id := &b.shards, pin()
+	own := uint(id) < uint(len(sh.s)-1)
+	if own {
+		sh.s[id].n[cSuccess]++
+	}
+	unpin()
+	if !own {
+		sh.addShared(cSuccess)
+	}
+	if s.streak.Load() != 0 {
+		s.streak.Store(0)
+	}
+	return v, nil
+}
+
+// rejectOpen counts a call refused by open snapshot s and returns the
+// refusal.
+func (b *Breaker) rejectOpen(s *snapshot) error {
+	b.shards.add(cRejectedOpen)
+	return s.openErr
 }
 
 // Call is [Execute] for a function that returns only an error.
@@ -174,7 +192,16 @@ func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) erro
 func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) error) error {
 	if !s.pass {
 		if s.reject {
-			b.shards.pick().rejectedOpen.Add(1)
+			// shards.add written out, as on the closed path below.
+			sh, id := &b.shards, pin()
+			own := uint(id) < uint(len(sh.s)-1)
+			if own {
+				sh.s[id].n[cRejectedOpen]++
+			}
+			unpin()
+			if !own {
+				sh.addShared(cRejectedOpen)
+			}
 			return s.openErr
 		}
 		_, err := executeSlow(ctx, b, s, errOnly(fn))
@@ -188,12 +215,24 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 	}()
 	err := fn(ctx)
 	ok = true
-	if err == nil {
-		b.closedSuccess(s)
-	} else {
+	if err != nil {
 		b.closedError(s, err)
+		return err
 	}
-	return err
+	// closedSuccess written out: a call frame costs a sixth of this path.
+	sh, id := &b.shards, pin()
+	own := uint(id) < uint(len(sh.s)-1)
+	if own {
+		sh.s[id].n[cSuccess]++
+	}
+	unpin()
+	if !own {
+		sh.addShared(cSuccess)
+	}
+	if s.streak.Load() != 0 {
+		s.streak.Store(0)
+	}
+	return nil
 }
 
 // errOnly adapts an error-only function to the generic call paths.

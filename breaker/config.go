@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"runtime"
 	"time"
 )
 
@@ -131,11 +130,15 @@ type Config struct {
 
 	// Mailbox is the capacity of the breaker actor's mailbox. Default 64.
 	Mailbox int
-	// Shards is the number of counter shards successes and rejections are
-	// counted in, rounded up to a power of two, at most 256. More shards
-	// mean less contention and more memory (128 bytes each).
-	// Default 4 × GOMAXPROCS, at least 8; a keyed family of many small
-	// breakers may want 1.
+	// Shards is the number of slots the lifetime counters are kept in,
+	// rounded up to a power of two, at most 256; each costs 128 bytes, and
+	// one more slot is kept for spills. By default every processor
+	// (GOMAXPROCS at New) gets a slot of its own and counts in it with a
+	// plain increment; processors beyond the slots count with atomic adds
+	// in the shared spill slot. A keyed family of many small breakers may
+	// want 1. Under the race detector or the resilience_nopin build tag
+	// the default is 4 × GOMAXPROCS (at least 8) slots striped by
+	// goroutine, each counted with atomic adds (see docs/breaker.md).
 	Shards int
 }
 
@@ -237,7 +240,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Classify = DefaultClassifier
 	}
 	c.Mailbox = or(c.Mailbox, DefaultMailbox)
-	c.Shards = 1 << bits.Len(uint(or(c.Shards, min(256, max(8, 4*runtime.GOMAXPROCS(0))))-1))
+	c.Shards = 1 << bits.Len(uint(or(c.Shards, min(256, defaultShards()))-1))
 	return c, nil
 }
 

@@ -151,7 +151,7 @@ func (g *Guard[T]) Submit(ctx context.Context, fn func(context.Context) (T, erro
 		return err
 	}
 	if s := g.b.snap.Load(); s.reject || s.stopped {
-		return g.reject(j, g.b.rejectOpen(s))
+		return g.reject(j, g.b.refuse(s))
 	}
 	g.mu.Lock()
 	switch {
@@ -175,14 +175,13 @@ func (g *Guard[T]) Submit(ctx context.Context, fn func(context.Context) (T, erro
 	return nil
 }
 
-// rejectOpen returns the error for a call refused by snapshot s, which is
+// refuse returns the error for a call refused by snapshot s, which is
 // open or stopped, and counts an open rejection in the breaker.
-func (b *Breaker) rejectOpen(s *snapshot) error {
+func (b *Breaker) refuse(s *snapshot) error {
 	if s.stopped {
 		return ErrStopped
 	}
-	b.shards.pick().rejectedOpen.Add(1)
-	return s.openErr
+	return b.rejectOpen(s)
 }
 
 // Do runs fn as a job of the guard and returns its answer: the same

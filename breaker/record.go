@@ -31,7 +31,7 @@ func (b *Breaker) acquire(s *snapshot) (permit, error) {
 		case s.stopped:
 			return permit{}, ErrStopped
 		case s.reject:
-			b.shards.pick().rejectedOpen.Add(1)
+			b.shards.add(cRejectedOpen)
 			return permit{}, s.openErr
 		case s.state == Closed:
 			return b.timed(permit{s: s}), nil
@@ -43,7 +43,7 @@ func (b *Breaker) acquire(s *snapshot) (permit, error) {
 		case err == ErrStopped:
 			return permit{}, err
 		case err != nil || r.err == ErrRejected: // a full mailbox is a full half-open too
-			b.shards.pick().rejectedHalfOpen.Add(1)
+			b.shards.add(cRejectedHalfOpen)
 			return permit{}, ErrRejected
 		case r.err == nil:
 			return b.timed(permit{s: r.s, probe: true}), nil
@@ -78,7 +78,7 @@ func (b *Breaker) finish(p permit, err error) {
 // change the state.
 func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
 	if slow {
-		b.shards.pick().slow.Add(1)
+		b.shards.add(cSlow)
 		if o == Success && b.cfg.SlowCallIsFailure {
 			o = Failure
 		}
@@ -105,14 +105,13 @@ func (b *Breaker) wake() { _ = b.tell(msg{kind: kWake}) }
 
 // count adds one outcome to the lifetime counters.
 func (b *Breaker) count(o Outcome) {
-	sh := b.shards.pick()
 	switch o {
 	case Success:
-		sh.successes.Add(1)
+		b.shards.add(cSuccess)
 	case Failure:
-		sh.failures.Add(1)
+		b.shards.add(cFailure)
 	default:
-		sh.ignored.Add(1)
+		b.shards.add(cIgnored)
 	}
 }
 
@@ -120,7 +119,7 @@ func (b *Breaker) count(o Outcome) {
 // increment of the caller's own shard, and a reset of the failure streak
 // only if there is one (a load of a line that is written only on failure).
 func (b *Breaker) closedSuccess(s *snapshot) {
-	b.shards.pick().successes.Add(1)
+	b.shards.add(cSuccess)
 	if s.streak.Load() != 0 {
 		s.streak.Store(0)
 	}
@@ -145,10 +144,10 @@ func (b *Breaker) closedResult(s *snapshot, o Outcome) {
 		b.closedSuccess(s)
 		return
 	case Ignore:
-		b.shards.pick().ignored.Add(1)
+		b.shards.add(cIgnored)
 		return
 	}
-	b.shards.pick().failures.Add(1)
+	b.shards.add(cFailure)
 	if s.forced {
 		return
 	}
