@@ -81,3 +81,45 @@ func BenchmarkExecuteMixedParallel(b *testing.B) {
 		}
 	})
 }
+
+func okCall(context.Context) error { return nil }
+
+// BenchmarkCallClosed and BenchmarkFamilyCallHot compare a plain closed
+// call with the same call through a keyed family of 16 hot string keys.
+func BenchmarkCallClosed(b *testing.B) {
+	br := newBench(b, Config{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = br.Call(ctx, okCall)
+	}
+}
+
+func BenchmarkFamilyCallHot(b *testing.B) {
+	f, err := NewFamily[string](FamilyConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = f.Stop(context.Background()) })
+	keys := make([]string, 16)
+	for i := range keys {
+		keys[i] = "host-" + string(rune('a'+i)) + ".example.com"
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = f.Call(ctx, keys[i&15], okCall)
+	}
+}
+
+func BenchmarkCallOpen(b *testing.B) {
+	br := newBench(b, Config{})
+	ctx := context.Background()
+	if err := br.ForceOpen(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = br.Call(ctx, okCall)
+	}
+}

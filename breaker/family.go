@@ -26,8 +26,11 @@ var ErrFull = errors.New("breaker: family full")
 // documented default.
 type FamilyConfig struct {
 	// Breaker configures every breaker of the family. Its Shards field
-	// defaults to 1 here (64 bytes of counters per key instead of 512); a
-	// family whose hot keys are shared by many goroutines may raise it.
+	// defaults to GOMAXPROCS here too, but at most 4, so that a key's
+	// counters never take more than 320 bytes; processors beyond the
+	// fourth count with atomic adds in a shared slot. A family whose hot
+	// keys are shared by many processors may raise it, at 64 bytes per
+	// slot per key.
 	// When the key type is string, each breaker is named after its key.
 	Breaker Config
 	// IdleTimeout is how long a closed breaker must go unused before it is
@@ -47,6 +50,7 @@ const dead = math.MaxUint64
 // entry is one key's breaker and the sweep epoch it was last used in.
 type entry[K comparable] struct {
 	key  K
+	hash uint64 // of key, set by the index before the entry is published
 	b    *Breaker
 	seen atomic.Uint64
 }
@@ -105,7 +109,7 @@ func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 		return nil, fieldErr("MaxKeys", "must not be negative")
 	}
 	if cfg.Breaker.Shards == 0 {
-		cfg.Breaker.Shards = 1
+		cfg.Breaker.Shards = min(defaultShards(), 4)
 	}
 	bc, err := cfg.Breaker.withDefaults()
 	if err != nil {

@@ -48,13 +48,16 @@ func newTable[K comparable](n int) *table[K] {
 
 // load returns key's entry, or nil. It is safe with concurrent writers.
 func (x *index[K]) load(key K) *entry[K] {
-	t := x.cur.Load()
-	for i := maphash.Comparable(x.seed, key) & t.mask; ; i = (i + 1) & t.mask {
+	t, h := x.cur.Load(), maphash.Comparable(x.seed, key)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		e := t.slots[i].Load()
 		if e == nil {
 			return nil
 		}
-		if e != x.tomb && e.key == key {
+		// Comparing the stored hash first skips the key comparison for
+		// the other keys on the probe path (the tombstone's hash is 0,
+		// and it never matches a real key's).
+		if e.hash == h && e != x.tomb && e.key == key {
 			return e
 		}
 	}
@@ -66,7 +69,8 @@ func (x *index[K]) insert(e *entry[K]) {
 	if (x.used+1)*4 > len(t.slots)*3 {
 		t = x.rebuild()
 	}
-	for i := maphash.Comparable(x.seed, e.key) & t.mask; ; i = (i + 1) & t.mask {
+	e.hash = maphash.Comparable(x.seed, e.key)
+	for i := e.hash & t.mask; ; i = (i + 1) & t.mask {
 		old := t.slots[i].Load()
 		if old == nil || old == x.tomb {
 			if old == nil {
@@ -83,7 +87,7 @@ func (x *index[K]) insert(e *entry[K]) {
 // the family mutex.
 func (x *index[K]) remove(e *entry[K]) {
 	t := x.cur.Load()
-	for i := maphash.Comparable(x.seed, e.key) & t.mask; ; i = (i + 1) & t.mask {
+	for i := e.hash & t.mask; ; i = (i + 1) & t.mask {
 		old := t.slots[i].Load()
 		if old == nil {
 			return
@@ -102,7 +106,7 @@ func (x *index[K]) rebuild() *table[K] {
 	n := 1 << bits.Len(uint(max(16, 2*(x.live+1))-1))
 	t := newTable[K](n)
 	x.each(func(e *entry[K]) {
-		for i := maphash.Comparable(x.seed, e.key) & t.mask; ; i = (i + 1) & t.mask {
+		for i := e.hash & t.mask; ; i = (i + 1) & t.mask {
 			if t.slots[i].Load() == nil {
 				t.slots[i].Store(e)
 				break

@@ -18,6 +18,9 @@ import (
 // key evicted while its actor was admitting a half-open probe is looked up
 // again, before fn runs.
 func ExecuteKey[K comparable, T any](ctx context.Context, f *Family[K], key K, fn func(context.Context) (T, error)) (T, error) {
+	if e, s := f.hot(key); e != nil {
+		return executeFrom(ctx, e.b, s, fn)
+	}
 	e, s, err := f.admit(key)
 	switch {
 	case err != nil:
@@ -31,6 +34,9 @@ func ExecuteKey[K comparable, T any](ctx context.Context, f *Family[K], key K, f
 
 // Call is [ExecuteKey] for a function that returns only an error.
 func (f *Family[K]) Call(ctx context.Context, key K, fn func(context.Context) error) error {
+	if e, s := f.hot(key); e != nil {
+		return callFrom(ctx, e.b, s, fn)
+	}
 	e, s, err := f.admit(key)
 	switch {
 	case err != nil:
@@ -75,6 +81,23 @@ func (f *Family[K]) admitProbe(key K, e *entry[K], s *snapshot) (*entry[K], *sna
 			return e, s, permit{}, false, err
 		}
 	}
+}
+
+// hot is the fast path of admit: key's entry and its closed snapshot when
+// the key is present, already touched in this epoch and closed, else nil.
+// It writes nothing; admit covers every other case.
+func (f *Family[K]) hot(key K) (*entry[K], *snapshot) {
+	e := f.idx.load(key)
+	if e == nil {
+		return nil, nil
+	}
+	if seen := e.seen.Load(); seen == dead || seen < f.epoch.Load() {
+		return nil, nil
+	}
+	if s := e.b.snap.Load(); s.pass {
+		return e, s
+	}
+	return nil, nil
 }
 
 // admit returns key's entry and the snapshot the call will run under:

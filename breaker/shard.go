@@ -18,13 +18,14 @@ const (
 	nCounters
 )
 
-// slot holds one stripe of the lifetime counters, padded to 128 bytes (two
-// cache lines, as sync.Pool pads its per-P locals) so that processors
-// counting in neighbouring slots never write the same line, nor lines the
-// adjacent-line prefetcher pairs. Readers sum all slots.
+// slot holds one stripe of the lifetime counters, padded to a 64-byte cache
+// line so that processors counting in neighbouring slots never write the
+// same line. (The allocator puts a slice of them on a 64-byte boundary:
+// every size class that holds one is a multiple of 64.) Readers sum all
+// slots.
 type slot struct {
 	n [nCounters]uint64
-	_ [128 - nCounters*8]byte
+	_ [64 - nCounters*8]byte
 }
 
 // shards is a power-of-two set of counter slots and one spill slot after
