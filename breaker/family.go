@@ -264,8 +264,13 @@ var cancelled = func() context.Context {
 // remembers for the cap to evict.
 const candidatesKept = 64
 
-// evictLRU evicts the least recently used evictable key it can find,
-// rescanning once when the remembered candidates are used up or stale. The
+// evictLRU evicts the least recently used evictable key it can find. It
+// tries the remembered candidates, then rescans; a candidate whose entry
+// was used after the scan that found it is passed over, since a key the
+// cap evicts should be one nobody is using. If callers used every fresh
+// candidate in the meantime (each key is written once per epoch, and the
+// sweep may advance the epoch at any time), it evicts the oldest of them
+// anyway: ErrFull is only for a family where no key may be evicted. The
 // caller holds mu.
 func (f *Family[K]) evictLRU() bool {
 	for pass := 0; pass < 2; pass++ {
@@ -279,7 +284,31 @@ func (f *Family[K]) evictLRU() bool {
 		}
 		f.cands = f.scan(f.cands[:0])
 	}
+	for _, c := range f.cands {
+		if f.evictUsed(c.e) {
+			f.cands = f.cands[:0]
+			f.stats.lru++
+			return true
+		}
+	}
 	return false
+}
+
+// evictUsed evicts e if it is still evictable, whenever it was last used.
+// The caller holds mu.
+func (f *Family[K]) evictUsed(e *entry[K]) bool {
+	for {
+		s := e.seen.Load()
+		if s == dead {
+			return false
+		}
+		if f.evict(e, s) {
+			return true
+		}
+		if !evictable(e) {
+			return false
+		}
+	}
 }
 
 // scan returns up to candidatesKept evictable keys, least recently used

@@ -53,3 +53,25 @@ func TestFamilyStressChurnAtTheCap(t *testing.T) {
 		})
 	}
 }
+
+// TestFamilyStressCapNeverFullWhileKeysAreClosed churns more keys than
+// the cap through real goroutines while the sweep advances the epoch every
+// half millisecond. Every key is closed, so a new key must always find one
+// to evict: ErrFull would mean the cap gave up because callers touched its
+// candidates between its scan and its eviction.
+func TestFamilyStressCapNeverFullWhileKeysAreClosed(t *testing.T) {
+	f := newFamily(t, FamilyConfig{MaxKeys: 4, IdleTimeout: time.Millisecond})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 30_000 {
+				err := f.Call(context.Background(), fmt.Sprint((w+i)%16), func(context.Context) error { return nil })
+				if err != nil {
+					t.Errorf("call %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

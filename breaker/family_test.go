@@ -274,3 +274,31 @@ func TestFamilyWithStructKeys(t *testing.T) {
 	assert.NotSame(t, a, b)
 	assert.Equal(t, "models", a.Name(), "non-string keys keep Config.Name")
 }
+
+// TestFamilyEvictUsedTakesAKeyUsedSinceTheScan covers the cap's last
+// resort: a candidate whose entry was touched after the scan that found it
+// is still evicted when nothing else can be, unless it stopped being
+// evictable (here: forced open).
+func TestFamilyEvictUsedTakesAKeyUsedSinceTheScan(t *testing.T) {
+	f := newFamily(t, FamilyConfig{MaxKeys: 2, IdleTimeout: time.Hour})
+	a, err := f.For("a")
+	require.NoError(t, err)
+	_, err = f.For("b")
+	require.NoError(t, err)
+	require.NoError(t, a.ForceOpen(context.Background()))
+
+	f.mu.Lock()
+	f.cands = f.scan(f.cands[:0])
+	require.Len(t, f.cands, 1, "only b is evictable")
+	b := f.cands[0].e
+	f.epoch.Add(1)
+	f.touch(b) // used after the scan: the remembered seen is stale
+	assert.False(t, f.evict(b, f.cands[0].seen), "the first choice passes over a key used since the scan")
+	assert.False(t, f.evictUsed(f.idx.load("a")), "a forced breaker is never evicted")
+	assert.True(t, f.evictUsed(b))
+	f.mu.Unlock()
+
+	assert.Equal(t, 1, f.Len())
+	_, err = f.For("c")
+	require.NoError(t, err, "room was made for a new key")
+}

@@ -55,8 +55,8 @@ func (x *index[K]) load(key K) *entry[K] {
 			return nil
 		}
 		// Comparing the stored hash first skips the key comparison for
-		// the other keys on the probe path (the tombstone's hash is 0,
-		// and it never matches a real key's).
+		// most other keys on the probe path. The tombstone's hash is 0,
+		// which a real key's may also be, hence the tombstone check.
 		if e.hash == h && e != x.tomb && e.key == key {
 			return e
 		}
