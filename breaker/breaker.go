@@ -104,7 +104,7 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 	switch m.state {
 	case Closed:
 		s.pass = b.cfg.SlowCallDuration == 0
-		s.done = func(err error) { b.finish(permit{s: s}, err) }
+		s.done = func(err error) { b.closedDone(s, err) }
 	case Open:
 		s.reject = true
 		s.openErr = &OpenError{Name: b.cfg.Name, Until: m.until}
@@ -178,7 +178,16 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 // rejectOpen counts a call refused by open snapshot s and returns the
 // refusal.
 func (b *Breaker) rejectOpen(s *snapshot) error {
-	b.shards.add(cRejectedOpen)
+	// shards.add written out, as in callFrom.
+	sh, id := &b.shards, pin()
+	own := uint(id) < uint(len(sh.s)-1)
+	if own {
+		sh.s[id].n[cRejectedOpen]++
+	}
+	unpin()
+	if !own {
+		sh.addShared(cRejectedOpen)
+	}
 	return s.openErr
 }
 
