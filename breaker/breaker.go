@@ -160,13 +160,11 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 		return v, err
 	}
 	// closedSuccess written out, as in callFrom.
-	sh, id := &b.shards, pin()
-	own := uint(id) < uint(len(sh.s)-1)
-	if own {
+	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
 		sh.s[id].n[cSuccess]++
-	}
-	unpin()
-	if !own {
+		unpin()
+	} else {
+		unpin()
 		sh.addShared(cSuccess)
 	}
 	if s.streak.Load() != 0 {
@@ -179,13 +177,11 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 // refusal.
 func (b *Breaker) rejectOpen(s *snapshot) error {
 	// shards.add written out, as in callFrom.
-	sh, id := &b.shards, pin()
-	own := uint(id) < uint(len(sh.s)-1)
-	if own {
+	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
 		sh.s[id].n[cRejectedOpen]++
-	}
-	unpin()
-	if !own {
+		unpin()
+	} else {
+		unpin()
 		sh.addShared(cRejectedOpen)
 	}
 	return s.openErr
@@ -202,13 +198,11 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 	if !s.pass {
 		if s.reject {
 			// shards.add written out, as on the closed path below.
-			sh, id := &b.shards, pin()
-			own := uint(id) < uint(len(sh.s)-1)
-			if own {
+			if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
 				sh.s[id].n[cRejectedOpen]++
-			}
-			unpin()
-			if !own {
+				unpin()
+			} else {
+				unpin()
 				sh.addShared(cRejectedOpen)
 			}
 			return s.openErr
@@ -229,13 +223,11 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 		return err
 	}
 	// closedSuccess written out: a call frame costs a sixth of this path.
-	sh, id := &b.shards, pin()
-	own := uint(id) < uint(len(sh.s)-1)
-	if own {
+	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
 		sh.s[id].n[cSuccess]++
-	}
-	unpin()
-	if !own {
+		unpin()
+	} else {
+		unpin()
 		sh.addShared(cSuccess)
 	}
 	if s.streak.Load() != 0 {
