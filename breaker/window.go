@@ -9,7 +9,7 @@ type totals struct {
 
 // window measures the failure rate over a sliding window of outcomes. The
 // actor feeds it running totals, so callers never write to it: a success
-// costs them nothing beyond their shard increment.
+// costs them nothing beyond their slot increment.
 type window interface {
 	// reset starts an empty window at totals t (when the breaker closes).
 	reset(t totals)
