@@ -38,12 +38,19 @@ func BenchmarkExecuteClosedParallel(b *testing.B) {
 	})
 }
 
-func BenchmarkExecuteOpen(b *testing.B) {
+// newOpenBench returns a breaker held open.
+func newOpenBench(b *testing.B) *Breaker {
+	b.Helper()
 	br := newBench(b, Config{})
-	ctx := context.Background()
-	if err := br.ForceOpen(ctx); err != nil {
+	if err := br.ForceOpen(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	return br
+}
+
+func BenchmarkExecuteOpen(b *testing.B) {
+	br := newOpenBench(b)
+	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = Execute(ctx, br, ok)
@@ -113,11 +120,8 @@ func BenchmarkFamilyCallHot(b *testing.B) {
 }
 
 func BenchmarkCallOpen(b *testing.B) {
-	br := newBench(b, Config{})
+	br := newOpenBench(b)
 	ctx := context.Background()
-	if err := br.ForceOpen(ctx); err != nil {
-		b.Fatal(err)
-	}
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = br.Call(ctx, okCall)
