@@ -15,8 +15,10 @@
 //     sleep that would end past the context's deadline;
 //   - honours server-directed delays (an error with a RetryAfter method,
 //     see [ParseRetryAfter]);
-//   - returns an [*Error] carrying every attempt's error, the attempt count,
-//     the stop cause and the time spent.
+//   - returns an [*Error] carrying the first and the last attempts' errors
+//     (bounded, however many attempts ran), the attempt count, the stop
+//     cause and the time spent; errors.Is matches the last attempt's error
+//     and the stop reason only.
 //
 // Most callers build one [Retrier] with [New] and call [Retrier.Do] or
 // [DoValue]. A first attempt that succeeds costs a function call and no

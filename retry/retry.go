@@ -91,17 +91,16 @@ func DoValue[T any](ctx context.Context, r *Retrier, fn func(ctx context.Context
 func loop[T any](ctx context.Context, r *Retrier, fn func(context.Context, int) (T, error), err error) (T, error) {
 	var zero T
 	start := time.Now() // the first attempt is not timed: see Error.Elapsed
-	var buf [8]error
-	errs := buf[:0]
+	var log errLog
 	var prev time.Duration
 	for n := 1; ; n++ {
 		v := r.next(ctx, n, err, prev)
-		errs = append(errs, v.err)
+		log.add(v.err)
 		if v.cause == 0 && !sleep(ctx, v.delay) {
 			v.cause, v.reason = CauseContext, ctxReason(ctx)
 		}
 		if v.cause != 0 {
-			return zero, newError(errs, v.cause, v.reason, time.Since(start))
+			return zero, newError(&log, v.cause, v.reason, time.Since(start))
 		}
 		prev = v.delay
 		var val T

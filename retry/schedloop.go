@@ -56,16 +56,16 @@ func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 		l.s.answer(j, nil)
 		return
 	}
-	n := len(j.errs)
+	n := j.errs.n
 	if n == 1 {
 		j.start = l.s.now() // like Do, the first attempt is not timed
 	}
 	l.current = j // next calls RetryIf, the Policy and OnRetry, which may panic
-	v := l.s.r.next(j.ctx, n, j.errs[n-1], j.prev)
+	v := l.s.r.next(j.ctx, n, j.errs.last(), j.prev)
 	l.current = nil
-	j.errs[n-1] = v.err
+	j.errs.setLast(v.err)
 	if v.cause != 0 {
-		l.s.answer(j, newError(j.errs, v.cause, v.reason, l.s.elapsed(j)))
+		l.s.answer(j, newError(&j.errs, v.cause, v.reason, l.s.elapsed(j)))
 		return
 	}
 	j.prev = v.delay

@@ -145,7 +145,7 @@ func (s *Scheduler) worker() {
 	defer func() {
 		if cur != nil { // fn called runtime.Goexit: answer it, replace this worker
 			cur.ok = false
-			cur.errs = append(cur.errs, Permanent(ErrJobExited))
+			cur.errs.add(Permanent(ErrJobExited))
 			go s.worker() // takes over this worker's place in live
 			if s.a.Send(context.Background(), cur) != nil {
 				s.settleAfterStop(cur)
@@ -181,13 +181,13 @@ func (s *Scheduler) settleAfterStop(j *job) {
 }
 
 func (s *Scheduler) stopped(j *job) error {
-	return newError(j.errs, CauseStopped, ErrStopped, s.elapsed(j))
+	return newError(&j.errs, CauseStopped, ErrStopped, s.elapsed(j))
 }
 
 func (s *Scheduler) now() int64 { return int64(time.Since(s.epoch)) }
 
 func (s *Scheduler) elapsed(j *job) time.Duration {
-	if len(j.errs) == 0 {
+	if j.errs.n == 0 {
 		return 0
 	}
 	return time.Duration(s.now() - j.start)
@@ -220,7 +220,7 @@ type job struct {
 	out     chan<- error
 	unhook  func() bool       // stops the context.AfterFunc, if any
 	timer   actor.Timer[*job] // the pending wait, owned by the actor
-	errs    []error           // every attempt's error
+	errs    errLog            // the attempts' errors, bounded
 	start   int64             // scheduler clock at the first failure
 	prev    time.Duration     // previous wait
 	attempt int32             // attempts started
@@ -235,14 +235,14 @@ func (j *job) run() {
 	defer func() {
 		if v := recover(); v != nil {
 			j.ok = false
-			j.errs = append(j.errs, Permanent(&PanicError{Value: v, Stack: debug.Stack()}))
+			j.errs.add(Permanent(&PanicError{Value: v, Stack: debug.Stack()}))
 		}
 	}()
 	j.ran = true
 	err := j.fn(j.ctx, int(j.attempt))
 	j.ok = err == nil
 	if err != nil {
-		j.errs = append(j.errs, err)
+		j.errs.add(err)
 	}
 }
 
@@ -261,5 +261,5 @@ func (s *Scheduler) answer(j *job, err error) {
 // notStartedAgain answers a job whose context ended before its next
 // attempt.
 func (s *Scheduler) notStartedAgain(j *job) error {
-	return newError(j.errs, CauseContext, ctxReason(j.ctx), s.elapsed(j))
+	return newError(&j.errs, CauseContext, ctxReason(j.ctx), s.elapsed(j))
 }
