@@ -57,7 +57,7 @@ func TestErrLogKeepsFirstAndLast(t *testing.T) {
 	for _, n := range []int{0, 1, 2, KeptLast, KeptLast + 1, KeptLast + 2, 3*KeptLast + 5} {
 		var log errLog
 		for k := 1; k <= n; k++ {
-			log.add(fmt.Errorf("%d", k))
+			log = log.add(fmt.Errorf("%d", k))
 		}
 		var want []string
 		for k := 1; k <= n; k++ {

@@ -70,12 +70,8 @@ type Error struct {
 	reason  error         // the stop reason's error, or nil
 }
 
-func newError(log *errLog, cause Cause, reason error, elapsed time.Duration) *Error {
-	e := &Error{Cause: cause, Elapsed: elapsed, reason: reason}
-	if log != nil {
-		e.Attempts, e.Errors = log.n, log.kept()
-	}
-	return e
+func newError(log errLog, cause Cause, reason error, elapsed time.Duration) *Error {
+	return &Error{Attempts: log.n, Errors: log.kept(), Cause: cause, Elapsed: elapsed, reason: reason}
 }
 
 // Error describes the stop and the last attempt's error.

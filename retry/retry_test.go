@@ -371,10 +371,10 @@ func TestDecideTable(t *testing.T) {
 
 func TestErrorMessages(t *testing.T) {
 	var log errLog
-	log.add(errBoom)
-	e := newError(&log, CauseBudget, ErrBudget, 1500*ms)
+	log = log.add(errBoom)
+	e := newError(log, CauseBudget, ErrBudget, 1500*ms)
 	assert.Equal(t, "retry: stopped after 1 attempts in 1.5s (budget): boom", e.Error())
-	e = newError(nil, CauseContext, context.Canceled, 0)
+	e = newError(errLog{}, CauseContext, context.Canceled, 0)
 	assert.Equal(t, "retry: stopped after 0 attempts in 0s (context): context canceled", e.Error())
 	assert.NoError(t, e.Last())
 }

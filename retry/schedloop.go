@@ -1,8 +1,6 @@
 package retry
 
 import (
-	"slices"
-
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -25,19 +23,16 @@ var (
 )
 
 // Receive handles one message about one job:
-//   - a cancellation marker: answer the job now if it is waiting;
+//   - before anything, jobs whose context ended: answer those waiting;
+//   - a wake-up: nothing more;
 //   - an attempt's result from a worker: answer it or schedule its retry;
 //   - a new job or a wait that ended: start an attempt.
 func (l *schedLoop) Receive(self *actor.Self[*job], j *job) {
+	if l.s.w.nfired.Load() > 0 || j == wakeUp {
+		l.cancelled(self, l.s.takeFired())
+	}
 	switch {
-	case j.cancels != nil:
-		t := j.cancels
-		if self.Cancel(t.timer) {
-			l.s.answer(t, l.s.notStartedAgain(t))
-		} else if i := slices.Index(l.ready[l.head:], t); i >= 0 {
-			l.ready = slices.Delete(l.ready, l.head+i, l.head+i+1)
-			l.s.answer(t, l.s.notStartedAgain(t))
-		}
+	case j == wakeUp:
 		return
 	case j.ran:
 		l.busy--
@@ -46,6 +41,36 @@ func (l *schedLoop) Receive(self *actor.Self[*job], j *job) {
 		l.dispatch(j)
 	}
 	l.pump()
+}
+
+// cancelled answers the jobs among jobs that are waiting: on a timer, or
+// for a worker. The others are running, in the mailbox or answered, and
+// see their context's end when next handled.
+func (l *schedLoop) cancelled(self *actor.Self[*job], jobs []*job) {
+	var queued map[*job]bool
+	for _, t := range jobs {
+		if self.Cancel(t.timer) {
+			l.s.answer(t, l.s.notStartedAgain(t))
+		} else if l.head < len(l.ready) {
+			if queued == nil {
+				queued = make(map[*job]bool)
+			}
+			queued[t] = true
+		}
+	}
+	if len(queued) == 0 {
+		return
+	}
+	kept := l.ready[:l.head]
+	for _, t := range l.ready[l.head:] {
+		if queued[t] {
+			l.s.answer(t, l.s.notStartedAgain(t))
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	clear(l.ready[len(kept):])
+	l.ready = kept
 }
 
 // result handles the outcome of the attempt a worker just made.
@@ -65,7 +90,7 @@ func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 	l.current = nil
 	j.errs.setLast(v.err)
 	if v.cause != 0 {
-		l.s.answer(j, newError(&j.errs, v.cause, v.reason, l.s.elapsed(j)))
+		l.s.answer(j, newError(j.errs, v.cause, v.reason, l.s.elapsed(j)))
 		return
 	}
 	j.prev = v.delay
@@ -104,10 +129,10 @@ func (l *schedLoop) pump() {
 
 // Discard answers what the actor accepted but will not handle: new jobs,
 // waits and results. A result that was a success is answered as one.
-// Cancellation markers need nothing: their job is answered where it is.
+// Wake-ups need nothing.
 func (l *schedLoop) Discard(j *job, _ error) {
 	switch {
-	case j.cancels != nil:
+	case j == wakeUp:
 	case j.ran:
 		l.s.settleAfterStop(j)
 	default:
