@@ -25,4 +25,11 @@
 // allocation. For many concurrent retried jobs, a [Scheduler] keeps the
 // waiting ones as entries in one actor's timer queue instead of one sleeping
 // goroutine each.
+//
+// Panics in user code (the function, RetryIf, a Policy, OnRetry, a Rand
+// source) are not retried or counted as failures. [Retrier.Do] and
+// [DoValue] do not recover them: the panic continues in the caller's
+// goroutine. A [Scheduler], which runs that code on goroutines it owns,
+// recovers it and answers the job with a [*PanicError] carrying the panic
+// value and stack.
 package retry

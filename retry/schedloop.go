@@ -1,6 +1,8 @@
 package retry
 
 import (
+	"runtime/debug"
+
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -13,7 +15,7 @@ type schedLoop struct {
 	busy    int    // jobs handed to workers and not yet heard back
 	ready   []*job // due jobs waiting for a worker, FIFO from head
 	head    int
-	current *job // the job being handled, answered by Stopped if a callback panics
+	current *job // the job being decided, answered by Stopped if a callback calls runtime.Goexit
 }
 
 var (
@@ -85,9 +87,13 @@ func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 	if n == 1 {
 		j.start = l.s.now() // like Do, the first attempt is not timed
 	}
-	l.current = j // next calls RetryIf, the Policy and OnRetry, which may panic
-	v := l.s.r.next(j.ctx, n, j.errs.last(), j.prev)
+	l.current = j // decide runs user code, which may call runtime.Goexit
+	v, pe := l.decide(j, n)
 	l.current = nil
+	if pe != nil {
+		l.s.answer(j, newError(j.errs, CausePermanent, pe, l.s.elapsed(j)))
+		return
+	}
 	j.errs.setLast(v.err)
 	if v.cause != 0 {
 		l.s.answer(j, newError(j.errs, v.cause, v.reason, l.s.elapsed(j)))
@@ -95,6 +101,22 @@ func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 	}
 	j.prev = v.delay
 	j.timer = self.Schedule(v.delay, j)
+}
+
+// decide is the Retrier's decision after j's attempt n failed. It runs
+// user code (RetryIf, the Policy, OnRetry, the Rand source); a panic there
+// is returned as a *PanicError, so that it answers j and not the whole
+// scheduler.
+func (l *schedLoop) decide(j *job, n int) (v verdict, pe *PanicError) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe = &PanicError{Value: p, Stack: debug.Stack()}
+			if perm, ok := j.errs.last().(*permanentError); ok {
+				j.errs.setLast(perm.err)
+			}
+		}
+	}()
+	return l.s.r.next(j.ctx, n, j.errs.last(), j.prev), nil
 }
 
 // dispatch hands a due job to a worker, or queues it if all are busy.
@@ -140,8 +162,8 @@ func (l *schedLoop) Discard(j *job, _ error) {
 	}
 }
 
-// Stopped answers the jobs waiting for a worker and the job whose handling
-// panicked, then closes the workers' channel (the actor is its only
+// Stopped answers the jobs waiting for a worker and the job whose decision
+// called runtime.Goexit, then closes the workers' channel (the actor is its only
 // sender).
 func (l *schedLoop) Stopped(error) {
 	for _, j := range l.ready[l.head:] {

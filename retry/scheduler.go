@@ -92,8 +92,11 @@ func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
 // stops. ctx is also the job's context: attempts receive it, and its end
 // answers a waiting job at once with ctx's error. Jobs sharing a context
 // share one context.AfterFunc registration, so cancelling many of them
-// does not start a goroutine per job. fn runs on a worker goroutine; a panic in fn is
-// recovered and answered as a [*PanicError] with [CausePermanent].
+// does not start a goroutine per job.
+//
+// fn runs on a worker goroutine, and RetryIf, the Policy and OnRetry on the
+// scheduler's actor; a panic in any of them is recovered and answers this
+// job as a [*PanicError] with [CausePermanent].
 func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, attempt int) error) <-chan error {
 	out := make(chan error, 1)
 	if fn == nil {
@@ -125,7 +128,8 @@ func (s *Scheduler) Pending() int { return int(s.pending.Load()) }
 // and workers to exit or for ctx to end. It returns nil, ctx.Err() if ctx
 // ended first (the workers then finish in the background and still answer
 // their jobs), or the actor's failure if a user callback (RetryIf,
-// Policy, OnRetry) panicked in it. Stop is idempotent.
+// Policy, OnRetry) called runtime.Goexit in it (a panic there only answers
+// its job). Stop is idempotent.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.halt.Store(true)
 	s.unquit()
@@ -135,7 +139,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 	select {
 	case <-s.drained:
-		return err // nil, or the actor's *actor.PanicError
+		return err // nil, or the actor's *actor.PanicError after a Goexit
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -199,15 +203,20 @@ func (s *Scheduler) elapsed(j *job) time.Duration {
 // function calls runtime.Goexit (as t.FailNow does) on a [Scheduler] worker.
 var ErrJobExited = errors.New("retry: job exited without returning")
 
-// PanicError is the attempt error recorded when a job's function panics on
-// a [Scheduler] worker.
+// PanicError is a panic in user code a [Scheduler] ran for a job: the
+// job's function, on a worker (recorded as the attempt's error), or
+// RetryIf, the Policy, OnRetry or the Rand source, on the scheduler's actor
+// (recorded as the stop reason). Either way the job is answered at once
+// with [CausePermanent], errors.As on the answer finds the PanicError, and
+// the Scheduler keeps serving other jobs. ([Retrier.Do] and [DoValue] do
+// not recover: the panic continues in the caller's goroutine.)
 type PanicError struct {
 	Value any    // the value passed to panic
-	Stack []byte // the worker's stack at the panic
+	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
 }
 
 // Error implements error.
-func (p *PanicError) Error() string { return fmt.Sprintf("retry: job panicked: %v", p.Value) }
+func (p *PanicError) Error() string { return fmt.Sprintf("retry: panic: %v", p.Value) }
 
 // Unwrap returns the panic value if it is an error.
 func (p *PanicError) Unwrap() error { err, _ := p.Value.(error); return err }
