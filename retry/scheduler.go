@@ -39,15 +39,15 @@ type SchedulerConfig struct {
 type Scheduler struct {
 	r       *Retrier
 	a       *actor.Actor[*job]
-	work    chan *job       // actor → workers; closed by the actor when it stops
-	halt    atomic.Bool     // set by Stop: workers answer instead of running
-	live    atomic.Int32    // workers still running
-	drained chan struct{}   // closed by the last worker to exit
-	pending atomic.Int64    // jobs submitted and not yet answered
-	epoch   time.Time       // origin of job.start
-	w       watcher         // jobs to answer because their context ended
-	quit    context.Context // cancelled by Stop: bounds the workers' sends
-	unquit  context.CancelFunc
+	work    chan *job          // actor → workers; closed by the actor when it stops
+	halt    atomic.Bool        // set by Stop: workers answer instead of running
+	live    atomic.Int32       // workers still running
+	drained chan struct{}      // closed by the last worker to exit
+	pending atomic.Int64       // jobs submitted and not yet answered
+	epoch   time.Time          // origin of job.start
+	w       watcher            // jobs to answer because their context ended
+	quit    context.Context    // cancelled by Stop: bounds the workers' sends
+	unquit  context.CancelFunc // cancels quit
 }
 
 // NewScheduler starts a scheduler that retries jobs with r's Config, and
