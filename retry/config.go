@@ -84,9 +84,15 @@ type Config struct {
 	// Default 5; negative is rejected; math.MaxInt means "until stopped
 	// by something else".
 	MaxAttempts int
-	// InitialDelay is the first backoff delay. Default 100ms; negative is
-	// rejected. For no delay at all, use a Policy that returns 0.
+	// InitialDelay is the first backoff delay, exactly (before jitter),
+	// whatever its size. Default 100ms: zero means the default, not "no
+	// delay" (see NoDelay). Negative is rejected.
 	InitialDelay time.Duration
+	// NoDelay makes the backoff delay zero: retries follow one another at
+	// once, with every Backoff and Jitter. Server-directed delays (a
+	// [Hint]) are still honoured, up to MaxDelay. Setting InitialDelay too
+	// is rejected.
+	NoDelay bool
 	// MaxDelay caps every wait, including server-directed ones. Default
 	// 30s; negative or less than InitialDelay is rejected.
 	MaxDelay time.Duration
@@ -144,7 +150,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
-	if c.InitialDelay == 0 {
+	if c.InitialDelay == 0 && !c.NoDelay {
 		c.InitialDelay = DefaultInitialDelay
 	}
 	if c.MaxDelay == 0 {
@@ -162,6 +168,8 @@ func (c Config) validate() error {
 		return &ConfigError{"MaxAttempts", "must not be negative"}
 	case c.InitialDelay < 0:
 		return &ConfigError{"InitialDelay", "must not be negative"}
+	case c.NoDelay && c.InitialDelay != 0:
+		return &ConfigError{"InitialDelay", "must be zero with NoDelay"}
 	case c.MaxDelay < 0:
 		return &ConfigError{"MaxDelay", "must not be negative"}
 	case c.MaxDelay < c.InitialDelay:

@@ -79,12 +79,24 @@ func (b *backoff) base(n int) time.Duration {
 		}
 		return b.initial * time.Duration(n)
 	default:
-		f := float64(b.initial) * math.Pow(b.mult, float64(n-1))
-		if !(f < float64(b.max)) { // also catches NaN and +Inf
-			return b.max
-		}
-		return min(time.Duration(f), b.max)
+		return b.exponential(n)
 	}
+}
+
+// exponential is initial·mult^(n-1) in [initial, max] for n ≥ 1: exact
+// at n = 1 (and whenever mult is 1), otherwise computed in float64, which
+// is exact up to 2^53 ns (104 days) and within rounding beyond.
+func (b *backoff) exponential(n int) time.Duration {
+	if n == 1 || b.mult == 1 || b.initial == 0 {
+		return min(b.initial, b.max)
+	}
+	f := float64(b.initial) * math.Pow(b.mult, float64(n-1))
+	if !(f < float64(b.max)) { // also catches NaN and +Inf
+		return b.max
+	}
+	// f < float64(max) ≤ 2^63, so the conversion cannot overflow; rounding
+	// of a huge initial may land below it or above max.
+	return min(max(time.Duration(f), b.initial), b.max)
 }
 
 // decorrelated is min(max, U(initial, 3·prev)), prev taken as at least

@@ -15,12 +15,21 @@
 //     sleep that would end past the context's deadline;
 //   - honours server-directed delays (an error with a RetryAfter method,
 //     see [ParseRetryAfter]);
-//   - returns an [*Error] carrying every attempt's error, the attempt count,
-//     the stop cause and the time spent.
+//   - returns an [*Error] carrying the first and the last attempts' errors
+//     (bounded, however many attempts ran), the attempt count, the stop
+//     cause and the time spent; errors.Is matches the last attempt's error
+//     and the stop reason only.
 //
 // Most callers build one [Retrier] with [New] and call [Retrier.Do] or
 // [DoValue]. A first attempt that succeeds costs a function call and no
 // allocation. For many concurrent retried jobs, a [Scheduler] keeps the
 // waiting ones as entries in one actor's timer queue instead of one sleeping
 // goroutine each.
+//
+// Panics in user code (the function, RetryIf, a Policy, OnRetry, a Rand
+// source) are not retried or counted as failures. [Retrier.Do] and
+// [DoValue] do not recover them: the panic continues in the caller's
+// goroutine. A [Scheduler], which runs that code on goroutines it owns,
+// recovers it and answers the job with a [*PanicError] carrying the panic
+// value and stack.
 package retry

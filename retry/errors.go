@@ -50,23 +50,28 @@ func (c Cause) String() string {
 }
 
 // Error is the error of a retry loop that stopped without success. Use
-// errors.As to read it; errors.Is sees every attempt's error and the stop
-// reason (context.Canceled, [ErrBudget], [ErrDeadline], ...).
+// errors.As to read it. errors.Is and errors.As see only the last
+// attempt's error and the stop reason (context.Canceled, [ErrBudget],
+// [ErrDeadline], ...): an error an earlier attempt returned does not
+// classify the outcome. Earlier errors stay readable in Errors.
 type Error struct {
-	Attempts int           // attempts made (0 if the context was done before the first)
-	Errors   []error       // every attempt's error, in order; Permanent wrappers removed
-	Cause    Cause         // why the loop stopped
-	Elapsed  time.Duration // from the end of the first attempt to the stop (the first attempt is not timed)
-	all      []error       // Errors followed by the stop reason's error, if any
+	// Attempts is the number of attempts made (0 if the context was done
+	// before the first).
+	Attempts int
+	// Errors holds the attempts' errors in order, Permanent wrappers
+	// removed, but not all of them: the first attempt's, then the last
+	// [KeptLast] attempts' (every one when Attempts ≤ KeptLast+1). So
+	// Errors[0] is attempt 1's, Errors[len(Errors)-1] attempt Attempts's,
+	// and Attempts-len(Errors) errors in between were dropped, which keeps
+	// an Error's size bounded however many attempts ran.
+	Errors  []error
+	Cause   Cause         // why the loop stopped
+	Elapsed time.Duration // from the end of the first attempt to the stop (the first attempt is not timed)
+	reason  error         // the stop reason's error, or nil
 }
 
-func newError(errs []error, cause Cause, reason error, elapsed time.Duration) *Error {
-	all := make([]error, len(errs), len(errs)+1)
-	copy(all, errs)
-	if reason != nil {
-		all = append(all, reason)
-	}
-	return &Error{Attempts: len(errs), Errors: all[:len(errs):len(errs)], Cause: cause, Elapsed: elapsed, all: all}
+func newError(log errLog, cause Cause, reason error, elapsed time.Duration) *Error {
+	return &Error{Attempts: log.n, Errors: log.kept(), Cause: cause, Elapsed: elapsed, reason: reason}
 }
 
 // Error describes the stop and the last attempt's error.
@@ -74,8 +79,8 @@ func (e *Error) Error() string {
 	msg := fmt.Sprintf("retry: stopped after %d attempts in %v (%v)", e.Attempts, e.Elapsed, e.Cause)
 	if last := e.Last(); last != nil {
 		msg += ": " + last.Error()
-	} else if len(e.all) > 0 {
-		msg += ": " + e.all[len(e.all)-1].Error()
+	} else if e.reason != nil {
+		msg += ": " + e.reason.Error()
 	}
 	return msg
 }
@@ -88,10 +93,20 @@ func (e *Error) Last() error {
 	return e.Errors[len(e.Errors)-1]
 }
 
-// Unwrap returns every attempt's error followed by the stop reason's error
-// when there is one: the context's error, ErrExhausted, ErrDeadline,
-// ErrBudget or ErrStopped.
-func (e *Error) Unwrap() []error { return e.all }
+// Unwrap returns the last attempt's error, if any, and the stop reason's
+// error, if any: the context's error, ErrExhausted, ErrDeadline, ErrBudget,
+// ErrStopped or a [*PanicError]. Earlier attempts' errors are not
+// returned, so they do not match errors.Is.
+func (e *Error) Unwrap() []error {
+	out := make([]error, 0, 2)
+	if last := e.Last(); last != nil {
+		out = append(out, last)
+	}
+	if e.reason != nil {
+		out = append(out, e.reason)
+	}
+	return out
+}
 
 // Permanent wraps err so that a retry loop stops at once with
 // [CausePermanent]. The loop records err itself, not the wrapper.

@@ -72,7 +72,7 @@ func TestDoProperties(t *testing.T) {
 				return
 			}
 			var re *Error
-			if !errors.As(err, &re) || re.Attempts != calls || len(re.Errors) != calls {
+			if !errors.As(err, &re) || re.Attempts != calls || len(re.Errors) != min(calls, KeptLast+1) {
 				rt.Fatalf("bad error %v after %d calls", err, calls)
 			}
 			switch re.Cause {

@@ -91,17 +91,17 @@ func DoValue[T any](ctx context.Context, r *Retrier, fn func(ctx context.Context
 func loop[T any](ctx context.Context, r *Retrier, fn func(context.Context, int) (T, error), err error) (T, error) {
 	var zero T
 	start := time.Now() // the first attempt is not timed: see Error.Elapsed
-	var buf [8]error
-	errs := buf[:0]
+	var buf [KeptLast + 1]error
+	log := errLog{errs: buf[:0]}
 	var prev time.Duration
 	for n := 1; ; n++ {
 		v := r.next(ctx, n, err, prev)
-		errs = append(errs, v.err)
+		log = log.add(v.err)
 		if v.cause == 0 && !sleep(ctx, v.delay) {
 			v.cause, v.reason = CauseContext, ctxReason(ctx)
 		}
 		if v.cause != 0 {
-			return zero, newError(errs, v.cause, v.reason, time.Since(start))
+			return zero, newError(log, v.cause, v.reason, time.Since(start))
 		}
 		prev = v.delay
 		var val T
@@ -135,7 +135,7 @@ func (r *Retrier) succeeded() {
 }
 
 func notStarted(ctx context.Context) error {
-	return newError(nil, CauseContext, ctxReason(ctx), 0)
+	return newError(errLog{}, CauseContext, ctxReason(ctx), 0)
 }
 
 // ctxReason is ctx's error, joined with its cause when that differs.

@@ -286,13 +286,19 @@ func TestDoValue(t *testing.T) {
 	})
 }
 
-func TestDoManyAttemptsKeepsAllErrors(t *testing.T) {
+func TestDoManyAttemptsKeepsFirstAndLastErrors(t *testing.T) {
 	r := mustNew(t, Config{MaxAttempts: 20, Policy: PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
 	err := r.Do(context.Background(), func(_ context.Context, n int) error { return fmt.Errorf("e%d", n) })
 	re := asError(t, err)
-	require.Len(t, re.Errors, 20)
-	assert.EqualError(t, re.Errors[19], "e20")
-	assert.Len(t, re.Unwrap(), 21, "attempt errors plus the stop reason")
+	assert.Equal(t, 20, re.Attempts)
+	var got []string
+	for _, e := range re.Errors {
+		got = append(got, e.Error())
+	}
+	assert.Equal(t, []string{"e1", "e13", "e14", "e15", "e16", "e17", "e18", "e19", "e20"}, got)
+	require.Len(t, re.Unwrap(), 2, "the last attempt's error and the stop reason")
+	assert.EqualError(t, re.Unwrap()[0], "e20")
+	assert.Same(t, ErrExhausted, re.Unwrap()[1])
 }
 
 func TestPolicyCanStop(t *testing.T) {
@@ -364,9 +370,11 @@ func TestDecideTable(t *testing.T) {
 }
 
 func TestErrorMessages(t *testing.T) {
-	e := newError([]error{errBoom}, CauseBudget, ErrBudget, 1500*ms)
+	var log errLog
+	log = log.add(errBoom)
+	e := newError(log, CauseBudget, ErrBudget, 1500*ms)
 	assert.Equal(t, "retry: stopped after 1 attempts in 1.5s (budget): boom", e.Error())
-	e = newError(nil, CauseContext, context.Canceled, 0)
+	e = newError(errLog{}, CauseContext, context.Canceled, 0)
 	assert.Equal(t, "retry: stopped after 0 attempts in 0s (context): context canceled", e.Error())
 	assert.NoError(t, e.Last())
 }

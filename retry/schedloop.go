@@ -1,7 +1,7 @@
 package retry
 
 import (
-	"slices"
+	"runtime/debug"
 
 	"github.com/llm-research-lab/resilience/actor"
 )
@@ -15,7 +15,7 @@ type schedLoop struct {
 	busy    int    // jobs handed to workers and not yet heard back
 	ready   []*job // due jobs waiting for a worker, FIFO from head
 	head    int
-	current *job // the job being handled, answered by Stopped if a callback panics
+	current *job // the job being decided, answered by Stopped if a callback calls runtime.Goexit
 }
 
 var (
@@ -25,19 +25,16 @@ var (
 )
 
 // Receive handles one message about one job:
-//   - a cancellation marker: answer the job now if it is waiting;
+//   - before anything, jobs whose context ended: answer those waiting;
+//   - a wake-up: nothing more;
 //   - an attempt's result from a worker: answer it or schedule its retry;
 //   - a new job or a wait that ended: start an attempt.
 func (l *schedLoop) Receive(self *actor.Self[*job], j *job) {
+	if l.s.w.nfired.Load() > 0 || j == wakeUp {
+		l.cancelled(self, l.s.takeFired())
+	}
 	switch {
-	case j.cancels != nil:
-		t := j.cancels
-		if self.Cancel(t.timer) {
-			l.s.answer(t, l.s.notStartedAgain(t))
-		} else if i := slices.Index(l.ready[l.head:], t); i >= 0 {
-			l.ready = slices.Delete(l.ready, l.head+i, l.head+i+1)
-			l.s.answer(t, l.s.notStartedAgain(t))
-		}
+	case j == wakeUp:
 		return
 	case j.ran:
 		l.busy--
@@ -48,6 +45,36 @@ func (l *schedLoop) Receive(self *actor.Self[*job], j *job) {
 	l.pump()
 }
 
+// cancelled answers the jobs among jobs that are waiting: on a timer, or
+// for a worker. The others are running, in the mailbox or answered, and
+// see their context's end when next handled.
+func (l *schedLoop) cancelled(self *actor.Self[*job], jobs []*job) {
+	var queued map[*job]bool
+	for _, t := range jobs {
+		if self.Cancel(t.timer) {
+			l.s.answer(t, l.s.notStartedAgain(t))
+		} else if l.head < len(l.ready) {
+			if queued == nil {
+				queued = make(map[*job]bool)
+			}
+			queued[t] = true
+		}
+	}
+	if len(queued) == 0 {
+		return
+	}
+	kept := l.ready[:l.head]
+	for _, t := range l.ready[l.head:] {
+		if queued[t] {
+			l.s.answer(t, l.s.notStartedAgain(t))
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	clear(l.ready[len(kept):])
+	l.ready = kept
+}
+
 // result handles the outcome of the attempt a worker just made.
 func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 	j.ran = false
@@ -56,20 +83,40 @@ func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 		l.s.answer(j, nil)
 		return
 	}
-	n := len(j.errs)
+	n := j.errs.n
 	if n == 1 {
 		j.start = l.s.now() // like Do, the first attempt is not timed
 	}
-	l.current = j // next calls RetryIf, the Policy and OnRetry, which may panic
-	v := l.s.r.next(j.ctx, n, j.errs[n-1], j.prev)
+	l.current = j // decide runs user code, which may call runtime.Goexit
+	v, pe := l.decide(j, n)
 	l.current = nil
-	j.errs[n-1] = v.err
+	if pe != nil {
+		l.s.answer(j, newError(j.errs, CausePermanent, pe, l.s.elapsed(j)))
+		return
+	}
+	j.errs.setLast(v.err)
 	if v.cause != 0 {
 		l.s.answer(j, newError(j.errs, v.cause, v.reason, l.s.elapsed(j)))
 		return
 	}
 	j.prev = v.delay
 	j.timer = self.Schedule(v.delay, j)
+}
+
+// decide is the Retrier's decision after j's attempt n failed. It runs
+// user code (RetryIf, the Policy, OnRetry, the Rand source); a panic there
+// is returned as a *PanicError, so that it answers j and not the whole
+// scheduler.
+func (l *schedLoop) decide(j *job, n int) (v verdict, pe *PanicError) {
+	defer func() {
+		if p := recover(); p != nil {
+			pe = &PanicError{Value: p, Stack: debug.Stack()}
+			if perm, ok := j.errs.last().(*permanentError); ok {
+				j.errs.setLast(perm.err)
+			}
+		}
+	}()
+	return l.s.r.next(j.ctx, n, j.errs.last(), j.prev), nil
 }
 
 // dispatch hands a due job to a worker, or queues it if all are busy.
@@ -104,10 +151,10 @@ func (l *schedLoop) pump() {
 
 // Discard answers what the actor accepted but will not handle: new jobs,
 // waits and results. A result that was a success is answered as one.
-// Cancellation markers need nothing: their job is answered where it is.
+// Wake-ups need nothing.
 func (l *schedLoop) Discard(j *job, _ error) {
 	switch {
-	case j.cancels != nil:
+	case j == wakeUp:
 	case j.ran:
 		l.s.settleAfterStop(j)
 	default:
@@ -115,8 +162,8 @@ func (l *schedLoop) Discard(j *job, _ error) {
 	}
 }
 
-// Stopped answers the jobs waiting for a worker and the job whose handling
-// panicked, then closes the workers' channel (the actor is its only
+// Stopped answers the jobs waiting for a worker and the job whose decision
+// called runtime.Goexit, then closes the workers' channel (the actor is its only
 // sender).
 func (l *schedLoop) Stopped(error) {
 	for _, j := range l.ready[l.head:] {

@@ -39,12 +39,15 @@ type SchedulerConfig struct {
 type Scheduler struct {
 	r       *Retrier
 	a       *actor.Actor[*job]
-	work    chan *job     // actor → workers; closed by the actor when it stops
-	halt    atomic.Bool   // set by Stop: workers answer instead of running
-	live    atomic.Int32  // workers still running
-	drained chan struct{} // closed by the last worker to exit
-	pending atomic.Int64  // jobs submitted and not yet answered
-	epoch   time.Time     // origin of job.start
+	work    chan *job          // actor → workers; closed by the actor when it stops
+	halt    atomic.Bool        // set by Stop: workers answer instead of running
+	live    atomic.Int32       // workers still running
+	drained chan struct{}      // closed by the last worker to exit
+	pending atomic.Int64       // jobs submitted and not yet answered
+	epoch   time.Time          // origin of job.start
+	w       watcher            // jobs to answer because their context ended
+	quit    context.Context    // cancelled by Stop: bounds the workers' sends
+	unquit  context.CancelFunc // cancels quit
 }
 
 // NewScheduler starts a scheduler that retries jobs with r's Config, and
@@ -65,9 +68,11 @@ func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
 		cfg.Mailbox = 1024
 	}
 	s := &Scheduler{r: r, work: make(chan *job, cfg.Workers), drained: make(chan struct{}), epoch: time.Now()}
+	s.quit, s.unquit = context.WithCancel(context.Background())
 	a, err := actor.Spawn(actor.Config{Name: "retry-scheduler", Mailbox: cfg.Mailbox},
 		&schedLoop{s: s, workers: cfg.Workers})
 	if err != nil {
+		s.unquit()
 		return nil, err
 	}
 	s.a = a
@@ -83,10 +88,15 @@ func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
 // attempt, else an [*Error] as [Retrier.Do] would return, with
 // [CauseStopped] if the scheduler stopped first.
 //
-// Submit waits for room in the mailbox until ctx is done. ctx is also the
-// job's context: attempts receive it, and its cancellation answers a
-// waiting job at once. fn runs on a worker goroutine; a panic in fn is
-// recovered and answered as a [*PanicError] with [CausePermanent].
+// Submit waits for room in the mailbox until ctx is done or the scheduler
+// stops. ctx is also the job's context: attempts receive it, and its end
+// answers a waiting job at once with ctx's error. Jobs sharing a context
+// share one context.AfterFunc registration, so cancelling many of them
+// does not start a goroutine per job.
+//
+// fn runs on a worker goroutine, and RetryIf, the Policy and OnRetry on the
+// scheduler's actor; a panic in any of them is recovered and answers this
+// job as a [*PanicError] with [CausePermanent].
 func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, attempt int) error) <-chan error {
 	out := make(chan error, 1)
 	if fn == nil {
@@ -96,11 +106,11 @@ func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, att
 	j := &job{fn: fn, ctx: ctx, out: out}
 	s.pending.Add(1)
 	if ctx.Done() != nil {
-		j.unhook = context.AfterFunc(ctx, func() { s.cancel(j) })
+		s.watch(j)
 	}
 	if err := s.a.Send(ctx, j); err != nil {
 		if errors.Is(err, actor.ErrStopped) {
-			s.answer(j, newError(nil, CauseStopped, ErrStopped, 0))
+			s.answer(j, newError(errLog{}, CauseStopped, ErrStopped, 0))
 		} else {
 			s.answer(j, notStarted(ctx))
 		}
@@ -118,25 +128,21 @@ func (s *Scheduler) Pending() int { return int(s.pending.Load()) }
 // and workers to exit or for ctx to end. It returns nil, ctx.Err() if ctx
 // ended first (the workers then finish in the background and still answer
 // their jobs), or the actor's failure if a user callback (RetryIf,
-// Policy, OnRetry) panicked in it. Stop is idempotent.
+// Policy, OnRetry) called runtime.Goexit in it (a panic there only answers
+// its job). Stop is idempotent.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.halt.Store(true)
+	s.unquit()
 	_, err := s.a.Stop(ctx, actor.Discard)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	select {
 	case <-s.drained:
-		return err // nil, or the actor's *actor.PanicError
+		return err // nil, or the actor's *actor.PanicError after a Goexit
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// cancel tells the actor that j's context ended; it runs on the goroutine
-// context.AfterFunc starts and may wait for room in the mailbox.
-func (s *Scheduler) cancel(j *job) {
-	_ = s.a.Send(context.Background(), &job{cancels: j}) // refused only once stopping; then Stop answers j
 }
 
 // worker runs attempts until the actor closes s.work.
@@ -145,9 +151,9 @@ func (s *Scheduler) worker() {
 	defer func() {
 		if cur != nil { // fn called runtime.Goexit: answer it, replace this worker
 			cur.ok = false
-			cur.errs = append(cur.errs, Permanent(ErrJobExited))
+			cur.errs = cur.errs.add(Permanent(ErrJobExited))
 			go s.worker() // takes over this worker's place in live
-			if s.a.Send(context.Background(), cur) != nil {
+			if s.a.Send(s.quit, cur) != nil {
 				s.settleAfterStop(cur)
 			}
 			return
@@ -164,8 +170,8 @@ func (s *Scheduler) worker() {
 		cur = j
 		j.run()
 		cur = nil
-		if s.a.Send(context.Background(), j) != nil {
-			s.settleAfterStop(j) // the actor is gone: answer here
+		if s.a.Send(s.quit, j) != nil {
+			s.settleAfterStop(j) // the actor is stopping: answer here
 		}
 	}
 }
@@ -187,7 +193,7 @@ func (s *Scheduler) stopped(j *job) error {
 func (s *Scheduler) now() int64 { return int64(time.Since(s.epoch)) }
 
 func (s *Scheduler) elapsed(j *job) time.Duration {
-	if len(j.errs) == 0 {
+	if j.errs.n == 0 {
 		return 0
 	}
 	return time.Duration(s.now() - j.start)
@@ -197,36 +203,40 @@ func (s *Scheduler) elapsed(j *job) time.Duration {
 // function calls runtime.Goexit (as t.FailNow does) on a [Scheduler] worker.
 var ErrJobExited = errors.New("retry: job exited without returning")
 
-// PanicError is the attempt error recorded when a job's function panics on
-// a [Scheduler] worker.
+// PanicError is a panic in user code a [Scheduler] ran for a job: the
+// job's function, on a worker (recorded as the attempt's error), or
+// RetryIf, the Policy, OnRetry or the Rand source, on the scheduler's actor
+// (recorded as the stop reason). Either way the job is answered at once
+// with [CausePermanent], errors.As on the answer finds the PanicError, and
+// the Scheduler keeps serving other jobs. ([Retrier.Do] and [DoValue] do
+// not recover: the panic continues in the caller's goroutine.)
 type PanicError struct {
 	Value any    // the value passed to panic
-	Stack []byte // the worker's stack at the panic
+	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
 }
 
 // Error implements error.
-func (p *PanicError) Error() string { return fmt.Sprintf("retry: job panicked: %v", p.Value) }
+func (p *PanicError) Error() string { return fmt.Sprintf("retry: panic: %v", p.Value) }
 
 // Unwrap returns the panic value if it is an error.
 func (p *PanicError) Unwrap() error { err, _ := p.Value.(error); return err }
 
 // job is one submitted function and its retry state. Ownership moves with
 // the pointer: the submitter, then the actor, a worker, the actor again...
-// Only its owner touches its fields, except cancels markers, which only
-// carry a pointer.
+// Only its owner touches its fields; the watcher only holds the pointer, and
+// the actor reads timer, which only the actor writes.
 type job struct {
 	fn      func(context.Context, int) error
 	ctx     context.Context
 	out     chan<- error
-	unhook  func() bool       // stops the context.AfterFunc, if any
+	watched bool              // registered with the watcher
 	timer   actor.Timer[*job] // the pending wait, owned by the actor
-	errs    []error           // every attempt's error
+	errs    errLog            // the attempts' errors, bounded
 	start   int64             // scheduler clock at the first failure
 	prev    time.Duration     // previous wait
 	attempt int32             // attempts started
 	ran     bool              // a worker ran the latest attempt and has not been heard yet
 	ok      bool              // that attempt succeeded
-	cancels *job              // non-nil in a cancellation marker
 }
 
 // run makes one attempt, on a worker. A panic is recorded as the attempt's
@@ -235,22 +245,20 @@ func (j *job) run() {
 	defer func() {
 		if v := recover(); v != nil {
 			j.ok = false
-			j.errs = append(j.errs, Permanent(&PanicError{Value: v, Stack: debug.Stack()}))
+			j.errs = j.errs.add(Permanent(&PanicError{Value: v, Stack: debug.Stack()}))
 		}
 	}()
 	j.ran = true
 	err := j.fn(j.ctx, int(j.attempt))
 	j.ok = err == nil
 	if err != nil {
-		j.errs = append(j.errs, err)
+		j.errs = j.errs.add(err)
 	}
 }
 
 // answer delivers j's one outcome. Its caller owns j.
 func (s *Scheduler) answer(j *job, err error) {
-	if j.unhook != nil {
-		j.unhook()
-	}
+	s.unwatch(j)
 	select {
 	case j.out <- err: // capacity one and a single answer: never blocks
 	default:

@@ -13,8 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/llm-research-lab/resilience/actor"
 )
 
 func newSched(t *testing.T, cfg Config, sc SchedulerConfig) *Scheduler {
@@ -193,9 +191,10 @@ func TestSchedulerPanics(t *testing.T) {
 		s = newSched(t, Config{OnRetry: func(Event) { panic("bad hook") }}, SchedulerConfig{})
 		var calls atomic.Int32
 		err = <-s.Submit(context.Background(), flaky(1, &calls))
-		assert.Equal(t, CauseStopped, asError(t, err).Cause, "the job being handled is still answered")
-		var ape *actor.PanicError
-		require.ErrorAs(t, s.Stop(context.Background()), &ape, "Stop reports the actor's failure")
+		assert.Equal(t, CausePermanent, asError(t, err).Cause, "the job being decided is answered with the panic")
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, "bad hook", pe.Value)
+		require.NoError(t, s.Stop(context.Background()), "the actor did not fail")
 	})
 }
 
