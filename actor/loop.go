@@ -28,8 +28,8 @@ func (a *Actor[M]) run() {
 	cause := a.serve(self)
 
 	// Step 2: on a requested stop in Drain mode, handle what is already
-	// queued, unless the Stop context ends first. requestStop has closed
-	// the mailbox, so this loop ends.
+	// queued, unless the Stop context ends first. The mailbox is sealed
+	// once the senders in flight leave the gate, so this loop ends.
 	if cause == nil && a.stopMode == Drain {
 		cause = a.drain(self)
 	}
@@ -61,7 +61,7 @@ func (a *Actor[M]) serve(self *Self[M]) error {
 			}
 		}
 		if !ok {
-			return nil // the mailbox is closed only by requestStop
+			return nil // the mailbox is sealed only after a stop began
 		}
 		if a.stopReq.Load() {
 			a.leftover, a.hasLeftover = env, true
@@ -170,7 +170,7 @@ func (a *Actor[M]) remember(p pendingAsk) {
 // finish discards what is left, runs the behaviour's Stopped hook, and
 // publishes the outcome. cause is nil or the first handler failure.
 func (a *Actor[M]) finish(self *Self[M], cause error) {
-	a.requestStop(Discard, nil) // after a panic: refuse senders, close the mailbox
+	a.requestStop(Discard, nil) // after a panic: refuse senders, seal the mailbox
 	discard := ErrStopped
 	if cause != nil {
 		discard = fmt.Errorf("%w: %w", ErrStopped, cause)
