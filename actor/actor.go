@@ -155,6 +155,7 @@ type Actor[M any] struct {
 
 	done        chan struct{} // closed by the loop when it exits; never sent on
 	err         error         // written before done is closed
+	refusal     error         // what senders are told once done; written before done is closed
 	undelivered int           // written before done is closed
 }
 
@@ -196,7 +197,8 @@ type envelope[M any] struct {
 
 // Tell puts msg in the mailbox without blocking. It returns
 // [ErrMailboxFull] if the mailbox is full and [ErrStopped] once the actor is
-// stopping or stopped. A nil error means the message was accepted: it will
+// stopping or stopped (wrapping the [*PanicError] once an actor that failed
+// is done, so errors.As finds why). A nil error means the message was accepted: it will
 // be handled, or counted as undelivered by Stop.
 func (a *Actor[M]) Tell(msg M) error { return a.offer(envelope[M]{msg: msg}) }
 
@@ -204,7 +206,7 @@ func (a *Actor[M]) Tell(msg M) error { return a.offer(envelope[M]{msg: msg}) }
 func (a *Actor[M]) offer(env envelope[M]) error {
 	if a.gate.Add(1)&closedBit != 0 {
 		a.leave()
-		return ErrStopped
+		return a.refused()
 	}
 	var err error
 	select {
@@ -225,19 +227,30 @@ func (a *Actor[M]) leave() {
 	}
 }
 
+// refused is the error for a sender the closed gate turned away:
+// [ErrStopped], wrapping the [*PanicError] once a failed actor is done.
+func (a *Actor[M]) refused() error {
+	select {
+	case <-a.done:
+		return a.refusal
+	default:
+		return ErrStopped
+	}
+}
+
 // seal closes the mailbox, once. It is called only when the gate is closed
 // and no sender that passed it is still sending, so nobody can send on the
 // mailbox any more; it can only shrink. Closing it wakes the loop.
 func (a *Actor[M]) seal() { a.sealOnce.Do(func() { close(a.mailbox) }) }
 
 // Send puts msg in the mailbox, waiting for room until ctx is done. It
-// returns ctx.Err() if ctx ends first and [ErrStopped] if the actor stops
-// first; the message was then not accepted. Prefer [Actor.Tell] from inside
+// returns ctx.Err() if ctx ends first and [ErrStopped] (as [Actor.Tell]
+// does) if the actor stops first; the message was then not accepted. Prefer [Actor.Tell] from inside
 // another actor: an actor blocked on a full mailbox cannot drain its own.
 func (a *Actor[M]) Send(ctx context.Context, msg M) error {
 	if a.gate.Add(1)&closedBit != 0 {
 		a.leave()
-		return ErrStopped
+		return a.refused()
 	}
 	defer a.leave()
 	env := envelope[M]{msg: msg}

@@ -193,7 +193,11 @@ func (a *Actor[M]) finish(self *Self[M], cause error) {
 	if s, ok := a.behavior.(Stopper); ok {
 		cause = a.guard(cause, func() { s.Stopped(cause) })
 	}
-	a.err = cause                     // before abandon: the askers read it
+	a.err = cause // before abandon: the askers read it
+	a.refusal = ErrStopped
+	if cause != nil {
+		a.refusal = fmt.Errorf("%w: %w", ErrStopped, cause)
+	}
 	for _, o := range a.outstanding { // after Stopped, which may still reply
 		o.ask.abandon(o.gen)
 	}
