@@ -76,7 +76,9 @@ type Discarder[M any] interface {
 // Stopper is implemented by behaviours that need a last step when the actor
 // stops, for example to answer requests held in their own state. Stopped runs
 // on the actor's goroutine after the mailbox is drained or discarded; cause is
-// nil after a clean stop and the *PanicError after a panic.
+// nil after a clean stop and the *PanicError after a panic. A Discard or
+// Stopped hook that panics or calls runtime.Goexit fails the actor (a hook
+// that exited is not called again), but every caller is still answered.
 type Stopper interface {
 	Stopped(cause error)
 }
@@ -153,8 +155,10 @@ type Actor[M any] struct {
 	outstanding []pendingAsk // loop-only: asks handled without a reply yet
 	slots       sync.Pool    // recycled reply slots of Ask
 
+	inHooks     bool          // loop-only: finish is running the shutdown hooks
+	published   bool          // loop-only: the outcome is published
 	done        chan struct{} // closed by the loop when it exits; never sent on
-	err         error         // written before done is closed
+	err         error         // loop-only until done is closed, then read-only
 	refusal     error         // what senders are told once done; written before done is closed
 	undelivered int           // written before done is closed
 }
