@@ -16,7 +16,6 @@ package actor
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -77,7 +76,9 @@ type Discarder[M any] interface {
 // Stopper is implemented by behaviours that need a last step when the actor
 // stops, for example to answer requests held in their own state. Stopped runs
 // on the actor's goroutine after the mailbox is drained or discarded; cause is
-// nil after a clean stop and the *PanicError after a panic.
+// nil after a clean stop and the *PanicError after a panic. A Discard or
+// Stopped hook that panics or calls runtime.Goexit fails the actor (a hook
+// that exited is not called again), but every caller is still answered.
 type Stopper interface {
 	Stopped(cause error)
 }
@@ -130,13 +131,15 @@ const closedBit = int64(1) << 62
 type Actor[M any] struct {
 	name     string
 	behavior Behavior[M]
-	mailbox  chan envelope[M] // closed by requestStop once no sender can use it
+	mailbox  chan envelope[M] // closed by seal once no sender can use it
 
 	// gate admits senders: closedBit once stopping has begun, plus the
-	// number of senders in flight. Stop waits for in-flight senders so the
-	// mailbox's final content is known and every accepted message is
-	// either handled or counted.
-	gate atomic.Int64
+	// number of senders in flight. Whoever leaves a closed gate empty (the
+	// last sender out, or requestStop if none is in) seals the mailbox, so
+	// its final content is known and every accepted message is either
+	// handled or counted. Nobody waits for the gate to empty.
+	gate     atomic.Int64
+	sealOnce sync.Once // closes mailbox
 
 	state   atomic.Int32
 	handled atomic.Uint64
@@ -152,8 +155,11 @@ type Actor[M any] struct {
 	outstanding []pendingAsk // loop-only: asks handled without a reply yet
 	slots       sync.Pool    // recycled reply slots of Ask
 
+	inHooks     bool          // loop-only: finish is running the shutdown hooks
+	published   bool          // loop-only: the outcome is published
 	done        chan struct{} // closed by the loop when it exits; never sent on
-	err         error         // written before done is closed
+	err         error         // loop-only until done is closed, then read-only
+	refusal     error         // what senders are told once done; written before done is closed
 	undelivered int           // written before done is closed
 }
 
@@ -195,15 +201,16 @@ type envelope[M any] struct {
 
 // Tell puts msg in the mailbox without blocking. It returns
 // [ErrMailboxFull] if the mailbox is full and [ErrStopped] once the actor is
-// stopping or stopped. A nil error means the message was accepted: it will
+// stopping or stopped (wrapping the [*PanicError] once an actor that failed
+// is done, so errors.As finds why). A nil error means the message was accepted: it will
 // be handled, or counted as undelivered by Stop.
 func (a *Actor[M]) Tell(msg M) error { return a.offer(envelope[M]{msg: msg}) }
 
 // offer is Tell for an envelope.
 func (a *Actor[M]) offer(env envelope[M]) error {
 	if a.gate.Add(1)&closedBit != 0 {
-		a.gate.Add(-1)
-		return ErrStopped
+		a.leave()
+		return a.refused()
 	}
 	var err error
 	select {
@@ -211,20 +218,45 @@ func (a *Actor[M]) offer(env envelope[M]) error {
 	default:
 		err = ErrMailboxFull
 	}
-	a.gate.Add(-1)
+	a.leave()
 	return err
 }
 
+// leave ends a sender's passage through the gate. The sender that leaves a
+// closed gate empty seals the mailbox: every sender that passed the gate
+// before it closed has finished its send.
+func (a *Actor[M]) leave() {
+	if a.gate.Add(-1) == closedBit {
+		a.seal()
+	}
+}
+
+// refused is the error for a sender the closed gate turned away:
+// [ErrStopped], wrapping the [*PanicError] once a failed actor is done.
+func (a *Actor[M]) refused() error {
+	select {
+	case <-a.done:
+		return a.refusal
+	default:
+		return ErrStopped
+	}
+}
+
+// seal closes the mailbox, once. It is called only when the gate is closed
+// and no sender that passed it is still sending, so nobody can send on the
+// mailbox any more; it can only shrink. Closing it wakes the loop.
+func (a *Actor[M]) seal() { a.sealOnce.Do(func() { close(a.mailbox) }) }
+
 // Send puts msg in the mailbox, waiting for room until ctx is done. It
-// returns ctx.Err() if ctx ends first and [ErrStopped] if the actor stops
-// first; the message was then not accepted. Prefer [Actor.Tell] from inside
+// returns ctx.Err() if ctx ends first and [ErrStopped] (as [Actor.Tell]
+// does) if the actor stops first; the message was then not accepted. Prefer [Actor.Tell] from inside
 // another actor: an actor blocked on a full mailbox cannot drain its own.
 func (a *Actor[M]) Send(ctx context.Context, msg M) error {
 	if a.gate.Add(1)&closedBit != 0 {
-		a.gate.Add(-1)
-		return ErrStopped
+		a.leave()
+		return a.refused()
 	}
-	defer a.gate.Add(-1)
+	defer a.leave()
 	env := envelope[M]{msg: msg}
 	select {
 	case a.mailbox <- env:
@@ -263,22 +295,20 @@ func (a *Actor[M]) Stop(ctx context.Context, mode StopMode) (undelivered int, er
 	}
 }
 
-// requestStop starts the stop once: it records the mode, refuses new
-// senders, wakes blocked Send calls, waits for senders already past the gate
-// (their sends never block for long: Tell does not block and Send gives up
-// when stopping closes), then closes the mailbox, which wakes the loop.
-// After the mailbox is closed nobody can send on it, so it can only shrink.
+// requestStop starts the stop once, without waiting for anyone: it records
+// the mode, wakes blocked Send calls, and closes the gate to new senders.
+// If no sender is in flight it seals the mailbox itself; otherwise the last
+// one to leave does (their sends never block for long: Tell does not block
+// and Send gives up when stopping closes).
 func (a *Actor[M]) requestStop(mode StopMode, cancel <-chan struct{}) {
 	a.stopOnce.Do(func() {
 		a.stopMode, a.stopCancel = mode, cancel
 		a.state.CompareAndSwap(int32(Running), int32(Stopping))
 		a.stopReq.Store(true)
 		close(a.stopping)
-		a.gate.Or(closedBit)
-		for a.gate.Load() != closedBit {
-			runtime.Gosched()
+		if a.gate.Or(closedBit) == 0 {
+			a.seal()
 		}
-		close(a.mailbox)
 	})
 }
 

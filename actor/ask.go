@@ -82,7 +82,8 @@ func NewReply[R any]() (Reply[R], <-chan R) {
 
 // Ask sends the message built by mk to a and waits for the reply the handler
 // sends on the given [Reply]. It does not block to enqueue: a full mailbox
-// returns [ErrMailboxFull] at once. While waiting it returns ctx.Err() if ctx
+// returns [ErrMailboxFull] at once, and a stopping or stopped actor an error
+// matching [ErrStopped], as [Actor.Tell] does. While waiting it returns ctx.Err() if ctx
 // ends first, and an error matching [ErrStopped] if the actor stops without
 // replying: a message it discards, or one it handled without replying, is
 // answered by the actor as it stops (wrapping the [*PanicError] if it

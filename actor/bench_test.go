@@ -60,3 +60,35 @@ func BenchmarkAsk(b *testing.B) {
 		<-done
 	})
 }
+
+// BenchmarkTellRefused measures the gate alone, on one goroutine: a Tell
+// refused because the mailbox is full (the actor is held inside Receive),
+// and one refused because the actor is stopped.
+func BenchmarkTellRefused(b *testing.B) {
+	b.Run("why=full", func(b *testing.B) {
+		g := &gated{hold: make(chan struct{}), entered: make(chan int, 1)}
+		a, _ := actor.Spawn[int](actor.Config{Mailbox: 1}, g)
+		_ = a.Tell(0)
+		<-g.entered
+		_ = a.Tell(1)
+		b.ReportAllocs()
+		for b.Loop() {
+			if a.Tell(2) == nil {
+				b.Fatal("a full mailbox accepted a message")
+			}
+		}
+		b.StopTimer()
+		close(g.hold)
+		_, _ = a.Stop(context.Background(), actor.Drain)
+	})
+	b.Run("why=stopped", func(b *testing.B) {
+		a, _ := actor.Spawn[int](actor.Config{}, &counter{})
+		_, _ = a.Stop(context.Background(), actor.Drain)
+		b.ReportAllocs()
+		for b.Loop() {
+			if a.Tell(1) == nil {
+				b.Fatal("a stopped actor accepted a message")
+			}
+		}
+	})
+}

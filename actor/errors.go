@@ -13,6 +13,7 @@ var (
 	// ErrStopped is returned when a message is sent to an actor that is
 	// stopping or stopped, and by [Ask] when the actor stops before replying.
 	// The message was not accepted (or, for Ask, its reply will never come).
+	// After a handler panic the error wraps the [*PanicError] as well.
 	ErrStopped = errors.New("actor: stopped")
 
 	// ErrNilBehavior is returned by [Spawn] when the behaviour is nil.

@@ -7,37 +7,51 @@ import (
 	"time"
 )
 
-// errGoexit is the panic value recorded when a handler calls runtime.Goexit.
+// errGoexit is the panic value recorded when a handler or a shutdown hook
+// calls runtime.Goexit.
 var errGoexit = errors.New("handler called runtime.Goexit")
 
 // run is the actor's goroutine. It owns the behaviour, the timers and the
-// receiving end of the mailbox; nothing else touches them.
+// receiving end of the mailbox; nothing else touches them. a.err holds the
+// first failure as it goes.
 func (a *Actor[M]) run() {
 	self := &Self[M]{actor: a}
-	finished := false
-	defer func() {
-		// A handler that calls runtime.Goexit unwinds through here without
-		// a panic; treat it as a failure so Done still closes.
-		if !finished {
-			a.finish(self, &PanicError{Actor: a.name, Value: errGoexit, Stack: debug.Stack()})
-		}
-	}()
+	defer a.afterGoexit(self)
 
 	// Step 1: handle messages and timers until a stop is requested or a
 	// handler panics.
-	cause := a.serve(self)
+	a.err = a.serve(self)
 
 	// Step 2: on a requested stop in Drain mode, handle what is already
-	// queued, unless the Stop context ends first. requestStop has closed
-	// the mailbox, so this loop ends.
-	if cause == nil && a.stopMode == Drain {
-		cause = a.drain(self)
+	// queued, unless the Stop context ends first. The mailbox is sealed
+	// once the senders in flight leave the gate, so this loop ends.
+	if a.err == nil && a.stopMode == Drain {
+		a.err = a.drain(self)
 	}
 
 	// Step 3: refuse senders (if a panic got us here), discard the rest,
 	// tell the behaviour, publish the outcome and close Done.
-	finished = true
-	a.finish(self, cause)
+	a.finish(self, true)
+}
+
+// afterGoexit ends the stop if a handler or a shutdown hook called
+// runtime.Goexit, which unwinds through run without a panic: it is the
+// actor's failure, Done still closes and every caller is answered. A hook
+// that exited is not called again; if one exits again, the last deferred
+// finish runs without hooks.
+func (a *Actor[M]) afterGoexit(self *Self[M]) {
+	if a.published {
+		return
+	}
+	if a.err == nil {
+		a.err = &PanicError{Actor: a.name, Value: errGoexit, Stack: debug.Stack()}
+	}
+	defer func() {
+		if !a.published {
+			a.finish(self, false)
+		}
+	}()
+	a.finish(self, !a.inHooks)
 }
 
 // serve is the main loop. It waits on the mailbox alone while no timer is
@@ -61,7 +75,7 @@ func (a *Actor[M]) serve(self *Self[M]) error {
 			}
 		}
 		if !ok {
-			return nil // the mailbox is closed only by requestStop
+			return nil // the mailbox is sealed only after a stop began
 		}
 		if a.stopReq.Load() {
 			a.leftover, a.hasLeftover = env, true
@@ -168,37 +182,52 @@ func (a *Actor[M]) remember(p pendingAsk) {
 }
 
 // finish discards what is left, runs the behaviour's Stopped hook, and
-// publishes the outcome. cause is nil or the first handler failure.
-func (a *Actor[M]) finish(self *Self[M], cause error) {
-	a.requestStop(Discard, nil) // after a panic: refuse senders, close the mailbox
+// publishes the outcome. The Discard and Stopped hooks run only if hooks.
+func (a *Actor[M]) finish(self *Self[M], hooks bool) {
+	a.requestStop(Discard, nil) // after a panic: refuse senders, seal the mailbox
+	a.inHooks = hooks
 	discard := ErrStopped
-	if cause != nil {
-		discard = fmt.Errorf("%w: %w", ErrStopped, cause)
+	if a.err != nil {
+		discard = fmt.Errorf("%w: %w", ErrStopped, a.err)
 	}
 	d, _ := a.behavior.(Discarder[M])
+	if !hooks {
+		d = nil
+	}
 	for env, ok := a.next(); ok; env, ok = a.next() {
 		a.undelivered++
-		if d != nil {
-			cause = a.guard(cause, func() { d.Discard(env.msg, discard) })
-		}
 		if env.ask != nil {
 			a.remember(pendingAsk{env.ask, env.gen})
+		}
+		if d != nil {
+			a.guard(func() { d.Discard(env.msg, discard) })
 		}
 	}
 	for _, e := range self.release() {
 		if d != nil {
-			cause = a.guard(cause, func() { d.Discard(e.msg, discard) })
+			a.guard(func() { d.Discard(e.msg, discard) })
 		}
 	}
-	if s, ok := a.behavior.(Stopper); ok {
-		cause = a.guard(cause, func() { s.Stopped(cause) })
+	if s, ok := a.behavior.(Stopper); ok && hooks {
+		cause := a.err
+		a.guard(func() { s.Stopped(cause) })
 	}
-	a.err = cause                     // before abandon: the askers read it
+	a.publish()
+}
+
+// publish answers the asks left unanswered, sets the final state and
+// closes Done. It runs no user code.
+func (a *Actor[M]) publish() {
+	a.published = true
+	a.refusal = ErrStopped
+	if a.err != nil {
+		a.refusal = fmt.Errorf("%w: %w", ErrStopped, a.err)
+	}
 	for _, o := range a.outstanding { // after Stopped, which may still reply
-		o.ask.abandon(o.gen)
+		o.ask.abandon(o.gen) // after a.err is final: the askers read it
 	}
 	a.outstanding = nil
-	if cause != nil {
+	if a.err != nil {
 		a.state.Store(int32(Failed))
 	} else {
 		a.state.Store(int32(Stopped))
@@ -206,14 +235,12 @@ func (a *Actor[M]) finish(self *Self[M], cause error) {
 	close(a.done)
 }
 
-// guard runs a shutdown callback, keeping the first failure.
-func (a *Actor[M]) guard(cause error, f func()) (out error) {
-	out = cause
+// guard runs a shutdown hook, keeping the first failure in a.err.
+func (a *Actor[M]) guard(f func()) {
 	defer func() {
-		if v := recover(); v != nil && out == nil {
-			out = &PanicError{Actor: a.name, Value: v, Stack: debug.Stack()}
+		if v := recover(); v != nil && a.err == nil {
+			a.err = &PanicError{Actor: a.name, Value: v, Stack: debug.Stack()}
 		}
 	}()
 	f()
-	return out
 }
