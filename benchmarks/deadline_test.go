@@ -20,8 +20,8 @@ import (
 // 10,000 other calls of the same library sit inside their own limit (one
 // hour), blocked on a channel, so the library's timer structure is loaded.
 //
-//	lib=resilience          deadline.Scheduler.Run (one actor for all deadlines)
-//	lib=resilience-runtime  deadline.Run (a runtime timer per call)
+//	lib=resilience            deadline.Run, the default entry point (one shared timer)
+//	lib=resilience-scheduler  deadline.Scheduler.Run on an explicit scheduler (one actor)
 //	lib=context             context.WithTimeout + cancel, the bar
 //	lib=failsafe            failsafe-go timeout policy through its executor
 //	lib=eapache             go-resiliency deadline (a goroutine per call)
@@ -53,10 +53,10 @@ func deadlinePeers(b *testing.B) []deadlinePeer {
 	}
 	return []deadlinePeer{
 		{"resilience", func(lim time.Duration, block <-chan struct{}) error {
-			return s.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
-		}},
-		{"resilience-runtime", func(lim time.Duration, block <-chan struct{}) error {
 			return deadline.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
+		}},
+		{"resilience-scheduler", func(lim time.Duration, block <-chan struct{}) error {
+			return s.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
 		}},
 		{"context", func(lim time.Duration, block <-chan struct{}) error {
 			ctx, cancel := context.WithTimeout(ctx, lim)
