@@ -141,4 +141,3 @@ func TestShutdownBoundedUnderLoad(t *testing.T) {
 		assert.Equal(t, int64(1), hookRan.Load())
 	})
 }
-
