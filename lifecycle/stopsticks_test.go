@@ -137,3 +137,35 @@ func TestSecondStopBoundedByItsCtx(t *testing.T) {
 		<-s.Done()
 	})
 }
+
+// A Stop that cannot even queue its request (the mailbox is full while the
+// supervisor is busy stopping a slow sibling for a restart) still sticks:
+// the supervisor stops once the busy step ends, restarts nothing, and is
+// done.
+func TestStopWithFullMailboxSticks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		ps.tune["b"] = func(p *probe) { p.stopDelay = time.Minute }
+		b := ps.spec("b", Permanent)
+		b.StopTimeout = 2 * time.Minute
+		s, err := New(Config{Name: "app", Strategy: OneForAll}, ps.spec("a", Permanent), b)
+		require.NoError(t, err)
+		require.NoError(t, s.Start(t.Context()))
+		ps.get("a").exit(errBoom) // the restart stops b first: a minute
+		synctest.Wait()
+		var callers sync.WaitGroup
+		for range 2 * 64 { // more than the mailbox holds
+			callers.Go(func() { _, _ = s.Children(t.Context()) })
+		}
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		err = s.Stop(ctx)
+		assert.ErrorIs(t, err, ErrShutdownTimeout)
+		after := len(ps.log.all())
+		callers.Wait()
+		<-s.Done()
+		events := ps.log.all()
+		assert.Equal(t, 0, starts(events[after:]), "started after Stop returned: %v", events)
+	})
+}
