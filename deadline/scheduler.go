@@ -170,7 +170,7 @@ func (c *call) disarm() {
 	sh := c.shard
 	sh.mu.Lock()
 	if c.index >= 0 {
-		sh.remove(c.index)
+		sh.remove(int(c.index))
 	}
 	rt := c.rt
 	sh.mu.Unlock()

@@ -106,9 +106,9 @@ func (w *sweeper) Stopped(error) {
 }
 
 func (sh *shard) push(c *call) {
-	c.index = len(sh.heap)
+	c.index = int32(len(sh.heap))
 	sh.heap = append(sh.heap, slot{when: c.when, c: c})
-	sh.up(c.index)
+	sh.up(int(c.index))
 }
 
 // remove takes out the call at position i and returns it.
@@ -118,7 +118,7 @@ func (sh *shard) remove(i int) *call {
 	c := h[i].c
 	if i != last {
 		h[i] = h[last]
-		h[i].c.index = i
+		h[i].c.index = int32(i)
 	}
 	h[last] = slot{}
 	sh.heap = h[:last]
@@ -142,11 +142,11 @@ func (sh *shard) up(i int) {
 			break
 		}
 		h[i] = h[p]
-		h[i].c.index = i
+		h[i].c.index = int32(i)
 		i = p
 	}
 	h[i] = x
-	x.c.index = i
+	x.c.index = int32(i)
 }
 
 func (sh *shard) down(i int) {
@@ -164,9 +164,9 @@ func (sh *shard) down(i int) {
 			break
 		}
 		h[i] = h[m]
-		h[i].c.index = i
+		h[i].c.index = int32(i)
 		i = m
 	}
 	h[i] = x
-	x.c.index = i
+	x.c.index = int32(i)
 }
