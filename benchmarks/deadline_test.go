@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 // built outside the timed loop. pending=10000 measures the same op while
 // 10,000 other calls of the same library sit inside their own limit (one
 // hour), blocked on a channel, so the library's timer structure is loaded.
+// Each row starts with a garbage collection, outside its timed loop.
 //
 //	lib=resilience            deadline.Run, the default entry point (one shared timer)
 //	lib=resilience-scheduler  deadline.Scheduler.Run on an explicit scheduler (one actor)
@@ -93,6 +95,7 @@ func deadlinePeers(b *testing.B) []deadlinePeer {
 func BenchmarkDeadline(b *testing.B) {
 	for _, p := range deadlinePeers(b) {
 		b.Run("fast/lib="+p.name, func(b *testing.B) {
+			settle()
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := p.run(deadlineLimit, nil); err != nil {
@@ -103,6 +106,7 @@ func BenchmarkDeadline(b *testing.B) {
 	}
 	for _, p := range deadlinePeers(b) {
 		b.Run("parallel/lib="+p.name, func(b *testing.B) {
+			settle()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -116,6 +120,7 @@ func BenchmarkDeadline(b *testing.B) {
 	}
 	for _, p := range deadlinePeers(b) {
 		b.Run("pending=10000/lib="+p.name, func(b *testing.B) {
+			settle()
 			stop := holdPending(p, 10_000)
 			defer stop()
 			b.ReportAllocs()
@@ -127,6 +132,11 @@ func BenchmarkDeadline(b *testing.B) {
 		})
 	}
 }
+
+// settle collects the garbage of the rows run before, outside the timed
+// loop, so that no row pays for its predecessor's (the pending=10000 rows
+// leave 10,000 finished goroutines behind) and row order does not matter.
+func settle() { runtime.GC() }
 
 // holdPending starts n calls that wait inside their one-hour limit until
 // the returned func releases them; it returns once all n are inside.
