@@ -110,22 +110,18 @@ func (s *Supervisor) Path() string { return s.path }
 // [ErrStopped]; a Stop during Start cancels the start of the child being
 // started, starts none of the rest, and Start returns an error.
 func (s *Supervisor) Start(ctx context.Context) error {
-	ref, err := s.spawn()
-	if err != nil {
-		return err
-	}
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.haltCtx, cancel)()
 	reply := make(chan error, 1)
-	// The mailbox is new and empty: the start is its first message, so a
-	// concurrent Stop is always handled after it.
-	if err = ref.Tell(startMsg{ctx: sctx, reply: reply}); err == nil {
-		select {
-		case err = <-reply:
-		case <-s.done:
-			err = errors.Join(actor.ErrStopped, s.err)
-		}
+	ref, err := s.spawn(startMsg{ctx: sctx, reply: reply})
+	if err != nil {
+		return err
+	}
+	select {
+	case err = <-reply:
+	case <-s.done:
+		err = errors.Join(actor.ErrStopped, s.err)
 	}
 	if err != nil {
 		if s.haltCtx.Err() != nil {
@@ -138,8 +134,10 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	return err
 }
 
-// spawn starts the supervisor's actor, once, unless Stop came first.
-func (s *Supervisor) spawn() (*actor.Actor[message], error) {
+// spawn starts the supervisor's actor with start as its first message,
+// once, unless Stop came first. Both happen under mu, before the actor is
+// published, so a concurrent Stop's request is always handled after start.
+func (s *Supervisor) spawn(start startMsg) (*actor.Actor[message], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -151,6 +149,10 @@ func (s *Supervisor) spawn() (*actor.Actor[message], error) {
 	s.started = true
 	ref, err := actor.Spawn(actor.Config{Name: s.path}, &executor{s: s})
 	if err != nil {
+		return nil, err
+	}
+	if err := ref.Tell(start); err != nil { // a new, empty mailbox takes it
+		ref.Stop(context.Background(), actor.Discard)
 		return nil, err
 	}
 	s.ref.Store(ref)
