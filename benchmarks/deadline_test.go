@@ -20,7 +20,8 @@ import (
 // built outside the timed loop. pending=10000 measures the same op while
 // 10,000 other calls of the same library sit inside their own limit (one
 // hour), blocked on a channel, so the library's timer structure is loaded.
-// Each row starts with a garbage collection, outside its timed loop.
+// Every peer is warmed up first, and each row starts with a garbage
+// collection, both outside the timed loops.
 //
 //	lib=resilience            deadline.Run, the default entry point (one shared timer)
 //	lib=resilience-scheduler  deadline.Scheduler.Run on an explicit scheduler (one actor)
@@ -93,6 +94,7 @@ func deadlinePeers(b *testing.B) []deadlinePeer {
 }
 
 func BenchmarkDeadline(b *testing.B) {
+	warmUp(deadlinePeers(b))
 	for _, p := range deadlinePeers(b) {
 		b.Run("fast/lib="+p.name, func(b *testing.B) {
 			settle()
@@ -130,6 +132,17 @@ func BenchmarkDeadline(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// warmUp runs every peer's op untimed before any row, so that the first
+// row measured does not pay for the process warming up (heap growth, first
+// use of each code path).
+func warmUp(peers []deadlinePeer) {
+	for _, p := range peers {
+		for range 100_000 {
+			_ = p.run(deadlineLimit, nil)
+		}
 	}
 }
 
