@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -19,9 +20,11 @@ import (
 // built outside the timed loop. pending=10000 measures the same op while
 // 10,000 other calls of the same library sit inside their own limit (one
 // hour), blocked on a channel, so the library's timer structure is loaded.
+// Every peer is warmed up first, and each row starts with a garbage
+// collection, both outside the timed loops.
 //
-//	lib=resilience          deadline.Scheduler.Run (one actor for all deadlines)
-//	lib=resilience-runtime  deadline.Run (a runtime timer per call)
+//	lib=resilience            deadline.Run, the default entry point (one shared timer)
+//	lib=resilience-scheduler  deadline.Scheduler.Run on an explicit scheduler (one actor)
 //	lib=context             context.WithTimeout + cancel, the bar
 //	lib=failsafe            failsafe-go timeout policy through its executor
 //	lib=eapache             go-resiliency deadline (a goroutine per call)
@@ -53,10 +56,10 @@ func deadlinePeers(b *testing.B) []deadlinePeer {
 	}
 	return []deadlinePeer{
 		{"resilience", func(lim time.Duration, block <-chan struct{}) error {
-			return s.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
-		}},
-		{"resilience-runtime", func(lim time.Duration, block <-chan struct{}) error {
 			return deadline.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
+		}},
+		{"resilience-scheduler", func(lim time.Duration, block <-chan struct{}) error {
+			return s.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
 		}},
 		{"context", func(lim time.Duration, block <-chan struct{}) error {
 			ctx, cancel := context.WithTimeout(ctx, lim)
@@ -91,8 +94,10 @@ func deadlinePeers(b *testing.B) []deadlinePeer {
 }
 
 func BenchmarkDeadline(b *testing.B) {
+	warmUp(deadlinePeers(b))
 	for _, p := range deadlinePeers(b) {
 		b.Run("fast/lib="+p.name, func(b *testing.B) {
+			settle()
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := p.run(deadlineLimit, nil); err != nil {
@@ -103,6 +108,7 @@ func BenchmarkDeadline(b *testing.B) {
 	}
 	for _, p := range deadlinePeers(b) {
 		b.Run("parallel/lib="+p.name, func(b *testing.B) {
+			settle()
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -116,6 +122,7 @@ func BenchmarkDeadline(b *testing.B) {
 	}
 	for _, p := range deadlinePeers(b) {
 		b.Run("pending=10000/lib="+p.name, func(b *testing.B) {
+			settle()
 			stop := holdPending(p, 10_000)
 			defer stop()
 			b.ReportAllocs()
@@ -127,6 +134,22 @@ func BenchmarkDeadline(b *testing.B) {
 		})
 	}
 }
+
+// warmUp runs every peer's op untimed before any row, so that the first
+// row measured does not pay for the process warming up (heap growth, first
+// use of each code path).
+func warmUp(peers []deadlinePeer) {
+	for _, p := range peers {
+		for range 100_000 {
+			_ = p.run(deadlineLimit, nil)
+		}
+	}
+}
+
+// settle collects the garbage of the rows run before, outside the timed
+// loop, so that no row pays for its predecessor's (the pending=10000 rows
+// leave 10,000 finished goroutines behind) and row order does not matter.
+func settle() { runtime.GC() }
 
 // holdPending starts n calls that wait inside their one-hour limit until
 // the returned func releases them; it returns once all n are inside.

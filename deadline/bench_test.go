@@ -75,7 +75,7 @@ func runners(b *testing.B) []struct {
 		run  runner
 	}{
 		{"timer=scheduler", s.Run},
-		{"timer=runtime", Run},
+		{"timer=default", Run},
 		{"timer=naive-actor", newNaive(b).run},
 		{"baseline=context.WithTimeout", func(ctx context.Context, lim Limit, fn func(context.Context) error) error {
 			ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
@@ -164,7 +164,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	}{
 		{"bare", ok},
 		{"deadline", mustMiddleware(b, HTTPConfig{Scheduler: s})(ok)},
-		{"deadline-runtime", mustMiddleware(b, HTTPConfig{})(ok)},
+		{"deadline-default", mustMiddleware(b, HTTPConfig{})(ok)},
 		{"http.TimeoutHandler", http.TimeoutHandler(ok, time.Second, "timeout")},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -40,10 +40,10 @@ type call struct {
 
 	// Guarded by shard.mu.
 	shard *shard
-	index int         // position in shard.heap; -1 when not in a heap
 	rt    *time.Timer // runtime timer that took over after Stop
+	index int32       // position in shard.heap; -1 when not in a heap
 
-	state atomic.Uint32
+	state atomic.Uint32 // next to index: a call fits a 128-byte size class
 
 	mu     sync.Mutex // guards the fields below and the move out of live
 	done   chan struct{}

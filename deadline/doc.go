@@ -14,10 +14,12 @@
 // propagation across HTTP hops ([Transport] and [Header]), so a server
 // never works longer than its caller will wait.
 //
-// [Run] and [Do] time each call with the runtime's timers, exactly as
-// context.WithTimeout does. A [Scheduler] does the same job with one actor
-// for all calls and one allocation per call; it is several times cheaper
-// (see docs/deadline.md) and is what most servers want.
+// [Run] and [Do] time every call on one shared runtime timer aimed at the
+// earliest pending deadline, with one allocation per call: about half the
+// cost of context.WithTimeout (see docs/deadline.md). That timer has no
+// goroutine of its own and needs no stopping. A [Scheduler] does the same
+// job with an actor you own, and adds [Scheduler.RunOrAbandon], [Stats]
+// and an explicit Stop.
 //
 // Run and Do wait for the function: a function that ignores its context
 // makes its caller late, and never outlives it. [Scheduler.RunOrAbandon]

@@ -26,7 +26,7 @@ func TestShardHeapProperties(t *testing.T) {
 				}
 				i := rapid.IntRange(0, len(live)-1).Draw(t, "victim")
 				c := live[i]
-				if got := sh.remove(c.index); got != c {
+				if got := sh.remove(int(c.index)); got != c {
 					t.Fatalf("remove(%d) returned another call", i)
 				}
 				live = slices.Delete(live, i, i+1)
@@ -51,7 +51,7 @@ func checkHeap(t *rapid.T, sh *shard, n int) {
 		t.Fatalf("heap holds %d calls, want %d", len(sh.heap), n)
 	}
 	for i, s := range sh.heap {
-		if s.c.index != i {
+		if int(s.c.index) != i {
 			t.Fatalf("call at %d thinks it is at %d", i, s.c.index)
 		}
 		if s.when != s.c.when {

@@ -17,13 +17,14 @@ import (
 const DefaultStatus = http.StatusServiceUnavailable
 
 // HTTPConfig configures [Middleware]. The zero value is valid: every route
-// gets [DefaultTimeout], timed by the runtime's timers, answered with
+// gets [DefaultTimeout], timed by the package's shared timer, answered with
 // [DefaultStatus], and callers' budgets in [Header] are honoured.
 type HTTPConfig struct {
 	// Table gives each route its limit; the route's name is the
 	// operation. Default: a zero Table (DefaultTimeout for all).
 	Table *Table
-	// Scheduler times the requests. Default nil: the runtime's timers.
+	// Scheduler times the requests. Default nil: the package's shared
+	// timer (see [Run]).
 	Scheduler *Scheduler
 	// Route names a request's route for the Table. Default: r.Pattern,
 	// as set by http.ServeMux for handlers it routes to (so wrap the

@@ -33,17 +33,25 @@ type span struct {
 	own    error // this span's own cancellation cause (runtime path)
 }
 
-// open starts timing a call. On a nil scheduler it uses context.WithTimeout.
+// open starts timing a call. A nil scheduler means the default one.
 func (s *Scheduler) open(parent context.Context, lim Limit) (span, error) {
 	if err := lim.validate(); err != nil {
 		return span{}, err
 	}
+	var c *call
+	var err error
 	if s == nil {
-		own := &ownLimit{}
-		ctx, cancel := context.WithTimeoutCause(parent, lim.Timeout, own)
-		return span{ctx: ctx, cancel: cancel, own: own}, nil
+		s = defaultScheduler
+		now := s.now()
+		if inBubble(now) {
+			own := &ownLimit{}
+			ctx, cancel := context.WithTimeoutCause(parent, lim.Timeout, own)
+			return span{ctx: ctx, cancel: cancel, own: own}, nil
+		}
+		c, err = s.armAt(parent, lim.Timeout, now)
+	} else {
+		c, err = s.arm(parent, lim.Timeout)
 	}
-	c, err := s.arm(parent, lim.Timeout)
 	if err != nil {
 		return span{}, err
 	}
@@ -94,15 +102,17 @@ func (sp span) close(lim Limit, err error) (bool, error) {
 // passes through Run after the timer is released. An invalid lim is
 // reported as a [*ConfigError] without calling fn.
 //
-// Run times each call with the runtime's timers, like context.WithTimeout;
-// [Scheduler.Run] does the same job cheaper.
+// Run times the call on the package's shared timer: one runtime timer
+// aimed at the earliest pending deadline of all calls, with no goroutine of
+// its own, so nothing outlives the call and nothing needs stopping. Inside
+// a testing/synctest bubble it uses a runtime timer of the bubble's clock.
 func Run(ctx context.Context, lim Limit, fn func(context.Context) error) error {
 	var s *Scheduler
 	return s.Run(ctx, lim, fn)
 }
 
-// Run is the package-level [Run], timed by s (or by the runtime's timers
-// if s is nil). It returns [ErrStopped] without calling fn once s is
+// Run is the package-level [Run], timed by s (or by the package's shared
+// timer if s is nil). It returns [ErrStopped] without calling fn once s is
 // stopped.
 func (s *Scheduler) Run(ctx context.Context, lim Limit, fn func(context.Context) error) (err error) {
 	if fn == nil {
@@ -119,7 +129,7 @@ func (s *Scheduler) Run(ctx context.Context, lim Limit, fn func(context.Context)
 // Do is [Run] for a function that returns a value: it returns fn's value
 // and error, or the zero value and an [*ElapsedError] if lim elapsed before
 // fn returned (fn's late value is dropped). s times the call; nil means the
-// runtime's timers. Like Run, Do waits for fn.
+// package's shared timer, as for [Run]. Like Run, Do waits for fn.
 func Do[T any](ctx context.Context, s *Scheduler, lim Limit, fn func(context.Context) (T, error)) (v T, err error) {
 	if fn == nil {
 		return v, &ConfigError{Field: "fn", Reason: "must not be nil"}

@@ -61,14 +61,15 @@ func (c Config) withDefaults() (Config, error) {
 //
 // A Scheduler is safe for concurrent use. Create it with [New]; its owner
 // calls [Scheduler.Stop]. A nil *Scheduler is valid for [Scheduler.Run] and
-// [Do], which then time each call with the runtime's timers
-// (context.WithTimeout); it cannot abandon calls.
+// [Do], which then time each call on the package's shared timer (see
+// [Run]); it cannot abandon calls.
 type Scheduler struct {
 	base   time.Time // the zero of the scheduler's clock; has a monotonic reading
 	shards []shard
 	mask   uint32
-	next   atomic.Int64 // the earliest deadline the actor is sure to wake for
-	actor  *actor.Actor[message]
+	next   atomic.Int64          // the earliest deadline the actor is sure to wake for
+	actor  *actor.Actor[message] // nil for the default scheduler
+	wd     *watchdog             // the default scheduler's timer; nil otherwise
 	onLate func(Late)
 
 	fired atomic.Uint64 // deadlines that cancelled their call
@@ -126,8 +127,12 @@ func (s *Scheduler) now() int64 { return int64(time.Since(s.base)) }
 
 // arm creates the call for one Run and puts its deadline in a heap.
 func (s *Scheduler) arm(parent context.Context, d time.Duration) (*call, error) {
+	return s.armAt(parent, d, s.now())
+}
+
+// armAt is arm at a given time on s's clock.
+func (s *Scheduler) armAt(parent context.Context, d time.Duration, now int64) (*call, error) {
 	c := &call{parent: parent, s: s, index: -1}
-	now := s.now()
 	c.when = now + min(int64(d), maxWhen-now)
 	sh := &s.shards[rand.Uint32()&s.mask]
 	sh.mu.Lock()
@@ -144,10 +149,19 @@ func (s *Scheduler) arm(parent context.Context, d time.Duration) (*call, error) 
 			return c, nil
 		}
 		if s.next.CompareAndSwap(next, c.when) {
-			_ = s.actor.Tell(message{when: c.when}) // full: a wake is already queued
+			s.wake(c.when)
 			return c, nil
 		}
 	}
+}
+
+// wake tells the sweeper that when is now the earliest deadline.
+func (s *Scheduler) wake(when int64) {
+	if s.wd != nil {
+		s.wd.rearm()
+		return
+	}
+	_ = s.actor.Tell(message{when: when}) // full: a wake is already queued
 }
 
 // disarm takes c's deadline out of its heap, or stops the runtime timer
@@ -156,7 +170,7 @@ func (c *call) disarm() {
 	sh := c.shard
 	sh.mu.Lock()
 	if c.index >= 0 {
-		sh.remove(c.index)
+		sh.remove(int(c.index))
 	}
 	rt := c.rt
 	sh.mu.Unlock()

@@ -28,18 +28,8 @@ func (w *sweeper) Receive(self *actor.Self[message], m message) {
 	// Step 2: take every due call out of every heap and note the earliest
 	// deadline left.
 	now := s.now()
-	earliest := int64(math.MaxInt64)
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		for len(sh.heap) > 0 && sh.heap[0].when <= now {
-			w.due = append(w.due, sh.remove(0))
-		}
-		if len(sh.heap) > 0 {
-			earliest = min(earliest, sh.heap[0].when)
-		}
-		sh.mu.Unlock()
-	}
+	var earliest int64
+	w.due, earliest = s.takeDue(now, w.due)
 
 	// Step 3: cancel them, outside the heap locks; a call whose function
 	// has already returned is left alone by cancel.
@@ -62,13 +52,38 @@ func (w *sweeper) Receive(self *actor.Self[message], m message) {
 	if earliest == math.MaxInt64 {
 		return
 	}
+	s.publish(earliest)
+	w.timer = self.Schedule(time.Duration(earliest-now), message{})
+}
+
+// takeDue takes every call due at now out of every heap, appending them
+// to due, and returns them with the earliest deadline left (MaxInt64 if
+// none).
+func (s *Scheduler) takeDue(now int64, due []*call) ([]*call, int64) {
+	earliest := int64(math.MaxInt64)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for len(sh.heap) > 0 && sh.heap[0].when <= now {
+			due = append(due, sh.remove(0))
+		}
+		if len(sh.heap) > 0 {
+			earliest = min(earliest, sh.heap[0].when)
+		}
+		sh.mu.Unlock()
+	}
+	return due, earliest
+}
+
+// publish lowers s.next to earliest, so that callers with later deadlines
+// need not wake the sweeper.
+func (s *Scheduler) publish(earliest int64) {
 	for {
 		next := s.next.Load()
 		if next <= earliest || s.next.CompareAndSwap(next, earliest) {
-			break
+			return
 		}
 	}
-	w.timer = self.Schedule(time.Duration(earliest-now), message{})
 }
 
 // Stopped hands every pending deadline to a runtime timer and refuses new
@@ -91,9 +106,9 @@ func (w *sweeper) Stopped(error) {
 }
 
 func (sh *shard) push(c *call) {
-	c.index = len(sh.heap)
+	c.index = int32(len(sh.heap))
 	sh.heap = append(sh.heap, slot{when: c.when, c: c})
-	sh.up(c.index)
+	sh.up(int(c.index))
 }
 
 // remove takes out the call at position i and returns it.
@@ -103,7 +118,7 @@ func (sh *shard) remove(i int) *call {
 	c := h[i].c
 	if i != last {
 		h[i] = h[last]
-		h[i].c.index = i
+		h[i].c.index = int32(i)
 	}
 	h[last] = slot{}
 	sh.heap = h[:last]
@@ -127,11 +142,11 @@ func (sh *shard) up(i int) {
 			break
 		}
 		h[i] = h[p]
-		h[i].c.index = i
+		h[i].c.index = int32(i)
 		i = p
 	}
 	h[i] = x
-	x.c.index = i
+	x.c.index = int32(i)
 }
 
 func (sh *shard) down(i int) {
@@ -149,9 +164,9 @@ func (sh *shard) down(i int) {
 			break
 		}
 		h[i] = h[m]
-		h[i].c.index = i
+		h[i].c.index = int32(i)
 		i = m
 	}
 	h[i] = x
-	x.c.index = i
+	x.c.index = int32(i)
 }

@@ -31,6 +31,10 @@ var (
 	// ErrAlreadyStarted is returned by [Supervisor.Start] when it is called
 	// a second time. A supervisor is started once; restarts build a new one.
 	ErrAlreadyStarted = errors.New("lifecycle: already started")
+
+	// ErrStopped is returned by [Supervisor.Start] when [Supervisor.Stop]
+	// was called before or during it: a stopped supervisor starts nothing.
+	ErrStopped = errors.New("lifecycle: supervisor stopped")
 )
 
 // ConfigError reports an invalid [Config], [Spec] or [ShutdownConfig] field.

@@ -21,7 +21,8 @@ type (
 	// stopMsg stops every child in reverse order and ends the actor.
 	stopMsg struct {
 		ctx   context.Context
-		reply chan<- error // capacity 1
+		reply chan<- error  // capacity 1
+		began chan struct{} // closed when the actor begins this stop
 	}
 	// dueMsg says restart batch token is due (from a Self.Schedule timer).
 	dueMsg struct{ token uint64 }
@@ -71,14 +72,16 @@ func (x *executor) Receive(self *actor.Self[message], m message) {
 			return
 		}
 	case stopMsg:
-		x.s.stopBegan.Store(true)
+		close(m.began)
 		x.apply(self, m.ctx, event{kind: evStop})
 		x.drainExits(self) // decide ignores exits once stopping
 		m.reply <- x.rep.err()
 		self.Stop(actor.Discard)
 		return
 	case dueMsg:
-		x.apply(self, context.Background(), event{kind: evDue, token: m.token})
+		if x.s.haltCtx.Err() == nil { // after Stop, restarts are dropped
+			x.apply(self, context.Background(), event{kind: evDue, token: m.token})
+		}
 	case infoMsg:
 		m.reply <- x.status()
 	case wakeMsg:
@@ -117,6 +120,8 @@ func (x *executor) startAll(ctx context.Context) error {
 }
 
 // apply feeds one event to decide and carries out the actions in order.
+// Stops run within ctx and each child's StopTimeout; starts run within
+// each child's StartTimeout and end as soon as Stop is called.
 func (x *executor) apply(self *actor.Self[message], ctx context.Context, ev event) {
 	var acts []action
 	x.st, acts = decide(x.st, ev, time.Now())
@@ -129,7 +134,7 @@ func (x *executor) apply(self *actor.Self[message], ctx context.Context, ev even
 		case actSchedule:
 			self.Schedule(a.delay, dueMsg{token: a.token})
 		case actStart:
-			x.startBatch(ctx, a.children)
+			x.startBatch(x.s.haltCtx, a.children)
 		case actGiveUp:
 			k := x.kids[a.children[0]]
 			x.fail = &IntensityError{Supervisor: x.s.path, Child: k.path,
@@ -163,6 +168,9 @@ func (x *executor) drainExits(self *actor.Self[message]) {
 			}
 			k.lastErr = n.err
 			x.detach(k)
+			if x.s.haltCtx.Err() != nil {
+				continue // stopping: nothing restarts
+			}
 			x.apply(self, context.Background(), event{kind: evExit, child: n.child, failed: n.err != nil})
 		}
 	}

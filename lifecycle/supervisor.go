@@ -26,9 +26,12 @@ type Supervisor struct {
 	specs []Spec
 	path  string // written before Start; nested supervisors get their parent's prefix
 
-	started   atomic.Bool
-	stopBegan atomic.Bool // the actor has begun handling a stop request
-	ref       atomic.Pointer[actor.Actor[message]]
+	mu      sync.Mutex // orders Start against Stop
+	started bool       // guarded by mu
+	halted  bool       // Stop was called; guarded by mu
+	halt    context.CancelFunc
+	haltCtx context.Context // cancelled by Stop: no child starts after it
+	ref     atomic.Pointer[actor.Actor[message]]
 
 	exitMu sync.Mutex
 	exits  []exitNote // child exits not yet seen by the actor
@@ -69,7 +72,9 @@ func New(cfg Config, children ...Spec) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{cfg: cfg, specs: specs, path: cfg.Name, done: make(chan struct{})}, nil
+	s := &Supervisor{cfg: cfg, specs: specs, path: cfg.Name, done: make(chan struct{})}
+	s.haltCtx, s.halt = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // Sub returns the Spec of a nested supervisor named cfg.Name that runs
@@ -100,30 +105,58 @@ func (s *Supervisor) Path() string { return s.path }
 // ctx). If one fails, those already started are stopped in reverse order,
 // each within its StopTimeout, and Start returns a *ComponentError naming
 // the child, joined with any trouble stopping the others; nothing is left
-// running then. Start may be called once; see [ErrAlreadyStarted].
+// running then. Start may be called once; see [ErrAlreadyStarted]. Once
+// [Supervisor.Stop] has been called, Start starts nothing and returns
+// [ErrStopped]; a Stop during Start cancels the start of the child being
+// started, starts none of the rest, and Start returns an error.
 func (s *Supervisor) Start(ctx context.Context) error {
-	if !s.started.CompareAndSwap(false, true) {
-		return ErrAlreadyStarted
-	}
-	ref, err := actor.Spawn(actor.Config{Name: s.path}, &executor{s: s})
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.haltCtx, cancel)()
+	reply := make(chan error, 1)
+	ref, err := s.spawn(startMsg{ctx: sctx, reply: reply})
 	if err != nil {
 		return err
 	}
-	s.ref.Store(ref)
-	reply := make(chan error, 1)
-	err = ref.Send(ctx, startMsg{ctx: ctx, reply: reply})
-	if err == nil {
-		select {
-		case err = <-reply:
-		case <-s.done:
-			err = errors.Join(actor.ErrStopped, s.err)
-		}
+	select {
+	case err = <-reply:
+	case <-s.done:
+		err = errors.Join(actor.ErrStopped, s.err)
 	}
 	if err != nil {
+		if s.haltCtx.Err() != nil {
+			err = errors.Join(ErrStopped, err)
+		}
+		// Bounded: the actor stops each started child within its StopTimeout.
 		ref.Stop(context.Background(), actor.Discard)
 		<-s.done
 	}
 	return err
+}
+
+// spawn starts the supervisor's actor with start as its first message,
+// once, unless Stop came first. Both happen under mu, before the actor is
+// published, so a concurrent Stop's request is always handled after start.
+func (s *Supervisor) spawn(start startMsg) (*actor.Actor[message], error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.started:
+		return nil, ErrAlreadyStarted
+	case s.halted:
+		return nil, ErrStopped
+	}
+	s.started = true
+	ref, err := actor.Spawn(actor.Config{Name: s.path}, &executor{s: s})
+	if err != nil {
+		return nil, err
+	}
+	if err := ref.Tell(start); err != nil { // a new, empty mailbox takes it
+		ref.Stop(context.Background(), actor.Discard)
+		return nil, err
+	}
+	s.ref.Store(ref)
+	return ref, nil
 }
 
 // Stop stops the children in reverse start order, one at a time, each
@@ -133,20 +166,28 @@ func (s *Supervisor) Start(ctx context.Context) error {
 // and it is listed in the returned *TimeoutError (which also lists
 // children abandoned during earlier restarts). Failed stops are
 // *ComponentErrors; all are joined. Stop returns nil after a clean stop or
-// if the supervisor was never started; it is safe to call more than once,
-// later calls wait for the first. When ctx ends, the children not yet
-// stopped are asked to stop but not waited for, and listed as abandoned;
-// if the supervisor had not even begun stopping (it was busy restarting),
-// the *TimeoutError names the supervisor itself and the stop continues in
-// the background.
+// if the supervisor was never started (it then never starts: a later
+// Start returns [ErrStopped]); it is safe to call more than once, later
+// calls wait for the first until their own ctx ends.
+//
+// From the moment Stop is called no child starts any more: a child Start
+// in progress sees its context cancelled and restarts are dropped. When
+// ctx ends, the children not yet stopped are asked to stop but not waited
+// for, and listed as abandoned; if the supervisor had not even begun
+// stopping (it was busy starting or restarting a child), the *TimeoutError
+// names the supervisor itself and the stop continues in the background.
 func (s *Supervisor) Stop(ctx context.Context) error {
-	ref := s.ref.Load()
+	ref := s.haltNow()
 	if ref == nil {
 		return nil
 	}
 	begin := time.Now()
 	reply := make(chan error, 1)
-	if err := ref.Send(ctx, stopMsg{ctx: ctx, reply: reply}); err != nil && !errors.Is(err, actor.ErrStopped) {
+	began := make(chan struct{})
+	if err := ref.Send(ctx, stopMsg{ctx: ctx, reply: reply, began: began}); err != nil && !errors.Is(err, actor.ErrStopped) {
+		// The mailbox stayed full: stop the actor from outside; it stops
+		// its children on the way out, each within its StopTimeout.
+		_, _ = ref.Stop(ctx, actor.Discard)
 		return s.abandonedSelf(begin)
 	}
 	select {
@@ -159,7 +200,9 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	case <-s.done:
 		return s.stopErr
 	case <-ctx.Done():
-		if !s.stopBegan.Load() {
+		select {
+		case <-began:
+		default:
 			return s.abandonedSelf(begin)
 		}
 		// The actor is stopping children under this same ctx: it gives
@@ -172,6 +215,19 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 			return s.stopErr
 		}
 	}
+}
+
+// haltNow marks the supervisor stopped, so that nothing starts any more,
+// and returns its actor (nil if it never started, when Done is closed).
+func (s *Supervisor) haltNow() *actor.Actor[message] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.halt()
+	if !s.halted && !s.started {
+		s.finish(nil, nil)
+	}
+	s.halted = true
+	return s.ref.Load()
 }
 
 func (s *Supervisor) abandonedSelf(begin time.Time) error {

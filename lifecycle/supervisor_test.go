@@ -287,9 +287,15 @@ func TestSupervisorMisuse(t *testing.T) {
 		assert.NoError(t, s.Stop(t.Context()), "stop before start")
 		_, err = s.Children(t.Context())
 		assert.ErrorIs(t, err, actor.ErrStopped)
+		assert.ErrorIs(t, s.Start(t.Context()), ErrStopped, "start after stop")
+		<-s.Done()
+
+		s, err = New(Config{})
+		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		assert.ErrorIs(t, s.Start(t.Context()), ErrAlreadyStarted)
 		require.NoError(t, s.Stop(t.Context()))
+		assert.ErrorIs(t, s.Start(t.Context()), ErrAlreadyStarted)
 	})
 }
 

@@ -1,0 +1,130 @@
+package deadline
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// The default path allocates less than context.WithTimeout: one object per
+// call against four.
+func TestDefaultRunAllocatesLessThanContext(t *testing.T) {
+	ctx := context.Background()
+	lim := Limit{Op: "op", Timeout: time.Second}
+	fn := func(ctx context.Context) error { return ctx.Err() }
+	run := testing.AllocsPerRun(1000, func() { _ = Run(ctx, lim, fn) })
+	do := testing.AllocsPerRun(1000, func() {
+		_, _ = Do(ctx, nil, lim, func(ctx context.Context) (int, error) { return 1, ctx.Err() })
+	})
+	bar := testing.AllocsPerRun(1000, func() {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = fn(ctx)
+		cancel()
+	})
+	assert.Less(t, run, bar, "Run allocs/op")
+	assert.Less(t, do, bar, "Do allocs/op")
+	assert.Equal(t, 1.0, run)
+}
+
+// The watchdog's timer goes idle between bursts and is re-aimed by the
+// next call: across many idle/busy cycles, with random limits, every call
+// ends exactly at its own limit (virtual time, on a watchdog built inside
+// the bubble).
+func TestWatchdogIdleBusyCycles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newDefault()
+		r := rand.New(rand.NewPCG(3, 4))
+		for cycle := range 20 {
+			var wg sync.WaitGroup
+			for i := range 50 {
+				lim := Limit{Timeout: time.Duration(1+r.IntN(100)) * time.Millisecond}
+				work := time.Duration(r.IntN(120)) * time.Millisecond
+				start := time.Duration(r.IntN(30)) * time.Millisecond
+				wg.Go(func() {
+					time.Sleep(start)
+					began := time.Now()
+					err := s.Run(context.Background(), lim, func(ctx context.Context) error {
+						select {
+						case <-time.After(work):
+							return nil
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+					})
+					took := time.Since(began)
+					switch {
+					case work < lim.Timeout:
+						assert.NoError(t, err, "cycle %d call %d", cycle, i)
+						assert.Equal(t, work, took, "cycle %d call %d", cycle, i)
+					case work > lim.Timeout:
+						assert.ErrorIs(t, err, ErrElapsed, "cycle %d call %d", cycle, i)
+						assert.Equal(t, lim.Timeout, took, "cycle %d call %d ends at its limit", cycle, i)
+					}
+				})
+			}
+			wg.Wait()
+			require.Zero(t, s.Stats().Pending)
+			time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond) // idle: the timer fires once more, then rests
+		}
+	})
+}
+
+// Real clock, race detector, many goroutines through the package-level
+// Run: calls that wait for their deadline are all released (a missed
+// re-aim of the shared timer would hang them), bursts alternate with idle
+// gaps so the timer goes idle and is re-aimed many times, and no goroutine
+// is left behind.
+func TestDefaultConcurrentIdleBusy(t *testing.T) {
+	for cycle := range 30 {
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Go(func() {
+				for i := range 40 {
+					lim := Limit{Timeout: time.Duration(1+(g+i+cycle)%4) * time.Millisecond}
+					err := Run(context.Background(), lim, func(ctx context.Context) error {
+						if i%3 == 0 {
+							<-ctx.Done()
+							return ctx.Err()
+						}
+						return nil
+					})
+					if i%3 == 0 || err != nil {
+						assert.ErrorIs(t, err, ErrElapsed)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		require.Zero(t, defaultScheduler.Stats().Pending)
+		if cycle%2 == 0 {
+			// Let the timer fire and go idle before the next burst.
+			_ = Run(context.Background(), Limit{Timeout: 5 * time.Millisecond}, func(ctx context.Context) error {
+				<-ctx.Done()
+				return nil
+			})
+		}
+	}
+	goleak.VerifyNone(t)
+}
+
+// Inside a synctest bubble the default path keeps to the bubble's clock:
+// the shared watchdog, which runs on the real one, is not used.
+func TestDefaultRunInBubbleUsesBubbleClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		began := time.Now()
+		err := Run(context.Background(), Limit{Timeout: time.Hour}, func(ctx context.Context) error {
+			assert.Zero(t, defaultScheduler.Stats().Pending, "the shared watchdog must not time it")
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		assert.ErrorIs(t, err, ErrElapsed)
+		assert.Equal(t, time.Hour, time.Since(began))
+	})
+}
