@@ -31,6 +31,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/llm-research-lab/resilience/actor"
 )
@@ -53,6 +54,7 @@ type Breaker struct {
 	mu      sync.Mutex // guards spawning and stopping the actor
 	act     atomic.Pointer[actor.Actor[msg]]
 	stopped bool
+	born    time.Duration // when New ran, with a time window: see age
 }
 
 // snapshot is one published state. Every field above the padding is
@@ -89,11 +91,8 @@ func New(cfg Config) (*Breaker, error) {
 	b := &Breaker{cfg: cfg, shards: newShards(cfg.Shards)}
 	m := newMachine(&b.cfg)
 	b.snap.Store(b.newSnapshot(&m))
-	if cfg.WindowDuration > 0 { // a time window's clock must run from the start
-		if _, err := b.ref(); err != nil {
-			return nil, err
-		}
-		_ = b.tell(msg{kind: kWake})
+	if cfg.WindowDuration > 0 { // a time window places its first calls from here
+		b.born = sinceBase()
 	}
 	return b, nil
 }
