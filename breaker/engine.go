@@ -129,7 +129,7 @@ func (e *engine) tripIfDue(s *snapshot, t totals, have bool) (transition, bool) 
 		return transition{}, false
 	}
 	calls, failures := e.win.observe(t, e.b.age())
-	if !shouldTrip(e.b.cfg, calls, failures) {
+	if !shouldTrip(*e.b.cfg, calls, failures) {
 		return transition{}, false
 	}
 	return e.m.trip(s.gen, time.Now(), e.rand(), ReasonFailureRate)
@@ -165,7 +165,7 @@ func (e *engine) apply(self *actor.Self[msg], t transition) {
 	if t.to == Closed && e.win != nil {
 		e.win.reset(e.b.shards.totals(), e.b.age())
 	}
-	e.publish(Event{Name: e.b.cfg.Name, From: t.from, To: t.to, Reason: t.reason, Generation: t.gen, At: now})
+	e.publish(Event{Name: e.b.name, From: t.from, To: t.to, Reason: t.reason, Generation: t.gen, At: now})
 }
 
 // slide keeps a time window sliding while calls flow: after a failure

@@ -25,12 +25,12 @@ var ErrFull = errors.New("breaker: family full")
 // FamilyConfig configures [NewFamily]. Every zero field means the
 // documented default.
 type FamilyConfig struct {
-	// Breaker configures every breaker of the family. Its Shards field
-	// defaults to GOMAXPROCS here too, but at most 4, so that a key's
-	// counters never take more than 320 bytes; processors beyond the
-	// fourth count with atomic adds in a shared slot. A family whose hot
-	// keys are shared by many processors may raise it, at 64 bytes per
-	// slot per key.
+	// Breaker configures every breaker of the family; the breakers share
+	// it. Its Shards field defaults to 1 here, whatever the number of
+	// processors, so that an idle key's counters take 128 bytes: processors
+	// without a slot of their own count with atomic adds in a shared one.
+	// A family whose hot keys are called from many processors at once may
+	// raise it, at 64 bytes per slot per key.
 	// When the key type is string, each breaker is named after its key.
 	Breaker Config
 	// IdleTimeout is how long a closed breaker must go unused before it is
@@ -42,6 +42,10 @@ type FamilyConfig struct {
 	// sample), or gets [ErrFull] if none is closed. Default 100,000.
 	MaxKeys int
 }
+
+// familyShards is a family's default Config.Shards: many keys, each
+// rarely called from several processors at once.
+const familyShards = 1
 
 // dead marks an evicted entry's seen epoch: a caller that finds it looks
 // the key up again.
@@ -112,7 +116,7 @@ func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 		return nil, fieldErr("MaxKeys", "must not be negative")
 	}
 	if cfg.Breaker.Shards == 0 {
-		cfg.Breaker.Shards = min(defaultShards(), 4)
+		cfg.Breaker.Shards = familyShards
 	}
 	bc, err := cfg.Breaker.withDefaults()
 	if err != nil {
@@ -210,15 +214,12 @@ func (f *Family[K]) create(key K) (*entry[K], error) {
 		f.stats.full++
 		return nil, ErrFull
 	}
-	cfg := f.cfg.Breaker
+	name := f.cfg.Breaker.Name
 	if s, ok := any(key).(string); ok {
-		cfg.Name = s
+		name = s
 	}
-	b, err := New(cfg) // cfg is valid: New only copies it
-	if err != nil {
-		return nil, err
-	}
-	e := &entry[K]{key: key, b: b}
+	// Every key shares the family's Config (validated by NewFamily).
+	e := &entry[K]{key: key, b: newBreaker(&f.cfg.Breaker, name)}
 	e.seen.Store(f.epoch.Load())
 	f.idx.insert(e)
 	f.nKeys.Store(int64(f.idx.live))
