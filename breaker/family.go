@@ -73,8 +73,9 @@ const (
 // value) and call [Family.Stop] when done. Most callers want [ExecuteKey]
 // or [Family.Call].
 //
-// A key costs memory, not a goroutine: its breaker starts an actor only
-// when it trips, and loses it when evicted. One actor per family sweeps
+// A key costs memory, not a goroutine or a timer, whatever its window:
+// its breaker starts an actor only when it trips (with a failure-rate
+// window, when a call fails), and loses it when evicted. One actor per family sweeps
 // out idle keys on a timer. Lookups take no lock and write nothing (but
 // a word per key once per sweep interval); creating and evicting keys
 // take a mutex.
