@@ -128,7 +128,8 @@ func stoppedSnapshot(s *snapshot) *snapshot {
 // State returns the current state. It is one atomic load.
 func (b *Breaker) State() State { return b.snap.Load().state }
 
-// Name returns the breaker's Config.Name.
+// Name returns the breaker's Config.Name, or in a [Family] with string
+// keys, its key.
 func (b *Breaker) Name() string { return b.name }
 
 // Execute runs fn through b and returns its result. While b is open it

@@ -15,7 +15,7 @@ const (
 	kAdmit                   // Ask: may a half-open probe run?
 	kProbe                   // a probe's outcome
 	kTimeout                 // timer: the open timeout of generation gen elapsed
-	kTick                    // timer: a time window slides one bucket
+	kTick                    // timer: a time-based window slides one bucket
 	kControl                 // Ask: ForceOpen, ForceClose or Reset
 	kSubscribe               // Ask: add a subscriber
 	kUnsubscribe             // a subscriber's context is done
@@ -53,14 +53,13 @@ var (
 // window, the timers and the subscribers; it runs on the actor's goroutine
 // only.
 type engine struct {
-	b     *Breaker
-	m     machine
-	cur   *snapshot // the snapshot last published
-	win   window
-	subs  []*subscription
-	timer actor.Timer[msg] // the pending open timeout, if any
-	// ticking: a kTick is pending (see slide).
-	ticking bool
+	b       *Breaker
+	m       machine
+	cur     *snapshot // the snapshot last published
+	win     window
+	subs    []*subscription
+	timer   actor.Timer[msg] // the pending open timeout, if any
+	ticking bool             // a kTick is pending (see slide)
 }
 
 // Receive handles one message. Before it looks at the message it folds in
