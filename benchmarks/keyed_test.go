@@ -212,28 +212,16 @@ func BenchmarkKeyedIdle100k(b *testing.B) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("tenant-%06d", i)
 	}
-	ctx := context.Background()
-	b.Run("lib=resilience-keyed", func(b *testing.B) {
-		for b.Loop() {
-			g0, h0 := runtime.NumGoroutine(), heapInUse()
-			f, err := breaker.NewFamily[string](breaker.FamilyConfig{MaxKeys: idleKeys, IdleTimeout: time.Hour})
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, k := range keys {
-				if err := f.Call(ctx, k, okWork); err != nil {
-					b.Fatal(err)
-				}
-			}
-			h1, g1 := heapInUse(), runtime.NumGoroutine()
-			b.ReportMetric(float64(h1-h0)/idleKeys, "bytes/key")
-			b.ReportMetric(float64(g1-g0)/idleKeys, "goroutines/key")
-			if f.Len() != idleKeys {
-				b.Fatalf("family holds %d keys, want %d", f.Len(), idleKeys)
-			}
-			_ = f.Stop(ctx)
-		}
-	})
+	for _, w := range []struct {
+		name string
+		cfg  breaker.Config
+	}{
+		{"resilience-keyed", breaker.Config{}},
+		{"resilience-keyed-countwindow", breaker.Config{FailureRate: 0.5}},
+		{"resilience-keyed-timewindow", breaker.Config{FailureRate: 0.5, WindowDuration: 10 * time.Second}},
+	} {
+		b.Run("lib="+w.name, func(b *testing.B) { idleFamily(b, keys, w.cfg) })
+	}
 	b.Run("lib=gobreaker-map", func(b *testing.B) {
 		for b.Loop() {
 			h0 := heapInUse()
@@ -246,6 +234,32 @@ func BenchmarkKeyedIdle100k(b *testing.B) {
 			runtime.KeepAlive(g)
 		}
 	})
+}
+
+// idleFamily creates idleKeys keys of a family of breakers configured by
+// cfg (one successful call each) and reports the live heap and the
+// goroutines per key.
+func idleFamily(b *testing.B, keys []string, cfg breaker.Config) {
+	ctx := context.Background()
+	for b.Loop() {
+		g0, h0 := runtime.NumGoroutine(), heapInUse()
+		f, err := breaker.NewFamily[string](breaker.FamilyConfig{MaxKeys: idleKeys, IdleTimeout: time.Hour, Breaker: cfg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range keys {
+			if err := f.Call(ctx, k, okWork); err != nil {
+				b.Fatal(err)
+			}
+		}
+		h1, g1 := heapInUse(), runtime.NumGoroutine()
+		b.ReportMetric(float64(h1-h0)/idleKeys, "bytes/key")
+		b.ReportMetric(float64(g1-g0)/idleKeys, "goroutines/key")
+		if f.Len() != idleKeys {
+			b.Fatalf("family holds %d keys, want %d", f.Len(), idleKeys)
+		}
+		_ = f.Stop(ctx)
+	}
 }
 
 // BenchmarkGuard measures a job's round trip through a Guard (submit, run

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/llm-research-lab/resilience/actor"
 )
@@ -40,7 +41,8 @@ import (
 // calls [Breaker.Stop] when done with it.
 type Breaker struct {
 	snap   atomic.Pointer[snapshot] // written by the actor only
-	cfg    Config
+	cfg    *Config                  // shared by the breakers of a family
+	name   string                   // Config.Name, or a family's key
 	shards shards
 
 	// Written by the actor on transitions, read by Metrics.
@@ -53,6 +55,7 @@ type Breaker struct {
 	mu      sync.Mutex // guards spawning and stopping the actor
 	act     atomic.Pointer[actor.Actor[msg]]
 	stopped bool
+	born    time.Duration // when New ran, with a time window: see age
 }
 
 // snapshot is one published state. Every field above the padding is
@@ -86,16 +89,19 @@ func New(cfg Config) (*Breaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker{cfg: cfg, shards: newShards(cfg.Shards)}
-	m := newMachine(&b.cfg)
+	return newBreaker(&cfg, cfg.Name), nil
+}
+
+// newBreaker returns a closed breaker named name, configured by cfg, which
+// must have been through withDefaults and is not copied.
+func newBreaker(cfg *Config, name string) *Breaker {
+	b := &Breaker{cfg: cfg, name: name, shards: newShards(cfg.Shards)}
+	m := newMachine(b.cfg)
 	b.snap.Store(b.newSnapshot(&m))
-	if cfg.WindowDuration > 0 { // a time window's clock must run from the start
-		if _, err := b.ref(); err != nil {
-			return nil, err
-		}
-		_ = b.tell(msg{kind: kWake})
+	if cfg.WindowDuration > 0 { // a time window places its first calls from here
+		b.born = sinceBase()
 	}
-	return b, nil
+	return b
 }
 
 // newSnapshot builds the snapshot describing m.
@@ -107,7 +113,7 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 		s.done = func(err error) { b.closedDone(s, err) }
 	case Open:
 		s.reject = true
-		s.openErr = &OpenError{Name: b.cfg.Name, Until: m.until}
+		s.openErr = &OpenError{Name: b.name, Until: m.until}
 	case HalfOpen:
 		s.done = func(err error) { b.finish(permit{s: s, probe: true}, err) }
 	}
@@ -122,8 +128,9 @@ func stoppedSnapshot(s *snapshot) *snapshot {
 // State returns the current state. It is one atomic load.
 func (b *Breaker) State() State { return b.snap.Load().state }
 
-// Name returns the breaker's Config.Name.
-func (b *Breaker) Name() string { return b.cfg.Name }
+// Name returns the breaker's Config.Name, or in a [Family] with string
+// keys, its key.
+func (b *Breaker) Name() string { return b.name }
 
 // Execute runs fn through b and returns its result. While b is open it
 // returns an [*OpenError] (matching [ErrOpen]) without calling fn; while b
@@ -329,8 +336,8 @@ func (b *Breaker) ref() (*actor.Actor[msg], error) {
 	// Until now nothing could change the state: the engine starts from
 	// the first snapshot, so an idle breaker costs neither a goroutine nor
 	// the engine's memory.
-	eng := &engine{b: b, m: newMachine(&b.cfg), cur: b.snap.Load(), win: newWindow(b.cfg)}
-	a, err := actor.Spawn(actor.Config{Name: b.cfg.Name, Mailbox: b.cfg.Mailbox}, actor.Behavior[msg](eng))
+	eng := &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg)}
+	a, err := actor.Spawn(actor.Config{Name: b.name, Mailbox: b.cfg.Mailbox}, actor.Behavior[msg](eng))
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,8 @@ type Config struct {
 	// Default 100.
 	WindowSize int
 	// WindowDuration, if set, makes the window time-based instead: the calls
-	// of the last WindowDuration, sliding in tenths of it.
+	// of the last WindowDuration (plus at most a tenth of it), sliding in
+	// tenths of it. It costs no timer while the breaker is idle.
 	WindowDuration time.Duration
 	// MinimumCalls is the number of calls the window must hold before its
 	// rate can open the breaker. Default 10 (capped at WindowSize for a

@@ -59,7 +59,7 @@ type engine struct {
 	win     window
 	subs    []*subscription
 	timer   actor.Timer[msg] // the pending open timeout, if any
-	started bool
+	ticking bool             // a kTick is pending (see slide)
 }
 
 // Receive handles one message. Before it looks at the message it folds in
@@ -67,14 +67,11 @@ type engine struct {
 // streak, a window past its rate, probe results), so nothing reported is
 // lost however busy the actor is.
 func (e *engine) Receive(self *actor.Self[msg], x msg) {
-	if !e.started { // first message: start the window's clock
-		e.started = true
-		e.scheduleTick(self)
-	}
 	e.fold(self, x)
 	switch x.kind {
 	case kCheck:
 		// fold has done the work.
+		e.slide(self, false)
 	case kAdmit:
 		err := e.m.admit()
 		x.admit.Send(admission{s: e.cur, err: err})
@@ -87,9 +84,8 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 			e.apply(self, t)
 		}
 	case kTick:
-		// fold has evaluated the window before this tick moves it.
-		e.win.(*timeWindow).tick(e.b.shards.totals())
-		e.scheduleTick(self)
+		e.ticking = false
+		e.slide(self, true)
 	case kControl:
 		e.apply(self, e.controlled(x.control))
 		x.ack.Send(struct{}{})
@@ -100,6 +96,7 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 		e.prune()
 	case kWake:
 		// fold has done the work.
+		e.slide(self, false)
 	}
 }
 
@@ -130,8 +127,8 @@ func (e *engine) tripIfDue(s *snapshot, t totals, have bool) (transition, bool) 
 	if e.win == nil || !have {
 		return transition{}, false
 	}
-	calls, failures := e.win.observe(t)
-	if !shouldTrip(e.b.cfg, calls, failures) {
+	calls, failures := e.win.observe(t, e.b.age())
+	if !shouldTrip(*e.b.cfg, calls, failures) {
 		return transition{}, false
 	}
 	return e.m.trip(s.gen, time.Now(), e.rand(), ReasonFailureRate)
@@ -165,16 +162,22 @@ func (e *engine) apply(self *actor.Self[msg], t transition) {
 		e.timer = self.Schedule(e.m.until.Sub(now), msg{kind: kTimeout, gen: t.gen})
 	}
 	if t.to == Closed && e.win != nil {
-		e.win.reset(e.b.shards.totals())
+		e.win.reset(e.b.shards.totals(), e.b.age())
 	}
-	e.publish(Event{Name: e.b.cfg.Name, From: t.from, To: t.to, Reason: t.reason, Generation: t.gen, At: now})
+	e.publish(Event{Name: e.b.name, From: t.from, To: t.to, Reason: t.reason, Generation: t.gen, At: now})
 }
 
-// scheduleTick keeps a time-based window sliding.
-func (e *engine) scheduleTick(self *actor.Self[msg]) {
-	if _, ok := e.win.(*timeWindow); ok {
-		self.Schedule(e.b.cfg.WindowDuration/windowBuckets, msg{kind: kTick})
+// slide keeps a time window sliding while calls flow: after a failure
+// report, and after each tick that saw new calls, it schedules a tick one
+// bucket on. A tick that saw none lets the ticking stop, so an idle
+// breaker has no timer; the window catches up on its next observation.
+func (e *engine) slide(self *actor.Self[msg], tick bool) {
+	w, ok := e.win.(*timeWindow)
+	if !ok || e.ticking || e.cur.state != Closed || e.cur.forced || (tick && !w.moved) {
+		return
 	}
+	e.ticking = true
+	self.Schedule(w.width, msg{kind: kTick})
 }
 
 // rand returns a uniform number in [0,1) for the open-timeout jitter.

@@ -25,12 +25,12 @@ var ErrFull = errors.New("breaker: family full")
 // FamilyConfig configures [NewFamily]. Every zero field means the
 // documented default.
 type FamilyConfig struct {
-	// Breaker configures every breaker of the family. Its Shards field
-	// defaults to GOMAXPROCS here too, but at most 4, so that a key's
-	// counters never take more than 320 bytes; processors beyond the
-	// fourth count with atomic adds in a shared slot. A family whose hot
-	// keys are shared by many processors may raise it, at 64 bytes per
-	// slot per key.
+	// Breaker configures every breaker of the family; the breakers share
+	// it. Its Shards field defaults to 1 here, whatever the number of
+	// processors, so that an idle key's counters take 128 bytes: processors
+	// without a slot of their own count with atomic adds in a shared one.
+	// A family whose hot keys are called from many processors at once may
+	// raise it, at 64 bytes per slot per key.
 	// When the key type is string, each breaker is named after its key.
 	Breaker Config
 	// IdleTimeout is how long a closed breaker must go unused before it is
@@ -42,6 +42,10 @@ type FamilyConfig struct {
 	// sample), or gets [ErrFull] if none is closed. Default 100,000.
 	MaxKeys int
 }
+
+// familyShards is a family's default Config.Shards: many keys, each
+// rarely called from several processors at once.
+const familyShards = 1
 
 // dead marks an evicted entry's seen epoch: a caller that finds it looks
 // the key up again.
@@ -69,8 +73,9 @@ const (
 // value) and call [Family.Stop] when done. Most callers want [ExecuteKey]
 // or [Family.Call].
 //
-// A key costs memory, not a goroutine: its breaker starts an actor only
-// when it trips, and loses it when evicted. One actor per family sweeps
+// A key costs memory, not a goroutine or a timer, whatever its window:
+// its breaker starts an actor only when it trips (with a failure-rate
+// window, when a call fails), and loses it when evicted. One actor per family sweeps
 // out idle keys on a timer. Lookups take no lock and write nothing (but
 // a word per key once per sweep interval); creating and evicting keys
 // take a mutex.
@@ -86,8 +91,11 @@ type Family[K comparable] struct {
 	mu       sync.Mutex // guards creation, eviction and the fields below
 	stopped  bool
 	cands    []candidate[K]                            // eviction candidates, oldest first
-	stopping []*actor.Actor[msg]                       // actors of evicted breakers, still exiting
+	evicted  []*Breaker                                // evicted, to stop once mu is released
+	stopping map[*Breaker]struct{}                     // evicted, perhaps still exiting
 	stats    struct{ created, idle, lru, full uint64 } // lifetime counters
+	// halt stops an evicted breaker without waiting for it.
+	halt func(*Breaker)
 
 	nKeys atomic.Int64 // n, readable without the mutex
 }
@@ -109,7 +117,7 @@ func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 		return nil, fieldErr("MaxKeys", "must not be negative")
 	}
 	if cfg.Breaker.Shards == 0 {
-		cfg.Breaker.Shards = min(defaultShards(), 4)
+		cfg.Breaker.Shards = familyShards
 	}
 	bc, err := cfg.Breaker.withDefaults()
 	if err != nil {
@@ -122,7 +130,7 @@ func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 	cfg.Breaker = bc
 	cfg.IdleTimeout = or(cfg.IdleTimeout, DefaultIdleTimeout)
 	cfg.MaxKeys = or(cfg.MaxKeys, DefaultMaxKeys)
-	f := &Family[K]{cfg: cfg, interval: max(cfg.IdleTimeout/2, 1)}
+	f := &Family[K]{cfg: cfg, interval: max(cfg.IdleTimeout/2, 1), halt: signalStop, stopping: map[*Breaker]struct{}{}}
 	f.idx.init()
 	a, err := actor.Spawn(actor.Config{Name: bc.Name + " family", Mailbox: 1}, actor.Func[famMsg](f.receive))
 	if err != nil {
@@ -195,7 +203,7 @@ func (f *Family[K]) touch(e *entry[K]) bool {
 // create adds key's breaker, evicting one at the cap.
 func (f *Family[K]) create(key K) (*entry[K], error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if f.stopped {
 		return nil, ErrStopped
 	}
@@ -207,15 +215,12 @@ func (f *Family[K]) create(key K) (*entry[K], error) {
 		f.stats.full++
 		return nil, ErrFull
 	}
-	cfg := f.cfg.Breaker
+	name := f.cfg.Breaker.Name
 	if s, ok := any(key).(string); ok {
-		cfg.Name = s
+		name = s
 	}
-	b, err := New(cfg) // cfg is valid: New only copies it
-	if err != nil {
-		return nil, err
-	}
-	e := &entry[K]{key: key, b: b}
+	// Every key shares the family's Config (validated by NewFamily).
+	e := &entry[K]{key: key, b: newBreaker(&f.cfg.Breaker, name)}
 	e.seen.Store(f.epoch.Load())
 	f.idx.insert(e)
 	f.nKeys.Store(int64(f.idx.live))
@@ -238,22 +243,64 @@ func (f *Family[K]) evict(e *entry[K], seen uint64) bool {
 	}
 	f.idx.remove(e)
 	f.nKeys.Store(int64(f.idx.live))
-	f.release(e.b)
+	f.retire(e.b)
 	return true
 }
 
-// release stops an evicted breaker without waiting: a later call on it
-// gets ErrStopped instead of starting an actor nobody owns. If it has an
-// actor, the family keeps it until it has exited, so Stop can wait for it.
-func (f *Family[K]) release(b *Breaker) {
-	_ = b.Stop(cancelled)
-	if a := b.act.Load(); a != nil {
-		f.stopping = append(f.stopping, a)
+// retire queues an evicted breaker to be stopped once mu is released, and
+// keeps it until it has exited, so Stop can wait for it. The caller holds
+// mu.
+func (f *Family[K]) retire(b *Breaker) {
+	f.evicted = append(f.evicted, b)
+	f.stopping[b] = struct{}{}
+}
+
+// unlock releases mu, then stops the breakers evicted while it was held
+// (a breaker slow to stop never holds up the family's other keys), and
+// forgets those that have already exited.
+func (f *Family[K]) unlock() {
+	evicted := f.evicted
+	f.evicted = nil
+	f.mu.Unlock()
+	if len(evicted) == 0 {
+		return
+	}
+	for _, b := range evicted {
+		f.halt(b)
+	}
+	f.mu.Lock()
+	for _, b := range evicted {
+		if exited(b) {
+			delete(f.stopping, b)
+		}
+	}
+	f.mu.Unlock()
+}
+
+// signalStop stops b without waiting: a later call on it gets ErrStopped
+// instead of starting an actor nobody owns, and its actor, if any, exits
+// in the background.
+func signalStop(b *Breaker) { _ = b.Stop(cancelled) }
+
+// exited reports whether b is stopped and has no actor still running.
+func exited(b *Breaker) bool {
+	if !b.snap.Load().stopped {
+		return false
+	}
+	a := b.act.Load()
+	if a == nil {
+		return true
+	}
+	select {
+	case <-a.Done():
+		return true
+	default:
+		return false
 	}
 }
 
 // cancelled is a context that is already done: Stop with it signals and
-// returns at once.
+// returns at once. (Its cancel function has been called: nothing leaks.)
 var cancelled = func() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -375,7 +422,7 @@ func (f *Family[K]) sweep() {
 				f.stats.idle++
 			}
 		}
-		f.mu.Unlock()
+		f.unlock()
 		batch = batch[:0]
 	}
 	f.idx.each(func(e *entry[K]) {
@@ -390,18 +437,13 @@ func (f *Family[K]) sweep() {
 	f.prune()
 }
 
-// prune forgets the actors of evicted breakers that have exited.
+// prune forgets the evicted breakers that have stopped and exited.
 func (f *Family[K]) prune() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	live := f.stopping[:0]
-	for _, a := range f.stopping {
-		select {
-		case <-a.Done():
-		default:
-			live = append(live, a)
+	for b := range f.stopping {
+		if exited(b) {
+			delete(f.stopping, b)
 		}
 	}
-	clear(f.stopping[len(live):])
-	f.stopping = live
 }

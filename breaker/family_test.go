@@ -52,11 +52,8 @@ func TestFamilyCreatesOneBreakerPerKey(t *testing.T) {
 	assert.Equal(t, "a", a.Name(), "string keys name their breaker")
 	assert.Equal(t, 2, f.Len())
 	assert.Equal(t, uint64(2), f.Metrics().Created)
-	want := 1 // a slot per processor, at most 4, rounded up to a power of two
-	for want < min(defaultShards(), 4) {
-		want *= 2
-	}
-	assert.Equal(t, want, a.cfg.Shards, "a family's breakers default to at most 4 counter slots")
+	assert.Equal(t, familyShards, a.cfg.Shards, "a family's breakers default to one counter slot")
+	assert.Same(t, a.cfg, b.cfg, "a family's breakers share one Config")
 }
 
 func TestFamilyKeysAreIndependent(t *testing.T) {

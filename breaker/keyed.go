@@ -145,7 +145,8 @@ func (f *Family[K]) Metrics() FamilyMetrics {
 // Calls in flight are not waited for (as with [Breaker.Stop]). It returns
 // ctx.Err() if ctx ended first (the goroutines then finish exiting in the
 // background), or the sweeping actor's [*actor.PanicError] if it failed.
-// Stop is idempotent.
+// Stop is idempotent. The breakers are stopped after the family's lock is
+// released, so a breaker slow to stop never holds up other callers.
 func (f *Family[K]) Stop(ctx context.Context) error {
 	_, _ = f.janitor.Stop(cancelled, actor.Discard) // signal; waited for below
 	f.mu.Lock()
@@ -153,23 +154,26 @@ func (f *Family[K]) Stop(ctx context.Context) error {
 		f.stopped = true
 		f.idx.each(func(e *entry[K]) {
 			e.seen.Store(dead)
-			f.release(e.b)
+			f.retire(e.b)
 		})
 		f.idx.reset()
 		f.cands = nil
 		f.nKeys.Store(0)
 	}
-	waits := []<-chan struct{}{f.janitor.Done()}
-	for _, a := range f.stopping {
-		waits = append(waits, a.Done())
+	waits := make([]*Breaker, 0, len(f.stopping))
+	for b := range f.stopping {
+		waits = append(waits, b)
 	}
-	f.mu.Unlock()
-	for _, done := range waits {
-		select {
-		case <-done:
-		case <-ctx.Done():
+	f.unlock()
+	for _, b := range waits {
+		if err := b.Stop(ctx); err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
+	}
+	select {
+	case <-f.janitor.Done():
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	return f.janitor.Err()
 }

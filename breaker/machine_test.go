@@ -176,7 +176,7 @@ func TestOpenTimeout(t *testing.T) {
 
 func TestCountWindow(t *testing.T) {
 	w := &countWindow{pos: make([]uint64, 4)}
-	w.reset(totals{})
+	w.reset(totals{}, 0)
 	tests := []struct {
 		name          string
 		at            totals
@@ -190,28 +190,13 @@ func TestCountWindow(t *testing.T) {
 		{"a storm keeps only the window", totals{calls: 109, failures: 102}, 4, 4},
 	}
 	for _, tt := range tests {
-		calls, failed := w.observe(tt.at)
+		calls, failed := w.observe(tt.at, 0)
 		assert.Equal(t, tt.calls, calls, tt.name)
 		assert.Equal(t, tt.failed, failed, tt.name)
 	}
-	w.reset(totals{calls: 109, failures: 102})
-	calls, failed := w.observe(totals{calls: 111, failures: 103})
+	w.reset(totals{calls: 109, failures: 102}, 0)
+	calls, failed := w.observe(totals{calls: 111, failures: 103}, 0)
 	assert.Equal(t, []uint64{2, 1}, []uint64{calls, failed}, "after reset the window starts empty")
-}
-
-func TestTimeWindowMarks(t *testing.T) {
-	w := &timeWindow{}
-	w.reset(totals{calls: 10, failures: 1})
-	calls, failed := w.observe(totals{calls: 15, failures: 3})
-	assert.Equal(t, []uint64{5, 2}, []uint64{calls, failed}, "young window counts since reset")
-	for i := range uint64(windowBuckets) {
-		w.tick(totals{calls: 20 + i, failures: 3})
-	}
-	calls, failed = w.observe(totals{calls: 40, failures: 5})
-	assert.Equal(t, []uint64{20, 2}, []uint64{calls, failed}, "full window counts since the oldest mark")
-	w.tick(totals{calls: 40, failures: 5})
-	calls, failed = w.observe(totals{calls: 40, failures: 5})
-	assert.Equal(t, []uint64{19, 2}, []uint64{calls, failed}, "the oldest mark slides")
 }
 
 func TestShouldTrip(t *testing.T) {

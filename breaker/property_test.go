@@ -62,7 +62,7 @@ func runModel(t *testing.T, cfg Config, steps []int) string {
 	defer func() { require.NoError(t, b.Stop(context.Background())) }()
 	events, err := b.Subscribe(context.Background(), 1024)
 	require.NoError(t, err)
-	m := &model{cfg: b.cfg, outcomes: map[uint64][]Outcome{}}
+	m := &model{cfg: *b.cfg, outcomes: map[uint64][]Outcome{}}
 	for _, s := range steps {
 		switch {
 		case s < 40:

@@ -38,15 +38,14 @@ func TestTimeWindowIgnoresHistoryBeforeItsDuration(t *testing.T) {
 	})
 }
 
-// Totals read before the window's oldest mark must not underflow into a
-// huge failure count.
+// Totals read before the window's last observation must not underflow into
+// a huge failure count.
 func TestTimeWindowStaleTotalsDoNotUnderflow(t *testing.T) {
-	w := &timeWindow{}
-	w.reset(totals{})
+	w := newTimeWindow(10 * time.Second)
 	for i := uint64(1); i <= windowBuckets; i++ {
-		w.tick(totals{calls: 100 * i, failures: i})
+		w.observe(totals{calls: 100 * i, failures: i}, time.Duration(i)*time.Second)
 	}
-	calls, failures := w.observe(totals{calls: 50}) // read before the first tick
+	calls, failures := w.observe(totals{calls: 50}, 11*time.Second) // read before the first
 	assert.False(t, shouldTrip(Config{FailureRate: 0.5, MinimumCalls: 10}, calls, failures),
 		"stale totals gave calls %d, failures %d", calls, failures)
 }

@@ -97,6 +97,6 @@ func FuzzConfig(f *testing.F) {
 			return
 		}
 		require.NoError(t, b.Stop(context.Background()))
-		require.GreaterOrEqual(t, openTimeout(b.cfg, 1000, 0.999), time.Duration(0))
+		require.GreaterOrEqual(t, openTimeout(*b.cfg, 1000, 0.999), time.Duration(0))
 	})
 }
