@@ -155,14 +155,7 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 		b.closedError(s, err)
 		return v, err
 	}
-	// closedSuccess written out, as in callFrom.
-	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[cSuccess]++
-		unpin()
-	} else {
-		unpin()
-		sh.addShared(cSuccess)
-	}
+	b.shards.add(cSuccess)
 	if s.streak.Load() != 0 {
 		s.streak.Store(0)
 	}
@@ -172,14 +165,7 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 // rejectOpen counts a call refused by open snapshot s and returns the
 // refusal.
 func (b *Breaker) rejectOpen(s *snapshot) error {
-	// shards.add written out, as in callFrom.
-	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[cRejectedOpen]++
-		unpin()
-	} else {
-		unpin()
-		sh.addShared(cRejectedOpen)
-	}
+	b.shards.add(cRejectedOpen)
 	return s.openErr
 }
 
@@ -193,14 +179,7 @@ func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) erro
 func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) error) error {
 	if !s.pass {
 		if s.reject {
-			// shards.add written out, as on the closed path below.
-			if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-				sh.s[id].n[cRejectedOpen]++
-				unpin()
-			} else {
-				unpin()
-				sh.addShared(cRejectedOpen)
-			}
+			b.shards.add(cRejectedOpen)
 			return s.openErr
 		}
 		_, err := executeSlow(ctx, b, s, errOnly(fn))
@@ -214,14 +193,7 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 		b.closedError(s, err)
 		return err
 	}
-	// closedSuccess written out: a call frame costs a sixth of this path.
-	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[cSuccess]++
-		unpin()
-	} else {
-		unpin()
-		sh.addShared(cSuccess)
-	}
+	b.shards.add(cSuccess)
 	if s.streak.Load() != 0 {
 		s.streak.Store(0)
 	}

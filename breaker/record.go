@@ -116,7 +116,7 @@ func (b *Breaker) count(o Outcome) {
 }
 
 // closedSuccess records a success in the closed generation s: one
-// increment in the caller's processor's slot, and a reset of the failure streak
+// atomic increment in the caller's striped slot, and a reset of the failure streak
 // only if there is one (a load of a line that is written only on failure).
 func (b *Breaker) closedSuccess(s *snapshot) {
 	b.shards.add(cSuccess)
