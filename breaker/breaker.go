@@ -109,7 +109,7 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 		s.reject = true
 		s.openErr = &OpenError{Name: b.cfg.Name, Until: m.until}
 	case HalfOpen:
-		s.done = func(err error) { b.finish(permit{s: s, probe: true}, err) }
+		s.done = func(err error) { b.finish(context.Background(), permit{s: s, probe: true}, err) }
 	}
 	return s
 }
@@ -152,7 +152,7 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 	v, err := fn(ctx)
 	ok = true
 	if err != nil {
-		b.closedError(s, err)
+		b.closedError(ctx, s, err)
 		return v, err
 	}
 	b.shards.add(cSuccess)
@@ -190,7 +190,7 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 	err := fn(ctx)
 	ok = true
 	if err != nil {
-		b.closedError(s, err)
+		b.closedError(ctx, s, err)
 		return err
 	}
 	b.shards.add(cSuccess)
@@ -206,7 +206,7 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 // little less here than a deferred closure.
 func (b *Breaker) closedGuard(s *snapshot, ok *bool) {
 	if !*ok {
-		b.closedResult(s, Failure)
+		b.closedResult(context.Background(), s, Failure)
 	}
 }
 
@@ -230,12 +230,12 @@ func runWith[T any](ctx context.Context, b *Breaker, p permit, fn func(context.C
 	ok := false
 	defer func() {
 		if !ok {
-			b.finishOutcome(p, Failure, b.isSlow(p))
+			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
 		}
 	}()
 	v, err := fn(ctx)
 	ok = true
-	b.finish(p, err)
+	b.finish(ctx, p, err)
 	return v, err
 }
 
@@ -261,7 +261,7 @@ func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	if p.start.IsZero() {
 		return p.s.done, nil
 	}
-	return func(err error) { b.finish(p, err) }, nil
+	return func(err error) { b.finish(ctx, p, err) }, nil
 }
 
 // Stop stops the breaker's actor and waits for it, or for ctx to be done.

@@ -39,9 +39,11 @@ type msg struct {
 	control control
 	gen     uint64
 	totals  totals // kCheck in a rate window: the totals the failing caller saw
-	admit   actor.Reply[admission]
-	ack     actor.Reply[struct{}]
-	sub     *subscription
+	// ack answers an Ask (kControl, kSubscribe) or a failing caller
+	// waiting for its kCheck to be handled (the zero Reply for none).
+	admit actor.Reply[admission]
+	ack   actor.Reply[struct{}]
+	sub   *subscription
 }
 
 var (
@@ -74,7 +76,7 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 	e.fold(self, x)
 	switch x.kind {
 	case kCheck:
-		// fold has done the work.
+		x.ack.Send(struct{}{}) // fold has done the work: the caller may return
 	case kAdmit:
 		err := e.m.admit()
 		x.admit.Send(admission{s: e.cur, err: err})

@@ -65,18 +65,19 @@ func (b *Breaker) isSlow(p permit) bool {
 	return !p.start.IsZero() && time.Since(p.start) > b.cfg.SlowCallDuration
 }
 
-// finish records the end of the call admitted by p, which returned err.
-func (b *Breaker) finish(p permit, err error) {
+// finish records the end of the call admitted by p, which returned err. A
+// wait for the actor (see closedResult) is bounded by ctx.
+func (b *Breaker) finish(ctx context.Context, p permit, err error) {
 	o := Success
 	if err != nil {
 		o = b.cfg.Classify(err)
 	}
-	b.finishOutcome(p, o, b.isSlow(p))
+	b.finishOutcome(ctx, p, o, b.isSlow(p))
 }
 
 // finishOutcome counts outcome o (slow or not) and reports it where it may
 // change the state.
-func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
+func (b *Breaker) finishOutcome(ctx context.Context, p permit, o Outcome, slow bool) {
 	if slow {
 		b.shards.add(cSlow)
 		if o == Success && b.cfg.SlowCallIsFailure {
@@ -84,7 +85,7 @@ func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
 		}
 	}
 	if !p.probe {
-		b.closedResult(p.s, o)
+		b.closedResult(ctx, p.s, o)
 		return
 	}
 	b.count(o)
@@ -132,12 +133,12 @@ func (b *Breaker) closedDone(s *snapshot, err error) {
 		b.closedSuccess(s)
 		return
 	}
-	b.closedError(s, err)
+	b.closedError(context.Background(), s, err)
 }
 
 // closedError classifies err from a call in closed generation s.
-func (b *Breaker) closedError(s *snapshot, err error) {
-	b.closedResult(s, b.cfg.Classify(err))
+func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
+	b.closedResult(ctx, s, b.cfg.Classify(err))
 }
 
 // closedResult records outcome o of a call admitted in closed generation s.
@@ -145,10 +146,13 @@ func (b *Breaker) closedError(s *snapshot, err error) {
 // Consecutive failures across concurrent callers are defined by the order
 // of their operations on the generation's streak counter: a failure adds
 // one, a success stores zero. The failure that brings the streak to
-// FailureThreshold sets tripHit and wakes the actor, which opens the
-// breaker if s is still current. With a failure-rate window every failure
-// wakes the actor, which recomputes the rate from the counters.
-func (b *Breaker) closedResult(s *snapshot, o Outcome) {
+// FailureThreshold sets tripHit and waits for the actor to open the
+// breaker (if s is still current) before its caller returns, so the next
+// call made after it is rejected. With a failure-rate window every failure
+// waits for the actor to place it in the window, so the failure that makes
+// the rate cross the threshold also returns only once the breaker is open.
+// Successes never wait. Each wait is bounded by ctx and by Stop.
+func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o Outcome) {
 	switch o {
 	case Success:
 		b.closedSuccess(s)
@@ -170,14 +174,23 @@ func (b *Breaker) closedResult(s *snapshot, o Outcome) {
 	case b.cfg.FailureRate > 0:
 		// The totals as this caller saw them place its failure in the
 		// window even if the actor handles the message later.
-		if b.tell(msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()}) == actor.ErrMailboxFull {
-			b.lost.Store(true) // the actor rereads the counters at its next message
-			b.wake()
-		}
+		b.check(ctx, msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()})
 	case hit:
-		// tripHit is recorded before the send, so a full mailbox is fine:
-		// a message still in it is handled after, and every message
-		// makes the actor check tripHit.
-		_ = b.tell(msg{kind: kCheck, gen: s.gen})
+		b.check(ctx, msg{kind: kCheck, gen: s.gen})
+	}
+}
+
+// check sends the actor m, a kCheck, and waits until the actor has handled
+// it, or ctx ends, or the actor stops. If m could not be sent, the actor
+// rereads the counters at its next message (tripHit, set before, is read
+// then too).
+func (b *Breaker) check(ctx context.Context, m msg) {
+	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
+		m.ack = r
+		return m
+	})
+	if err != nil && err != ErrStopped {
+		b.lost.Store(true)
+		b.wake()
 	}
 }
