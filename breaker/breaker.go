@@ -76,6 +76,10 @@ type snapshot struct {
 	// even when the message telling it so could not be sent).
 	streak  atomic.Int64
 	tripHit atomic.Bool
+
+	// Half-open: probe outcomes that did not fit in the mailbox, by
+	// Outcome, for the actor to fold in.
+	probes [3]atomic.Uint32
 }
 
 // New returns a closed breaker configured by cfg, or a [*ConfigError]
@@ -217,7 +221,7 @@ func errOnly(fn func(context.Context) error) func(context.Context) (struct{}, er
 
 // executeSlow is Execute for every case but a plain closed breaker.
 func executeSlow[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
-	p, err := b.acquire(s)
+	p, err := b.acquireCtx(ctx, s)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -254,7 +258,7 @@ func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	if s.pass {
 		return s.done, nil
 	}
-	p, err := b.acquire(s)
+	p, err := b.acquireCtx(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -319,20 +323,13 @@ func (b *Breaker) tell(m msg) error {
 	return a.Tell(m)
 }
 
-// ask sends the request built by mk and waits for the reply. The actor
-// runs no user code and answers at once, so the wait is bounded by the
-// mailbox; ctx can still end it.
-func ask[R any](ctx context.Context, b *Breaker, mk func(actor.Reply[R]) msg) (R, error) {
-	a, err := b.ref()
-	if err != nil {
-		var zero R
-		return zero, err
-	}
-	r, err := actor.Ask(ctx, a, mk)
+// stoppedOr maps the actor's stop to [ErrStopped] and returns any other
+// error as it is.
+func stoppedOr(err error) error {
 	if errors.Is(err, actor.ErrStopped) {
-		err = ErrStopped
+		return ErrStopped
 	}
-	return r, err
+	return err
 }
 
 // ForceOpen opens the breaker and holds it open, rejecting every call,
@@ -362,10 +359,7 @@ func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[struct{}]) msg
 	}
 	r, ch := actor.NewReply[struct{}]()
 	if err := a.Send(ctx, mk(r)); err != nil {
-		if errors.Is(err, actor.ErrStopped) {
-			return ErrStopped
-		}
-		return err
+		return stoppedOr(err)
 	}
 	select {
 	case <-ch:

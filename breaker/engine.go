@@ -38,12 +38,12 @@ type msg struct {
 	outcome Outcome
 	control control
 	gen     uint64
-	totals  totals // kCheck in a rate window: the totals the failing caller saw
-	// ack answers an Ask (kControl, kSubscribe) or a failing caller
+	totals  totals    // kCheck in a rate window: the totals the failing caller saw
+	req     *admitReq // kAdmit: where the answer goes
+	// ack answers a request (kControl, kSubscribe) or a failing caller
 	// waiting for its kCheck to be handled (the zero Reply for none).
-	admit actor.Reply[admission]
-	ack   actor.Reply[struct{}]
-	sub   *subscription
+	ack actor.Reply[struct{}]
+	sub *subscription
 }
 
 var (
@@ -78,8 +78,7 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 	case kCheck:
 		x.ack.Send(struct{}{}) // fold has done the work: the caller may return
 	case kAdmit:
-		err := e.m.admit()
-		x.admit.Send(admission{s: e.cur, err: err})
+		x.req.answer(func() admission { return admission{s: e.cur, err: e.m.admit()} })
 	case kProbe:
 		if t, ok := e.m.probe(x.gen, x.outcome, time.Now(), e.rand()); ok {
 			e.apply(self, t)
@@ -110,6 +109,10 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 // ticks, with fresh ones.
 func (e *engine) fold(self *actor.Self[msg], x msg) {
 	s := e.cur
+	if s.state == HalfOpen {
+		e.foldProbes(self, s)
+		return
+	}
 	if s.state != Closed || s.forced {
 		return
 	}
@@ -119,6 +122,22 @@ func (e *engine) fold(self *actor.Self[msg], x msg) {
 	}
 	if tr, ok := e.tripIfDue(s, t, have); ok {
 		e.apply(self, tr)
+	}
+}
+
+// foldProbes applies the probe outcomes callers recorded in half-open
+// snapshot s because their wait for room in the mailbox ended: failures
+// first (their order against the others is lost, and a failure is the
+// cautious reading), until one changes the state (the others are then
+// stale).
+func (e *engine) foldProbes(self *actor.Self[msg], s *snapshot) {
+	for _, o := range [...]Outcome{Failure, Success, Ignore} {
+		for n := s.probes[o].Swap(0); n > 0; n-- {
+			if t, ok := e.m.probe(s.gen, o, time.Now(), e.rand()); ok {
+				e.apply(self, t)
+				return
+			}
+		}
 	}
 }
 

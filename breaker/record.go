@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/llm-research-lab/resilience/actor"
@@ -22,10 +23,18 @@ type admission struct {
 	err error
 }
 
-// acquire admits a call or says why not, starting from snapshot s. A
-// closed breaker admits at once; an open one rejects at once; a half-open
-// one asks the actor, which alone counts the probes in flight.
+// acquire is acquireCtx without a deadline of the caller's: a half-open
+// admission then waits for the actor's answer or for Stop.
 func (b *Breaker) acquire(s *snapshot) (permit, error) {
+	return b.acquireCtx(context.Background(), s)
+}
+
+// acquireCtx admits a call or says why not, starting from snapshot s. A
+// closed breaker admits at once; an open one rejects at once; a half-open
+// one asks the actor, which alone counts the probes in flight. The wait
+// for its answer ends with ctx: the call is then refused with ctx's error
+// (counted as a half-open rejection) and no slot is held.
+func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 	for {
 		switch {
 		case s.stopped:
@@ -36,11 +45,12 @@ func (b *Breaker) acquire(s *snapshot) (permit, error) {
 		case s.state == Closed:
 			return b.timed(permit{s: s}), nil
 		}
-		r, err := ask(context.Background(), b, func(r actor.Reply[admission]) msg {
-			return msg{kind: kAdmit, admit: r}
-		})
+		r, err := b.askAdmit(ctx)
 		switch {
 		case err == ErrStopped:
+			return permit{}, err
+		case err != nil && ctx.Err() != nil:
+			b.shards.add(cRejectedHalfOpen)
 			return permit{}, err
 		case err != nil || r.err == ErrRejected: // a full mailbox is a full half-open too
 			b.shards.add(cRejectedHalfOpen)
@@ -89,10 +99,22 @@ func (b *Breaker) finishOutcome(ctx context.Context, p permit, o Outcome, slow b
 		return
 	}
 	b.count(o)
-	// At most HalfOpenMaxRequests probes per generation report, and the
-	// actor never waits on callers: a blocking send keeps results in order.
-	if a, err := b.ref(); err == nil {
-		_ = a.Send(context.Background(), msg{kind: kProbe, gen: p.s.gen, outcome: o})
+	b.reportProbe(ctx, p.s, o)
+}
+
+// reportProbe hands the actor the outcome o of a probe admitted under
+// half-open snapshot s. The send waits for room in the mailbox, so
+// sequential probes are reported in order, but only until ctx ends: the
+// outcome is then recorded in s's cells, which the actor folds in at its
+// next message, so the probe's slot is always given back.
+func (b *Breaker) reportProbe(ctx context.Context, s *snapshot, o Outcome) {
+	a, err := b.ref()
+	if err != nil {
+		return
+	}
+	if err := a.Send(ctx, msg{kind: kProbe, gen: s.gen, outcome: o}); err != nil && !errors.Is(err, actor.ErrStopped) {
+		s.probes[o].Add(1)
+		b.wake()
 	}
 }
 
