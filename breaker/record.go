@@ -76,12 +76,22 @@ func (b *Breaker) isSlow(p permit) bool {
 }
 
 // finish records the end of the call admitted by p, which returned err. A
-// wait for the actor (see closedResult) is bounded by ctx.
+// wait for the actor (see closedResult) is bounded by ctx. A panic in the
+// classifier counts as a failure (so a probe slot is given back) and goes
+// on unwinding in the caller.
 func (b *Breaker) finish(ctx context.Context, p permit, err error) {
-	o := Success
-	if err != nil {
-		o = b.cfg.Classify(err)
+	if err == nil {
+		b.finishOutcome(ctx, p, Success, b.isSlow(p))
+		return
 	}
+	classified := false
+	defer func() {
+		if !classified {
+			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
+		}
+	}()
+	o := b.cfg.Classify(err)
+	classified = true
 	b.finishOutcome(ctx, p, o, b.isSlow(p))
 }
 
@@ -158,9 +168,18 @@ func (b *Breaker) closedDone(s *snapshot, err error) {
 	b.closedError(context.Background(), s, err)
 }
 
-// closedError classifies err from a call in closed generation s.
+// closedError classifies err from a call in closed generation s. A panic
+// in the classifier counts as a failure and goes on unwinding.
 func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
-	b.closedResult(ctx, s, b.cfg.Classify(err))
+	classified := false
+	defer func() {
+		if !classified {
+			b.closedResult(ctx, s, Failure)
+		}
+	}()
+	o := b.cfg.Classify(err)
+	classified = true
+	b.closedResult(ctx, s, o)
 }
 
 // closedResult records outcome o of a call admitted in closed generation s.
