@@ -18,6 +18,13 @@
 // half-open probe slot, a probe's result. See docs/breaker.md for the
 // design and its measured trade-offs.
 //
+// Panics follow one policy everywhere: a panic in user code the breaker
+// runs (the function, the classifier) counts as a failure, gives back any
+// probe slot it held, and is raised again in the caller's goroutine. A job
+// submitted to a [Guard] runs on a worker with no caller to raise it in,
+// so its answer is a [*JobPanicError] carrying the value and the stack
+// ([Guard.Do] raises that again).
+//
 // Most callers want [Execute] or [Breaker.Call]; middleware wants the
 // two-step [Breaker.Allow]. A [Guard] puts a bulkhead in front of one
 // breaker: jobs submitted over channels, run on a bounded set of workers,

@@ -90,7 +90,7 @@ func (b *Breaker) finish(ctx context.Context, p permit, err error) {
 			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
 		}
 	}()
-	o := b.cfg.Classify(err)
+	o := b.classify(err)
 	classified = true
 	b.finishOutcome(ctx, p, o, b.isSlow(p))
 }
@@ -177,9 +177,19 @@ func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
 			b.closedResult(ctx, s, Failure)
 		}
 	}()
-	o := b.cfg.Classify(err)
+	o := b.classify(err)
 	classified = true
 	b.closedResult(ctx, s, o)
+}
+
+// classify returns the outcome of err: a failure for a panic reported by a
+// guard (whatever the classifier says of other errors), else what
+// Config.Classify says.
+func (b *Breaker) classify(err error) Outcome {
+	if _, ok := err.(*JobPanicError); ok {
+		return Failure
+	}
+	return b.cfg.Classify(err)
 }
 
 // closedResult records outcome o of a call admitted in closed generation s.
