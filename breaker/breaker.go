@@ -36,6 +36,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -72,7 +73,8 @@ type snapshot struct {
 	reject  bool        // open: the fast rejection
 	state   State       // reported state
 	forced  bool        // held by ForceOpen or ForceClose
-	stopped bool        // Stop was called
+	stopped bool        // Stop was called, or the actor died
+	stopErr error       // when stopped: ErrStopped, wrapping why the actor died
 	gen     uint64      // the generation
 	openErr error       // the *OpenError returned while open
 	done    func(error) // Allow's done for this generation, built once
@@ -125,9 +127,14 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 	return s
 }
 
-// stoppedSnapshot returns a copy of s that refuses every call.
-func stoppedSnapshot(s *snapshot) *snapshot {
-	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true}
+// stoppedSnapshot returns a copy of s that refuses every call with
+// [ErrStopped], wrapping cause (the actor's failure) if there is one.
+func stoppedSnapshot(s *snapshot, cause error) *snapshot {
+	err := ErrStopped
+	if cause != nil {
+		err = fmt.Errorf("%w: %w", ErrStopped, cause)
+	}
+	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true, stopErr: err}
 }
 
 // State returns the current state. It is one atomic load.
@@ -286,7 +293,7 @@ func (b *Breaker) Stop(ctx context.Context) error {
 	b.stopped = true
 	a := b.act.Load()
 	if a == nil {
-		b.snap.Store(stoppedSnapshot(b.snap.Load()))
+		b.snap.Store(stoppedSnapshot(b.snap.Load(), nil))
 	}
 	b.mu.Unlock()
 	if a == nil {

@@ -206,10 +206,13 @@ func (e *engine) rand() float64 {
 	return rand.Float64()
 }
 
-// Stopped runs when the actor stops: later calls are refused and every
-// subscription channel is closed.
-func (e *engine) Stopped(error) {
-	e.b.snap.Store(stoppedSnapshot(e.cur))
+// Stopped runs when the actor stops, cleanly or because it failed (err):
+// later calls are refused at once, with an error saying why, and every
+// subscription channel is closed. It starts from the last published
+// snapshot, not from the engine's state, which a failure may have left
+// half-changed.
+func (e *engine) Stopped(err error) {
+	e.b.snap.Store(stoppedSnapshot(e.b.snap.Load(), err))
 	for _, s := range e.subs {
 		close(s.ch)
 	}

@@ -180,7 +180,7 @@ func (g *Guard[T]) Submit(ctx context.Context, fn func(context.Context) (T, erro
 // open or stopped, and counts an open rejection in the breaker.
 func (b *Breaker) refuse(s *snapshot) error {
 	if s.stopped {
-		return ErrStopped
+		return s.stopErr
 	}
 	return b.rejectOpen(s)
 }

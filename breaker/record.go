@@ -38,7 +38,7 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 	for {
 		switch {
 		case s.stopped:
-			return permit{}, ErrStopped
+			return permit{}, s.stopErr
 		case s.reject:
 			b.shards.add(cRejectedOpen)
 			return permit{}, s.openErr
@@ -48,6 +48,9 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 		r, err := b.askAdmit(ctx)
 		switch {
 		case err == ErrStopped:
+			if s := b.snap.Load(); s.stopped {
+				return permit{}, s.stopErr
+			}
 			return permit{}, err
 		case err != nil && ctx.Err() != nil:
 			b.shards.add(cRejectedHalfOpen)
