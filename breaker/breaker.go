@@ -147,7 +147,10 @@ func (b *Breaker) Name() string { return b.cfg.Name }
 // returns an [*OpenError] (matching [ErrOpen]) without calling fn; while b
 // is half-open with every probe slot taken it returns [ErrRejected]; after
 // Stop it returns [ErrStopped]. Otherwise it returns fn's own result
-// unchanged. ctx is passed to fn; the breaker itself never waits on it.
+// unchanged. ctx is passed to fn. The breaker waits for its actor only on
+// rare steps (a half-open admission, a probe's report, the failure that
+// trips it, every failure with a failure-rate window), and each such wait
+// ends when ctx does; a half-open admission cut short returns ctx's error.
 //
 // A panic in fn is counted as a failure and continues unwinding in the
 // caller's goroutine; it never reaches the breaker's actor.
@@ -265,8 +268,9 @@ func runWith[T any](ctx context.Context, b *Breaker, p permit, fn func(context.C
 // Config.SlowCallDuration is set (done then carries the start time). A
 // caller that abandons the call should pass an error its classifier
 // ignores, such as context.Canceled, so a half-open probe slot is freed.
-// Like Execute, Allow never waits on ctx: a half-open admission asks the
-// actor, which runs no user code and answers at once.
+// Like Execute, Allow's waits for the actor end with ctx; done has no
+// context, so its rare waits (a probe's report, a tripping failure) are
+// bounded by [Breaker.Stop].
 func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	s := b.snap.Load()
 	if s.pass {
