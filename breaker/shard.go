@@ -61,7 +61,9 @@ func (sh *shards) add(c counter) { atomic.AddUint64(&sh.stripe().n[c], 1) }
 func (sh *shards) stripe() *slot {
 	var probe byte
 	h := uint64(uintptr(unsafe.Pointer(&probe))>>10) * 0x9E3779B97F4A7C15
-	return &sh.s[(h>>sh.shift)&uint64(len(sh.s)-1)]
+	// shift&63 spares the compiler's guard for shifts of 64 or more: with
+	// one slot the shift is 64, read as 0, and the mask still gives 0.
+	return &sh.s[(h>>(sh.shift&63))&uint64(len(sh.s)-1)]
 }
 
 // counts is a sum over the shards.
