@@ -18,6 +18,13 @@
 // half-open probe slot, a probe's result. See docs/breaker.md for the
 // design and its measured trade-offs.
 //
+// Panics follow one policy everywhere: a panic in user code the breaker
+// runs (the function, the classifier) counts as a failure, gives back any
+// probe slot it held, and is raised again in the caller's goroutine. A job
+// submitted to a [Guard] runs on a worker with no caller to raise it in,
+// so its answer is a [*JobPanicError] carrying the value and the stack
+// ([Guard.Do] raises that again).
+//
 // Most callers want [Execute] or [Breaker.Call]; middleware wants the
 // two-step [Breaker.Allow]. A [Guard] puts a bulkhead in front of one
 // breaker: jobs submitted over channels, run on a bounded set of workers,
@@ -29,6 +36,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +76,8 @@ type snapshot struct {
 	reject  bool        // open: the fast rejection
 	state   State       // reported state
 	forced  bool        // held by ForceOpen or ForceClose
-	stopped bool        // Stop was called
+	stopped bool        // Stop was called, or the actor died
+	stopErr error       // when stopped: ErrStopped, wrapping why the actor died
 	gen     uint64      // the generation
 	openErr error       // the *OpenError returned while open
 	done    func(error) // Allow's done for this generation, built once
@@ -79,6 +88,10 @@ type snapshot struct {
 	// even when the message telling it so could not be sent).
 	streak  atomic.Int64
 	tripHit atomic.Bool
+
+	// Half-open: probe outcomes that did not fit in the mailbox, by
+	// Outcome, for the actor to fold in.
+	probes [3]atomic.Uint32
 }
 
 // New returns a closed breaker configured by cfg, or a [*ConfigError]
@@ -115,14 +128,19 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 		s.reject = true
 		s.openErr = &OpenError{Name: b.name, Until: m.until}
 	case HalfOpen:
-		s.done = func(err error) { b.finish(permit{s: s, probe: true}, err) }
+		s.done = func(err error) { b.finish(context.Background(), permit{s: s, probe: true}, err) }
 	}
 	return s
 }
 
-// stoppedSnapshot returns a copy of s that refuses every call.
-func stoppedSnapshot(s *snapshot) *snapshot {
-	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true}
+// stoppedSnapshot returns a copy of s that refuses every call with
+// [ErrStopped], wrapping cause (the actor's failure) if there is one.
+func stoppedSnapshot(s *snapshot, cause error) *snapshot {
+	err := ErrStopped
+	if cause != nil {
+		err = fmt.Errorf("%w: %w", ErrStopped, cause)
+	}
+	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true, stopErr: err}
 }
 
 // State returns the current state. It is one atomic load.
@@ -136,7 +154,10 @@ func (b *Breaker) Name() string { return b.name }
 // returns an [*OpenError] (matching [ErrOpen]) without calling fn; while b
 // is half-open with every probe slot taken it returns [ErrRejected]; after
 // Stop it returns [ErrStopped]. Otherwise it returns fn's own result
-// unchanged. ctx is passed to fn; the breaker itself never waits on it.
+// unchanged. ctx is passed to fn. The breaker waits for its actor only on
+// rare steps (a half-open admission, a probe's report, the failure that
+// trips it, every failure with a failure-rate window), and each such wait
+// ends when ctx does; a half-open admission cut short returns ctx's error.
 //
 // A panic in fn is counted as a failure and continues unwinding in the
 // caller's goroutine; it never reaches the breaker's actor.
@@ -159,17 +180,10 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 	v, err := fn(ctx)
 	ok = true
 	if err != nil {
-		b.closedError(s, err)
+		b.closedError(ctx, s, err)
 		return v, err
 	}
-	// closedSuccess written out, as in callFrom.
-	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[cSuccess]++
-		unpin()
-	} else {
-		unpin()
-		sh.addShared(cSuccess)
-	}
+	b.shards.add(cSuccess)
 	if s.streak.Load() != 0 {
 		s.streak.Store(0)
 	}
@@ -179,14 +193,7 @@ func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(co
 // rejectOpen counts a call refused by open snapshot s and returns the
 // refusal.
 func (b *Breaker) rejectOpen(s *snapshot) error {
-	// shards.add written out, as in callFrom.
-	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[cRejectedOpen]++
-		unpin()
-	} else {
-		unpin()
-		sh.addShared(cRejectedOpen)
-	}
+	b.shards.add(cRejectedOpen)
 	return s.openErr
 }
 
@@ -200,14 +207,7 @@ func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) erro
 func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) error) error {
 	if !s.pass {
 		if s.reject {
-			// shards.add written out, as on the closed path below.
-			if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-				sh.s[id].n[cRejectedOpen]++
-				unpin()
-			} else {
-				unpin()
-				sh.addShared(cRejectedOpen)
-			}
+			b.shards.add(cRejectedOpen)
 			return s.openErr
 		}
 		_, err := executeSlow(ctx, b, s, errOnly(fn))
@@ -218,17 +218,10 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 	err := fn(ctx)
 	ok = true
 	if err != nil {
-		b.closedError(s, err)
+		b.closedError(ctx, s, err)
 		return err
 	}
-	// closedSuccess written out: a call frame costs a sixth of this path.
-	if sh, id := &b.shards, pin(); uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[cSuccess]++
-		unpin()
-	} else {
-		unpin()
-		sh.addShared(cSuccess)
-	}
+	b.shards.add(cSuccess)
 	if s.streak.Load() != 0 {
 		s.streak.Store(0)
 	}
@@ -241,7 +234,7 @@ func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Cont
 // little less here than a deferred closure.
 func (b *Breaker) closedGuard(s *snapshot, ok *bool) {
 	if !*ok {
-		b.closedResult(s, Failure)
+		b.closedResult(context.Background(), s, Failure)
 	}
 }
 
@@ -252,7 +245,7 @@ func errOnly(fn func(context.Context) error) func(context.Context) (struct{}, er
 
 // executeSlow is Execute for every case but a plain closed breaker.
 func executeSlow[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
-	p, err := b.acquire(s)
+	p, err := b.acquireCtx(ctx, s)
 	if err != nil {
 		var zero T
 		return zero, err
@@ -265,12 +258,12 @@ func runWith[T any](ctx context.Context, b *Breaker, p permit, fn func(context.C
 	ok := false
 	defer func() {
 		if !ok {
-			b.finishOutcome(p, Failure, b.isSlow(p))
+			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
 		}
 	}()
 	v, err := fn(ctx)
 	ok = true
-	b.finish(p, err)
+	b.finish(ctx, p, err)
 	return v, err
 }
 
@@ -282,21 +275,22 @@ func runWith[T any](ctx context.Context, b *Breaker, p permit, fn func(context.C
 // Config.SlowCallDuration is set (done then carries the start time). A
 // caller that abandons the call should pass an error its classifier
 // ignores, such as context.Canceled, so a half-open probe slot is freed.
-// Like Execute, Allow never waits on ctx: a half-open admission asks the
-// actor, which runs no user code and answers at once.
+// Like Execute, Allow's waits for the actor end with ctx; done has no
+// context, so its rare waits (a probe's report, a tripping failure) are
+// bounded by [Breaker.Stop].
 func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	s := b.snap.Load()
 	if s.pass {
 		return s.done, nil
 	}
-	p, err := b.acquire(s)
+	p, err := b.acquireCtx(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	if p.start.IsZero() {
 		return p.s.done, nil
 	}
-	return func(err error) { b.finish(p, err) }, nil
+	return func(err error) { b.finish(ctx, p, err) }, nil
 }
 
 // Stop stops the breaker's actor and waits for it, or for ctx to be done.
@@ -310,7 +304,7 @@ func (b *Breaker) Stop(ctx context.Context) error {
 	b.stopped = true
 	a := b.act.Load()
 	if a == nil {
-		b.snap.Store(stoppedSnapshot(b.snap.Load()))
+		b.snap.Store(stoppedSnapshot(b.snap.Load(), nil))
 	}
 	b.mu.Unlock()
 	if a == nil {
@@ -354,20 +348,13 @@ func (b *Breaker) tell(m msg) error {
 	return a.Tell(m)
 }
 
-// ask sends the request built by mk and waits for the reply. The actor
-// runs no user code and answers at once, so the wait is bounded by the
-// mailbox; ctx can still end it.
-func ask[R any](ctx context.Context, b *Breaker, mk func(actor.Reply[R]) msg) (R, error) {
-	a, err := b.ref()
-	if err != nil {
-		var zero R
-		return zero, err
-	}
-	r, err := actor.Ask(ctx, a, mk)
+// stoppedOr maps the actor's stop to [ErrStopped] and returns any other
+// error as it is.
+func stoppedOr(err error) error {
 	if errors.Is(err, actor.ErrStopped) {
-		err = ErrStopped
+		return ErrStopped
 	}
-	return r, err
+	return err
 }
 
 // ForceOpen opens the breaker and holds it open, rejecting every call,
@@ -397,10 +384,7 @@ func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[struct{}]) msg
 	}
 	r, ch := actor.NewReply[struct{}]()
 	if err := a.Send(ctx, mk(r)); err != nil {
-		if errors.Is(err, actor.ErrStopped) {
-			return ErrStopped
-		}
-		return err
+		return stoppedOr(err)
 	}
 	select {
 	case <-ch:

@@ -132,14 +132,10 @@ type Config struct {
 	// Mailbox is the capacity of the breaker actor's mailbox. Default 64.
 	Mailbox int
 	// Shards is the number of slots the lifetime counters are kept in,
-	// rounded up to a power of two, at most 256; each costs 64 bytes, and
-	// one more slot is kept for spills. By default every processor
-	// (GOMAXPROCS at New) gets a slot of its own and counts in it with a
-	// plain increment; processors beyond the slots count with atomic adds
-	// in the shared spill slot. Under the race detector, on 32-bit
-	// platforms or with the resilience_nopin build tag the default is
-	// 4 × GOMAXPROCS (at least 8) slots striped by goroutine, each counted
-	// with atomic adds (see docs/breaker.md).
+	// rounded up to a power of two, at most 256; each costs 64 bytes.
+	// Each call adds atomically to the slot picked by its goroutine, so
+	// concurrent callers rarely write the same cache line. Default
+	// 4 × GOMAXPROCS at New, at least 8 (see docs/breaker.md).
 	Shards int
 }
 

@@ -38,10 +38,12 @@ type msg struct {
 	outcome Outcome
 	control control
 	gen     uint64
-	totals  totals // kCheck in a rate window: the totals the failing caller saw
-	admit   actor.Reply[admission]
-	ack     actor.Reply[struct{}]
-	sub     *subscription
+	totals  totals    // kCheck in a rate window: the totals the failing caller saw
+	req     *admitReq // kAdmit: where the answer goes
+	// ack answers a request (kControl, kSubscribe) or a failing caller
+	// waiting for its kCheck to be handled (the zero Reply for none).
+	ack actor.Reply[struct{}]
+	sub *subscription
 }
 
 var (
@@ -70,11 +72,10 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 	e.fold(self, x)
 	switch x.kind {
 	case kCheck:
-		// fold has done the work.
 		e.slide(self, false)
+		x.ack.Send(struct{}{}) // fold has done the work: the caller may return
 	case kAdmit:
-		err := e.m.admit()
-		x.admit.Send(admission{s: e.cur, err: err})
+		x.req.answer(func() admission { return admission{s: e.cur, err: e.m.admit()} })
 	case kProbe:
 		if t, ok := e.m.probe(x.gen, x.outcome, time.Now(), e.rand()); ok {
 			e.apply(self, t)
@@ -105,6 +106,10 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 // ticks, with fresh ones.
 func (e *engine) fold(self *actor.Self[msg], x msg) {
 	s := e.cur
+	if s.state == HalfOpen {
+		e.foldProbes(self, s)
+		return
+	}
 	if s.state != Closed || s.forced {
 		return
 	}
@@ -114,6 +119,22 @@ func (e *engine) fold(self *actor.Self[msg], x msg) {
 	}
 	if tr, ok := e.tripIfDue(s, t, have); ok {
 		e.apply(self, tr)
+	}
+}
+
+// foldProbes applies the probe outcomes callers recorded in half-open
+// snapshot s because their wait for room in the mailbox ended: failures
+// first (their order against the others is lost, and a failure is the
+// cautious reading), until one changes the state (the others are then
+// stale).
+func (e *engine) foldProbes(self *actor.Self[msg], s *snapshot) {
+	for _, o := range [...]Outcome{Failure, Success, Ignore} {
+		for n := s.probes[o].Swap(0); n > 0; n-- {
+			if t, ok := e.m.probe(s.gen, o, time.Now(), e.rand()); ok {
+				e.apply(self, t)
+				return
+			}
+		}
 	}
 }
 
@@ -188,10 +209,13 @@ func (e *engine) rand() float64 {
 	return rand.Float64()
 }
 
-// Stopped runs when the actor stops: later calls are refused and every
-// subscription channel is closed.
-func (e *engine) Stopped(error) {
-	e.b.snap.Store(stoppedSnapshot(e.cur))
+// Stopped runs when the actor stops, cleanly or because it failed (err):
+// later calls are refused at once, with an error saying why, and every
+// subscription channel is closed. It starts from the last published
+// snapshot, not from the engine's state, which a failure may have left
+// half-changed.
+func (e *engine) Stopped(err error) {
+	e.b.snap.Store(stoppedSnapshot(e.b.snap.Load(), err))
 	for _, s := range e.subs {
 		close(s.ch)
 	}

@@ -28,10 +28,11 @@ var (
 	ErrJobExited = errors.New("breaker: job exited without returning")
 )
 
-// JobPanicError is the answer to a job whose function panicked. The guard
-// runs jobs on its own goroutines, so it cannot re-panic in the
-// submitter's; it recovers, counts a failure in the breaker (through
-// Config.Classify, which sees this error) and answers with it.
+// JobPanicError is the answer to a job submitted with [Guard.Submit] whose
+// function (or the breaker's classifier) panicked. The guard runs such
+// jobs on its own goroutines, so it cannot re-panic in the submitter's; it
+// recovers, counts a failure in the breaker and answers with it.
+// [Guard.Do] raises it again in its caller.
 type JobPanicError struct {
 	Value any    // the value passed to panic
 	Stack []byte // the job's stack at the panic
@@ -179,7 +180,7 @@ func (g *Guard[T]) Submit(ctx context.Context, fn func(context.Context) (T, erro
 // open or stopped, and counts an open rejection in the breaker.
 func (b *Breaker) refuse(s *snapshot) error {
 	if s.stopped {
-		return ErrStopped
+		return s.stopErr
 	}
 	return b.rejectOpen(s)
 }
@@ -190,8 +191,12 @@ func (b *Breaker) refuse(s *snapshot) error {
 // waiting anyway), which saves starting a worker; otherwise the job is
 // queued and Do waits for it. A job whose ctx ends while it is queued is
 // answered at once with ctx's error; a running one is answered when fn
-// returns (fn sees ctx end). A panic in fn is answered as a
-// [*JobPanicError] in both cases.
+// returns (fn sees ctx end).
+//
+// A panic in fn (or in the breaker's classifier) counts as a failure and
+// is raised again in Do's caller, as [Execute] does: with its own value
+// when fn ran on the calling goroutine, and as a [*JobPanicError] holding
+// the value and the worker's stack when fn ran on a worker.
 func (g *Guard[T]) Do(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
 	if fn != nil && ctx.Err() == nil && g.enter() {
 		return g.runHere(ctx, fn)
@@ -202,6 +207,9 @@ func (g *Guard[T]) Do(ctx context.Context, fn func(context.Context) (T, error)) 
 		return zero, err // refused without an answer: fn is nil
 	}
 	r := <-ch
+	if p, ok := r.Err.(*JobPanicError); ok {
+		panic(p) // fn ran on a worker: raise its panic here, with the worker's stack
+	}
 	return r.Value, r.Err
 }
 
@@ -221,7 +229,8 @@ func (g *Guard[T]) enter() bool {
 }
 
 // runHere runs fn on the caller's goroutine in the slot enter took, then
-// hands the slot to a new worker if jobs were queued meanwhile.
+// hands the slot to a new worker if jobs were queued meanwhile. A panic in
+// fn counts as a failure and goes on unwinding in the caller.
 func (g *Guard[T]) runHere(ctx context.Context, fn func(context.Context) (T, error)) (v T, err error) {
 	defer g.handOff()
 	g.submitted.Add(1)
@@ -232,15 +241,29 @@ func (g *Guard[T]) runHere(ctx context.Context, fn func(context.Context) (T, err
 	}
 	returned := false
 	defer func() {
-		if !returned { // runtime.Goexit: the caller's goroutine is ending
-			done(ErrJobExited)
-			g.exit.Add(1)
+		if !returned {
+			g.abandoned(done, recover())
 		}
 	}()
-	v, err = call(ctx, fn, done)
+	v, err = fn(ctx)
 	returned = true
 	g.completed.Add(1)
+	done(err)
 	return v, err
+}
+
+// abandoned reports a call of Do whose fn did not return: it panicked with
+// r, which is counted as a failure and raised again, or (r is nil) it
+// called runtime.Goexit, which goes on.
+func (g *Guard[T]) abandoned(done func(error), r any) {
+	if r == nil {
+		done(ErrJobExited)
+		g.exit.Add(1)
+		return
+	}
+	g.completed.Add(1)
+	done(&JobPanicError{Value: r})
+	panic(r)
 }
 
 // reject answers j with err and counts it by reason.

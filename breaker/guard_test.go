@@ -197,19 +197,70 @@ func TestGuardStopAnswersQueuedJobsAndWaitsForRunningOnes(t *testing.T) {
 	})
 }
 
-func TestGuardPanicIsAnAnswerAndAFailure(t *testing.T) {
+func TestGuardDoRaisesAPanicInTheCaller(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newTest(t, Config{})
 		g := newGuard(t, b, GuardConfig{})
-		_, err := g.Do(context.Background(), func(context.Context) (int, error) { panic(errBoom) })
-		var pe *JobPanicError
-		require.ErrorAs(t, err, &pe)
-		assert.ErrorIs(t, err, errBoom)
-		assert.NotEmpty(t, pe.Stack)
+		assert.PanicsWithValue(t, errBoom, func() {
+			_, _ = g.Do(context.Background(), func(context.Context) (int, error) { panic(errBoom) })
+		})
 		assert.Equal(t, uint64(1), b.Metrics().Failures)
 		v, err := g.Do(context.Background(), func(context.Context) (int, error) { return 5, nil })
 		assert.NoError(t, err, "the guard keeps working")
 		assert.Equal(t, 5, v)
+		assert.Equal(t, 0, g.Metrics().Running)
+	})
+}
+
+func TestGuardDoRaisesAWorkersPanicInTheCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newTest(t, Config{})
+		g := newGuard(t, b, GuardConfig{MaxConcurrent: 1})
+		ctx := context.Background()
+		release, first := make(chan struct{}), make(chan Result[int], 1)
+		require.NoError(t, g.Submit(ctx, func(context.Context) (int, error) { <-release; return 1, nil }, first))
+		raised := make(chan any, 1)
+		go func() {
+			defer func() { raised <- recover() }()
+			_, _ = g.Do(ctx, func(context.Context) (int, error) { panic(errBoom) })
+		}()
+		synctest.Wait() // Do's job is queued behind the first
+		close(release)
+		pe, ok := (<-raised).(*JobPanicError)
+		require.True(t, ok, "Do raises the worker's panic as a *JobPanicError")
+		assert.ErrorIs(t, pe, errBoom)
+		assert.NotEmpty(t, pe.Stack)
+		assert.Equal(t, uint64(1), b.Metrics().Failures)
+	})
+}
+
+func TestGuardSubmitPanicIsAnAnswerAndAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newTest(t, Config{Classify: func(error) Outcome { return Ignore }})
+		g := newGuard(t, b, GuardConfig{})
+		ch := make(chan Result[int], 1)
+		require.NoError(t, g.Submit(context.Background(), func(context.Context) (int, error) { panic(errBoom) }, ch))
+		var pe *JobPanicError
+		require.ErrorAs(t, (<-ch).Err, &pe)
+		assert.ErrorIs(t, pe, errBoom)
+		assert.NotEmpty(t, pe.Stack)
+		synctest.Wait()
+		assert.Equal(t, uint64(1), b.Metrics().Failures, "a panic is a failure whatever the classifier")
+	})
+}
+
+func TestGuardClassifierPanicOnAWorkerIsAnAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newTest(t, Config{Classify: func(error) Outcome { panic("classifier") }})
+		g := newGuard(t, b, GuardConfig{})
+		ch := make(chan Result[int], 1)
+		require.NoError(t, g.Submit(context.Background(), func(context.Context) (int, error) { return 0, errBoom }, ch))
+		var pe *JobPanicError
+		require.ErrorAs(t, (<-ch).Err, &pe)
+		assert.Equal(t, "classifier", pe.Value)
+		synctest.Wait()
+		assert.Equal(t, uint64(1), b.Metrics().Failures)
+		assert.Equal(t, 0, g.Metrics().Running)
 	})
 }
 

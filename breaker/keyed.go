@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 
 	"github.com/llm-research-lab/resilience/actor"
 )
@@ -52,7 +53,7 @@ func (f *Family[K]) Call(ctx context.Context, key K, fn func(context.Context) er
 // permission (half-open, or slow-call timing): it gets that permission,
 // looking the key up again if it was evicted meanwhile, then runs fn.
 func executeProbe[K comparable, T any](ctx context.Context, f *Family[K], key K, e *entry[K], s *snapshot, fn func(context.Context) (T, error)) (T, error) {
-	e, s, p, held, err := f.admitProbe(key, e, s)
+	e, s, p, held, err := f.admitProbe(ctx, key, e, s)
 	switch {
 	case err != nil:
 		var zero T
@@ -71,10 +72,10 @@ func direct(s *snapshot) bool { return s.pass || s.reject || s.stopped }
 // with slow-call timing); held reports that permit p was granted. A key
 // evicted between its lookup and the actor's answer (acquire then says
 // ErrStopped and the entry is dead) is looked up again: fn has not run.
-func (f *Family[K]) admitProbe(key K, e *entry[K], s *snapshot) (*entry[K], *snapshot, permit, bool, error) {
+func (f *Family[K]) admitProbe(ctx context.Context, key K, e *entry[K], s *snapshot) (*entry[K], *snapshot, permit, bool, error) {
 	for {
-		p, err := e.b.acquire(s)
-		if err != ErrStopped || e.seen.Load() != dead {
+		p, err := e.b.acquireCtx(ctx, s)
+		if !errors.Is(err, ErrStopped) || e.seen.Load() != dead {
 			return e, s, p, err == nil, err
 		}
 		if e, s, err = f.admit(key); err != nil || direct(s) {

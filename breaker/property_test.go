@@ -126,7 +126,7 @@ func (m *model) finish(b *Breaker, i int, o Outcome) {
 	if h.p.probe && !stale {
 		m.outcomes[h.p.s.gen] = append(m.outcomes[h.p.s.gen], o)
 	}
-	b.finish(h.p, [...]error{nil, errBoom, context.Canceled}[o])
+	b.finish(context.Background(), h.p, [...]error{nil, errBoom, context.Canceled}[o])
 	synctest.Wait()
 	if stale {
 		after := b.snap.Load()

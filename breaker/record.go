@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/llm-research-lab/resilience/actor"
@@ -22,25 +23,37 @@ type admission struct {
 	err error
 }
 
-// acquire admits a call or says why not, starting from snapshot s. A
-// closed breaker admits at once; an open one rejects at once; a half-open
-// one asks the actor, which alone counts the probes in flight.
+// acquire is acquireCtx without a deadline of the caller's: a half-open
+// admission then waits for the actor's answer or for Stop.
 func (b *Breaker) acquire(s *snapshot) (permit, error) {
+	return b.acquireCtx(context.Background(), s)
+}
+
+// acquireCtx admits a call or says why not, starting from snapshot s. A
+// closed breaker admits at once; an open one rejects at once; a half-open
+// one asks the actor, which alone counts the probes in flight. The wait
+// for its answer ends with ctx: the call is then refused with ctx's error
+// (counted as a half-open rejection) and no slot is held.
+func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 	for {
 		switch {
 		case s.stopped:
-			return permit{}, ErrStopped
+			return permit{}, s.stopErr
 		case s.reject:
 			b.shards.add(cRejectedOpen)
 			return permit{}, s.openErr
 		case s.state == Closed:
 			return b.timed(permit{s: s}), nil
 		}
-		r, err := ask(context.Background(), b, func(r actor.Reply[admission]) msg {
-			return msg{kind: kAdmit, admit: r}
-		})
+		r, err := b.askAdmit(ctx)
 		switch {
 		case err == ErrStopped:
+			if s := b.snap.Load(); s.stopped {
+				return permit{}, s.stopErr
+			}
+			return permit{}, err
+		case err != nil && ctx.Err() != nil:
+			b.shards.add(cRejectedHalfOpen)
 			return permit{}, err
 		case err != nil || r.err == ErrRejected: // a full mailbox is a full half-open too
 			b.shards.add(cRejectedHalfOpen)
@@ -65,18 +78,29 @@ func (b *Breaker) isSlow(p permit) bool {
 	return !p.start.IsZero() && time.Since(p.start) > b.cfg.SlowCallDuration
 }
 
-// finish records the end of the call admitted by p, which returned err.
-func (b *Breaker) finish(p permit, err error) {
-	o := Success
-	if err != nil {
-		o = b.cfg.Classify(err)
+// finish records the end of the call admitted by p, which returned err. A
+// wait for the actor (see closedResult) is bounded by ctx. A panic in the
+// classifier counts as a failure (so a probe slot is given back) and goes
+// on unwinding in the caller.
+func (b *Breaker) finish(ctx context.Context, p permit, err error) {
+	if err == nil {
+		b.finishOutcome(ctx, p, Success, b.isSlow(p))
+		return
 	}
-	b.finishOutcome(p, o, b.isSlow(p))
+	classified := false
+	defer func() {
+		if !classified {
+			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
+		}
+	}()
+	o := b.classify(err)
+	classified = true
+	b.finishOutcome(ctx, p, o, b.isSlow(p))
 }
 
 // finishOutcome counts outcome o (slow or not) and reports it where it may
 // change the state.
-func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
+func (b *Breaker) finishOutcome(ctx context.Context, p permit, o Outcome, slow bool) {
 	if slow {
 		b.shards.add(cSlow)
 		if o == Success && b.cfg.SlowCallIsFailure {
@@ -84,14 +108,26 @@ func (b *Breaker) finishOutcome(p permit, o Outcome, slow bool) {
 		}
 	}
 	if !p.probe {
-		b.closedResult(p.s, o)
+		b.closedResult(ctx, p.s, o)
 		return
 	}
 	b.count(o)
-	// At most HalfOpenMaxRequests probes per generation report, and the
-	// actor never waits on callers: a blocking send keeps results in order.
-	if a, err := b.ref(); err == nil {
-		_ = a.Send(context.Background(), msg{kind: kProbe, gen: p.s.gen, outcome: o})
+	b.reportProbe(ctx, p.s, o)
+}
+
+// reportProbe hands the actor the outcome o of a probe admitted under
+// half-open snapshot s. The send waits for room in the mailbox, so
+// sequential probes are reported in order, but only until ctx ends: the
+// outcome is then recorded in s's cells, which the actor folds in at its
+// next message, so the probe's slot is always given back.
+func (b *Breaker) reportProbe(ctx context.Context, s *snapshot, o Outcome) {
+	a, err := b.ref()
+	if err != nil {
+		return
+	}
+	if err := a.Send(ctx, msg{kind: kProbe, gen: s.gen, outcome: o}); err != nil && !errors.Is(err, actor.ErrStopped) {
+		s.probes[o].Add(1)
+		b.wake()
 	}
 }
 
@@ -116,7 +152,7 @@ func (b *Breaker) count(o Outcome) {
 }
 
 // closedSuccess records a success in the closed generation s: one
-// increment in the caller's processor's slot, and a reset of the failure streak
+// atomic increment in the caller's striped slot, and a reset of the failure streak
 // only if there is one (a load of a line that is written only on failure).
 func (b *Breaker) closedSuccess(s *snapshot) {
 	b.shards.add(cSuccess)
@@ -132,12 +168,31 @@ func (b *Breaker) closedDone(s *snapshot, err error) {
 		b.closedSuccess(s)
 		return
 	}
-	b.closedError(s, err)
+	b.closedError(context.Background(), s, err)
 }
 
-// closedError classifies err from a call in closed generation s.
-func (b *Breaker) closedError(s *snapshot, err error) {
-	b.closedResult(s, b.cfg.Classify(err))
+// closedError classifies err from a call in closed generation s. A panic
+// in the classifier counts as a failure and goes on unwinding.
+func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
+	classified := false
+	defer func() {
+		if !classified {
+			b.closedResult(ctx, s, Failure)
+		}
+	}()
+	o := b.classify(err)
+	classified = true
+	b.closedResult(ctx, s, o)
+}
+
+// classify returns the outcome of err: a failure for a panic reported by a
+// guard (whatever the classifier says of other errors), else what
+// Config.Classify says.
+func (b *Breaker) classify(err error) Outcome {
+	if _, ok := err.(*JobPanicError); ok {
+		return Failure
+	}
+	return b.cfg.Classify(err)
 }
 
 // closedResult records outcome o of a call admitted in closed generation s.
@@ -145,10 +200,13 @@ func (b *Breaker) closedError(s *snapshot, err error) {
 // Consecutive failures across concurrent callers are defined by the order
 // of their operations on the generation's streak counter: a failure adds
 // one, a success stores zero. The failure that brings the streak to
-// FailureThreshold sets tripHit and wakes the actor, which opens the
-// breaker if s is still current. With a failure-rate window every failure
-// wakes the actor, which recomputes the rate from the counters.
-func (b *Breaker) closedResult(s *snapshot, o Outcome) {
+// FailureThreshold sets tripHit and waits for the actor to open the
+// breaker (if s is still current) before its caller returns, so the next
+// call made after it is rejected. With a failure-rate window every failure
+// waits for the actor to place it in the window, so the failure that makes
+// the rate cross the threshold also returns only once the breaker is open.
+// Successes never wait. Each wait is bounded by ctx and by Stop.
+func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o Outcome) {
 	switch o {
 	case Success:
 		b.closedSuccess(s)
@@ -170,14 +228,23 @@ func (b *Breaker) closedResult(s *snapshot, o Outcome) {
 	case b.cfg.FailureRate > 0:
 		// The totals as this caller saw them place its failure in the
 		// window even if the actor handles the message later.
-		if b.tell(msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()}) == actor.ErrMailboxFull {
-			b.lost.Store(true) // the actor rereads the counters at its next message
-			b.wake()
-		}
+		b.check(ctx, msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()})
 	case hit:
-		// tripHit is recorded before the send, so a full mailbox is fine:
-		// a message still in it is handled after, and every message
-		// makes the actor check tripHit.
-		_ = b.tell(msg{kind: kCheck, gen: s.gen})
+		b.check(ctx, msg{kind: kCheck, gen: s.gen})
+	}
+}
+
+// check sends the actor m, a kCheck, and waits until the actor has handled
+// it, or ctx ends, or the actor stops. If m could not be sent, the actor
+// rereads the counters at its next message (tripHit, set before, is read
+// then too).
+func (b *Breaker) check(ctx context.Context, m msg) {
+	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
+		m.ack = r
+		return m
+	})
+	if err != nil && err != ErrStopped {
+		b.lost.Store(true)
+		b.wake()
 	}
 }

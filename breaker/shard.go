@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -19,7 +20,7 @@ const (
 )
 
 // slot holds one stripe of the lifetime counters, padded to a 64-byte cache
-// line so that processors counting in neighbouring slots never write the
+// line so that goroutines counting in neighbouring slots never write the
 // same line. (The allocator puts a slice of them on a 64-byte boundary:
 // every size class that holds one is a multiple of 64.) Readers sum all
 // slots.
@@ -28,35 +29,28 @@ type slot struct {
 	_ [64 - nCounters*8]byte
 }
 
-// shards is a power-of-two set of counter slots and one spill slot after
-// them. How callers pick a slot, and whether they add with a plain or an
-// atomic increment, depends on the build: see add in count_pinned.go and
-// count_atomic.go. Readers always load atomically.
+// shards is a power-of-two set of counter slots. Each call adds atomically
+// to the slot picked by its goroutine (see stripe), so concurrent callers
+// mostly write distinct cache lines and no increment is ever lost; readers
+// load every slot atomically and sum.
 type shards struct {
-	s     []slot // len(s) = n + 1; s[n] is the spill slot
-	shift uint8  // 64 - log2(n)
+	s     []slot // len(s) is a power of two
+	shift uint8  // 64 - log2(len(s))
 }
+
+// defaultShards is four slots per processor, at least eight.
+func defaultShards() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
 
 func newShards(n int) shards {
 	shift := uint8(64)
 	for k := n; k > 1; k >>= 1 {
 		shift--
 	}
-	return shards{s: make([]slot, n+1), shift: shift}
+	return shards{s: make([]slot, n), shift: shift}
 }
 
-// add counts one c: with a plain increment in the caller's processor's
-// own slot where it has one (see count_pinned.go), else with an atomic add.
-func (sh *shards) add(c counter) {
-	id := pin()
-	if uint(id) < uint(len(sh.s)-1) {
-		sh.s[id].n[c]++
-		unpin()
-		return
-	}
-	unpin()
-	sh.addShared(c)
-}
+// add counts one c in the caller's striped slot.
+func (sh *shards) add(c counter) { atomic.AddUint64(&sh.stripe().n[c], 1) }
 
 // stripe returns the striped slot for the calling goroutine. The standard
 // library offers no cheap goroutine id, so it hashes the address of a
@@ -67,12 +61,10 @@ func (sh *shards) add(c counter) {
 func (sh *shards) stripe() *slot {
 	var probe byte
 	h := uint64(uintptr(unsafe.Pointer(&probe))>>10) * 0x9E3779B97F4A7C15
-	return &sh.s[(h>>sh.shift)&uint64(len(sh.s)-2)]
+	// shift&63 spares the compiler's guard for shifts of 64 or more: with
+	// one slot the shift is 64, read as 0, and the mask still gives 0.
+	return &sh.s[(h>>(sh.shift&63))&uint64(len(sh.s)-1)]
 }
-
-// spill returns the slot shared, with atomic adds, by processors that have
-// no slot of their own.
-func (sh *shards) spill() *slot { return &sh.s[len(sh.s)-1] }
 
 // counts is a sum over the shards.
 type counts struct {

@@ -55,7 +55,7 @@ func TestConcurrentStress(t *testing.T) {
 					if p.probe {
 						probe(p.s.gen, -1)
 					}
-					b.finish(p, outcomes[r.IntN(len(outcomes))])
+					b.finish(context.Background(), p, outcomes[r.IntN(len(outcomes))])
 				}
 			})
 		}

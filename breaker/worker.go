@@ -81,25 +81,46 @@ func (g *Guard[T]) run(j *job[T]) {
 	j.answer(Result[T]{Value: v, Err: err})
 }
 
-// call runs fn, reports its outcome to the breaker through done, and
-// turns a panic into a [*JobPanicError].
-func call[T any](ctx context.Context, fn func(context.Context) (T, error), done func(error)) (v T, err error) {
-	panicked := true
+// call runs fn for a job on a worker and reports its outcome to the
+// breaker through done. A panic in fn, or in done (the breaker's
+// classifier), is counted as a failure and returned as a [*JobPanicError]:
+// the worker has no caller to re-raise it in.
+func call[T any](ctx context.Context, fn func(context.Context) (T, error), done func(error)) (T, error) {
+	v, err := runFn(ctx, fn)
+	if perr := report(done, err); perr != nil {
+		err = perr
+	}
+	return v, err
+}
+
+// runFn runs fn and returns its result, or a *JobPanicError if it
+// panicked. runtime.Goexit goes on (run answers the job).
+func runFn[T any](ctx context.Context, fn func(context.Context) (T, error)) (v T, err error) {
+	returned := false
 	defer func() {
-		if !panicked {
+		if returned {
 			return
 		}
-		r := recover()
-		if r == nil { // runtime.Goexit: run answers
-			return
+		if r := recover(); r != nil {
+			var zero T
+			v, err = zero, &JobPanicError{Value: r, Stack: debug.Stack()}
 		}
-		err = &JobPanicError{Value: r, Stack: debug.Stack()}
-		done(err)
 	}()
 	v, err = fn(ctx)
-	panicked = false
-	done(err)
+	returned = true
 	return v, err
+}
+
+// report calls done(err) and returns a *JobPanicError if done panicked
+// (the classifier did; the breaker has counted a failure).
+func report(done func(error), err error) (perr error) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr = &JobPanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	done(err)
+	return nil
 }
 
 // Stop stops the guard: jobs submitted from now on are answered with
