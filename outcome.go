@@ -19,15 +19,17 @@ const (
 	// tries again.
 	Failure
 	// Terminal: the call failed in a way another attempt cannot fix (bad
-	// input, a [Permanent] error, a stopped component). A breaker counts a
-	// failure; retry stops at once.
+	// input, a [Permanent] error). A breaker counts a failure; retry stops
+	// at once.
 	Terminal
 	// Throttled: the dependency, or a policy in front of it, asked the
-	// caller to back off (a refusal, an HTTP 429). A breaker does not count
-	// it; retry tries again after the requested wait.
+	// caller to back off (a refusal, an HTTP 429, a [RetryAfter] error). A
+	// breaker does not count it; retry tries again after the requested
+	// wait.
 	Throttled
 	// Ignored: the call says nothing about the dependency (the caller
-	// cancelled it). A breaker does not count it; retry stops.
+	// cancelled it, or a component on the way has stopped). A breaker does
+	// not count it; retry stops.
 	Ignored
 )
 
@@ -45,9 +47,9 @@ func (o Outcome) String() string {
 //   - nil is [Success];
 //   - an error with an Outcome() Outcome method anywhere in its chain
 //     classifies itself;
-//   - a [Permanent] error or [ErrStopped] is [Terminal];
-//   - a refusal ([ErrRejected]) is [Throttled];
-//   - context.Canceled is [Ignored];
+//   - a [Permanent] error is [Terminal];
+//   - a [RetryAfter] error or a refusal ([ErrRejected]) is [Throttled];
+//   - context.Canceled and [ErrStopped] are [Ignored];
 //   - anything else, context.DeadlineExceeded included, is [Failure].
 func Classify(err error) Outcome {
 	if err == nil {
@@ -57,12 +59,10 @@ func Classify(err error) Outcome {
 	switch {
 	case errors.As(err, &self):
 		return self.Outcome()
-	case errors.Is(err, ErrStopped):
-		return Terminal
+	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
+		return Ignored
 	case errors.Is(err, ErrRejected):
 		return Throttled
-	case errors.Is(err, context.Canceled):
-		return Ignored
 	}
 	return Failure
 }
@@ -76,9 +76,10 @@ func Permanent(err error) error {
 	return &permanent{err}
 }
 
-// RetryAfter attaches a server-directed wait to err: a retry policy waits
-// d (clamped to its maximum delay) before the next attempt. The outcome is
-// err's own. RetryAfter(nil, d) is nil; a negative d counts as 0.
+// RetryAfter marks err as [Throttled] with a server-directed wait: a
+// breaker does not count it, and a retry policy waits d (clamped to its
+// maximum delay) before the next attempt. errors.Is and errors.As see err
+// through the mark. RetryAfter(nil, d) is nil; a negative d counts as 0.
 func RetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil
@@ -100,3 +101,4 @@ type waitHint struct {
 func (h *waitHint) Error() string             { return h.err.Error() }
 func (h *waitHint) Unwrap() error             { return h.err }
 func (h *waitHint) RetryAfter() time.Duration { return h.wait }
+func (h *waitHint) Outcome() Outcome          { return Throttled }

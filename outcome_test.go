@@ -34,11 +34,12 @@ func TestClassify(t *testing.T) {
 		{"cancelled", fmt.Errorf("call: %w", context.Canceled), resilience.Ignored},
 		{"permanent", resilience.Permanent(errDown), resilience.Terminal},
 		{"permanent, wrapped", fmt.Errorf("x: %w", resilience.Permanent(errDown)), resilience.Terminal},
-		{"stopped", resilience.ErrStopped, resilience.Terminal},
+		{"stopped", resilience.ErrStopped, resilience.Ignored},
+		{"stopped, as a refusal", &resilience.RejectedError{Reason: resilience.ErrStopped}, resilience.Ignored},
 		{"refusal", &resilience.RejectedError{Reason: resilience.ErrOpen}, resilience.Throttled},
 		{"self-classified", fmt.Errorf("x: %w", selfClassified{resilience.Throttled}), resilience.Throttled},
-		{"hint keeps the outcome", resilience.RetryAfter(errDown, time.Second), resilience.Failure},
-		{"hint on permanent", resilience.RetryAfter(resilience.Permanent(errDown), time.Second), resilience.Terminal},
+		{"hint", resilience.RetryAfter(errDown, time.Second), resilience.Throttled},
+		{"outermost mark wins", resilience.Permanent(resilience.RetryAfter(errDown, time.Second)), resilience.Terminal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
