@@ -22,10 +22,8 @@ import (
 	"github.com/llm-research-lab/resilience"
 )
 
-// The defaults of zero [Config] fields.
-const (
-	defaultMaxConcurrent = 10
-)
+// defaultMaxConcurrent is the MaxConcurrent of a zero Config.
+const defaultMaxConcurrent = 10
 
 // Config configures [New]. The zero Config admits 10 concurrent calls and
 // queues none.
@@ -34,40 +32,54 @@ type Config struct {
 	Name string
 	// MaxConcurrent is the most calls admitted at once. Default 10.
 	MaxConcurrent int
-	// MaxQueue is the most calls that wait for a slot; a call beyond it is
-	// refused at once. Default 0: a call that finds every slot taken is
+	// MaxQueue is the most calls and jobs that wait for a slot; one beyond
+	// it is refused at once. Default 0: a call that finds every slot taken is
 	// refused without waiting.
 	MaxQueue int
 }
 
 // Bulkhead bounds concurrent calls. It is safe for concurrent use; create
-// it with [New]. It starts no goroutine: a call that waits for a slot waits
-// on its own goroutine, bounded by its context. Most callers put it in a
-// [resilience.Pipeline]; middleware calls [Bulkhead.Allow] directly.
+// it with [New]. Calls wait on their own goroutines; jobs given to
+// [Bulkhead.Go] (or [resilience.Submit]) run on workers the bulkhead starts
+// for each and waits for in [Bulkhead.Stop], so an idle bulkhead has no
+// goroutine. Most callers put it in a [resilience.Pipeline]; middleware
+// calls [Bulkhead.Allow] directly.
 type Bulkhead struct {
 	cfg      Config
-	inFlight atomic.Int64 // admitted calls not yet done
-	waiting  atomic.Int64 // len(queue), readable without the lock
+	inFlight atomic.Int64 // admitted calls and jobs not yet done
+	waiting  atomic.Int64 // queued waiters not yet admitted or withdrawn
 	release  func(error)  // b.done, bound once so Allow does not allocate
+	stopped  atomic.Bool  // refuses new calls; written under mu
 
-	stopped atomic.Bool // refuses new calls; written under mu
 	mu      sync.Mutex
-	queue   []*waiter     // oldest first
-	drained chan struct{} // closed once stopped with nothing in flight
+	queue   []*waiter                  // oldest first; may hold withdrawn waiters
+	watches map[<-chan struct{}]*watch // cancellation of queued jobs, by ctx.Done()
+	drained chan struct{}              // closed once stopped with nothing in flight
 
 	full, stopErr *resilience.RejectedError
+	workers       sync.WaitGroup // job workers, see Go
+	fires         sync.WaitGroup // watches that may still fire, see watch
 
 	admitted, rejected, cancelled atomic.Uint64
 }
 
-// waiter is a call waiting for a slot. granted is closed when it leaves
-// the queue: with a slot (err nil) or refused because the bulkhead stopped.
+// The states of a waiter. A waiter leaves the queued state once, by a CAS,
+// so whoever wins (a grant, its cancellation, Stop) is the only one to act.
+const (
+	queued int32 = iota
+	admitted
+	withdrawn
+)
+
+// waiter is a call or a job in line for a slot. A call's granted channel is
+// closed once it leaves the line by a grant (err nil) or by Stop (err
+// set). A job has no channel: it is started on a worker or answered.
 type waiter struct {
+	state   atomic.Int32
 	granted chan struct{}
 	err     error // written before granted is closed
+	job     *job  // nil for a call
 }
-
-var _ resilience.Gate = (*Bulkhead)(nil)
 
 // New returns a bulkhead, or a [*resilience.ConfigError] naming the first
 // invalid field.
@@ -83,6 +95,7 @@ func New(cfg Config) (*Bulkhead, error) {
 	}
 	b := &Bulkhead{
 		cfg:     cfg,
+		watches: make(map[<-chan struct{}]*watch),
 		drained: make(chan struct{}),
 		full:    &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrFull},
 		stopErr: &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
@@ -94,8 +107,9 @@ func New(cfg Config) (*Bulkhead, error) {
 // Allow admits a call or refuses it. It returns at once when a slot is free
 // or when the call cannot wait (the queue is full: [resilience.ErrFull];
 // the bulkhead is stopped: [resilience.ErrStopped]). Otherwise it waits in
-// line until a slot frees or ctx is done, and then returns ctx's error.
-// After admission the caller must call done exactly once.
+// line until a slot frees, the bulkhead stops, or ctx is done (it then
+// returns ctx's error). After admission the caller must call done exactly
+// once.
 func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 	if b.tryAcquire() {
 		if !b.stopped.Load() {
@@ -104,23 +118,21 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 		}
 		b.done(nil) // Stop began meanwhile: give the slot back
 	}
-	w, err := b.enqueue()
-	if err != nil || w == nil {
-		return b.admit(err)
-	}
-	select {
-	case <-w.granted:
-		return b.admit(w.err)
-	case <-ctx.Done():
-		return nil, b.abandon(w, ctx)
-	}
-}
-
-// admit counts the outcome of a call that did not take the fast path.
-func (b *Bulkhead) admit(err error) (func(error), error) {
+	w, err := b.enqueue(nil)
 	if err != nil {
 		b.rejected.Add(1)
 		return nil, err
+	}
+	if w.state.Load() != admitted {
+		select {
+		case <-w.granted:
+		case <-ctx.Done():
+			return nil, b.abandon(w, ctx)
+		}
+	}
+	if w.err != nil {
+		b.rejected.Add(1)
+		return nil, w.err
 	}
 	b.admitted.Add(1)
 	return b.release, nil
@@ -144,49 +156,52 @@ func (b *Bulkhead) tryAcquire() bool {
 	return false
 }
 
-// enqueue puts a waiter in line. It returns a nil waiter and nil error when
-// a slot freed meanwhile and was taken for the caller.
-func (b *Bulkhead) enqueue() (*waiter, error) {
+// enqueue puts a call (j nil) or a job in line, or refuses it. The waiter
+// it returns may already be admitted (a job already started): a slot can
+// free between the caller's first try and taking the lock.
+func (b *Bulkhead) enqueue(j *job) (*waiter, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	w := &waiter{job: j}
+	if j == nil {
+		w.granted = make(chan struct{})
+	}
 	switch {
 	case b.stopped.Load():
 		return nil, b.stopErr
-	case b.tryAcquire():
-		return nil, nil
-	case len(b.queue) >= b.cfg.MaxQueue:
+	case b.waiting.Load() == 0 && b.tryAcquire():
+		w.state.Store(admitted)
+		if j != nil {
+			b.startLocked(j)
+		}
+		return w, nil
+	case int(b.waiting.Load()) >= b.cfg.MaxQueue:
 		return nil, b.full
 	}
-	w := &waiter{granted: make(chan struct{})}
+	b.compactLocked()
 	b.queue = append(b.queue, w)
 	b.waiting.Add(1)
-	b.grantLocked() // a slot may have freed between tryAcquire and Add
+	if j != nil {
+		b.watchLocked(w)
+	}
+	b.grantLocked() // a slot may have freed since tryAcquire
 	return w, nil
 }
 
-// abandon takes a waiter whose context ended out of line. If it was
-// granted a slot meanwhile, the slot goes to the next in line.
+// abandon withdraws a call whose context ended. If a grant or Stop won the
+// race, it waits for that to finish (it is under way, holding the lock)
+// and gives a granted slot back.
 func (b *Bulkhead) abandon(w *waiter, ctx context.Context) error {
-	b.mu.Lock()
-	granted := !b.removeLocked(w) && w.err == nil
-	b.mu.Unlock()
-	if granted {
+	b.cancelled.Add(1)
+	if w.state.CompareAndSwap(queued, withdrawn) {
+		b.waiting.Add(-1)
+		return ctx.Err()
+	}
+	<-w.granted
+	if w.err == nil {
 		b.done(nil)
 	}
-	b.cancelled.Add(1)
 	return ctx.Err()
-}
-
-// removeLocked takes w out of the queue; false if it was not there.
-func (b *Bulkhead) removeLocked(w *waiter) bool {
-	for i, q := range b.queue {
-		if q == w {
-			b.queue = append(b.queue[:i], b.queue[i+1:]...)
-			b.waiting.Add(-1)
-			return true
-		}
-	}
-	return false
 }
 
 // done frees a slot: it goes to the first waiter, if any, and the last
@@ -204,104 +219,55 @@ func (b *Bulkhead) done(error) {
 	b.mu.Unlock()
 }
 
-// grantLocked gives free slots to waiters, oldest first.
+// grantLocked gives free slots to waiters, oldest first, skipping the
+// withdrawn ones.
 func (b *Bulkhead) grantLocked() {
-	for len(b.queue) > 0 && b.tryAcquire() {
+	for len(b.queue) > 0 {
 		w := b.queue[0]
-		b.queue[0] = nil
-		b.queue = b.queue[1:]
-		b.waiting.Add(-1)
-		close(w.granted)
-	}
-}
-
-// Start makes the bulkhead admit calls again after a [Bulkhead.Stop] that
-// finished; on a running bulkhead it does nothing. A bulkhead is running
-// from [New], so Start is needed only to reuse it.
-func (b *Bulkhead) Start(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !b.stopped.Load() {
-		return nil
-	}
-	select {
-	case <-b.drained:
-	default:
-		return &resilience.RejectedError{Name: b.cfg.Name, Reason: resilience.ErrStopped}
-	}
-	b.drained = make(chan struct{})
-	b.stopped.Store(false)
-	return nil
-}
-
-// Stop refuses new calls with [resilience.ErrStopped], answers every
-// waiting call the same way, and waits until the admitted calls are done
-// or ctx is done, whichever comes first; it returns ctx's error in the
-// second case (the calls still running keep their slots until they
-// finish). Stop is idempotent and safe to call concurrently with calls.
-func (b *Bulkhead) Stop(ctx context.Context) error {
-	b.mu.Lock()
-	if !b.stopped.Load() {
-		b.stopped.Store(true)
-		for _, w := range b.queue {
-			w.err = b.stopErr
-			close(w.granted)
+		if w.state.Load() != queued {
+			b.popLocked()
+			continue
 		}
-		clear(b.queue)
-		b.queue = b.queue[:0]
-		b.waiting.Store(0)
-		if b.inFlight.Load() == 0 {
-			b.closeDrainedLocked()
+		if !b.tryAcquire() {
+			return
+		}
+		b.popLocked()
+		if w.state.CompareAndSwap(queued, admitted) {
+			b.admitLocked(w)
+		} else {
+			b.inFlight.Add(-1) // withdrawn meanwhile: the slot goes to the next
 		}
 	}
-	drained := b.drained
-	b.mu.Unlock()
-	select {
-	case <-drained:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+}
+
+// popLocked drops the head of the queue.
+func (b *Bulkhead) popLocked() {
+	b.queue[0] = nil
+	b.queue = b.queue[1:]
+}
+
+// admitLocked hands a slot to a waiter that holds one.
+func (b *Bulkhead) admitLocked(w *waiter) {
+	b.waiting.Add(-1)
+	if w.job != nil {
+		b.unwatchLocked(w)
+		b.startLocked(w.job)
+		return
 	}
+	close(w.granted)
 }
 
-// closeDrainedLocked closes drained once.
-func (b *Bulkhead) closeDrainedLocked() {
-	select {
-	case <-b.drained:
-	default:
-		close(b.drained)
+// compactLocked drops withdrawn waiters once they outnumber the live ones.
+func (b *Bulkhead) compactLocked() {
+	if len(b.queue) < 2*int(b.waiting.Load())+16 {
+		return
 	}
-}
-
-// Done returns a channel closed once the bulkhead has stopped and every
-// admitted call is done.
-func (b *Bulkhead) Done() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.drained
-}
-
-// Err returns nil: a bulkhead has no failure of its own.
-func (b *Bulkhead) Err() error { return nil }
-
-// Metrics is a snapshot of a bulkhead's counters.
-type Metrics struct {
-	Limit     int    // MaxConcurrent
-	InFlight  int    // calls admitted and not yet done
-	Queued    int    // calls waiting for a slot
-	Admitted  uint64 // calls admitted since New
-	Rejected  uint64 // calls refused: full or stopped
-	Cancelled uint64 // calls whose context ended while they waited
-}
-
-// Metrics returns the current counters; it does not block calls.
-func (b *Bulkhead) Metrics() Metrics {
-	return Metrics{
-		Limit:     b.cfg.MaxConcurrent,
-		InFlight:  int(max(0, b.inFlight.Load())),
-		Queued:    int(b.waiting.Load()),
-		Admitted:  b.admitted.Load(),
-		Rejected:  b.rejected.Load(),
-		Cancelled: b.cancelled.Load(),
+	live := b.queue[:0]
+	for _, w := range b.queue {
+		if w.state.Load() == queued {
+			live = append(live, w)
+		}
 	}
+	clear(b.queue[len(live):])
+	b.queue = live
 }

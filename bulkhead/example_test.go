@@ -25,3 +25,26 @@ func Example() {
 	// true
 	// <nil>
 }
+
+// Jobs sent to a bulkhead run on its workers; each accepted job gets
+// exactly one answer on the caller's channel.
+func ExampleBulkhead_Go() {
+	b, _ := bulkhead.New(bulkhead.Config{Name: "thumbnails", MaxConcurrent: 2, MaxQueue: 8})
+	out := make(chan resilience.Result[int], 3)
+	for _, size := range []int{16, 32, 64} {
+		err := resilience.Submit(context.Background(), b, func(context.Context) (int, error) {
+			return size * size, nil
+		}, out)
+		if err != nil {
+			fmt.Println("refused:", err)
+		}
+	}
+	sum := 0
+	for range 3 {
+		r := <-out
+		sum += r.Value
+	}
+	fmt.Println(sum)
+	_ = b.Stop(context.Background())
+	// Output: 5376
+}
