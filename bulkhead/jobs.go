@@ -1,0 +1,135 @@
+package bulkhead
+
+import (
+	"context"
+
+	"github.com/llm-research-lab/resilience"
+)
+
+// job is work handed to Go: run on a worker, or answered with why not.
+type job struct {
+	ctx context.Context // the submitter's, carried to the worker
+	run func(ctx context.Context, err error)
+}
+
+// answer tells the job it will not run.
+func (j *job) answer(err error) { j.run(j.ctx, err) }
+
+// watch answers the queued jobs of one context when it ends. One watch
+// (one context.AfterFunc) serves every job whose context shares a Done
+// channel, so cancelling many jobs at once costs one callback, not one
+// goroutine per job.
+type watch struct {
+	waiters []*waiter // may hold waiters that have left the queue
+	live    int       // how many of them are still queued
+	stop    func() bool
+}
+
+// Go hands run to the bulkhead and returns at once. It refuses with
+// [resilience.ErrFull] when every slot is taken and the queue is full,
+// [resilience.ErrStopped] when the bulkhead is stopped, and ctx's error
+// when ctx is already done; run is then never called.
+//
+// Otherwise run is called exactly once: on a worker goroutine the bulkhead
+// owns, holding a slot, with err nil; or, if it cannot run, with err set to
+// why (ctx's error if ctx ended while it waited, [resilience.ErrStopped]
+// if the bulkhead stopped first), on the goroutine that found out, which
+// it must not block for long. [resilience.Submit] is the typed way to use
+// Go; a panic in a function given to Go directly is not recovered, as with a go
+// statement.
+func (b *Bulkhead) Go(ctx context.Context, run func(ctx context.Context, err error)) error {
+	if run == nil {
+		return &resilience.ConfigError{Field: "job", Reason: "must not be nil"}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := b.enqueue(&job{ctx: ctx, run: run}); err != nil {
+		b.rejected.Add(1)
+		return err
+	}
+	return nil
+}
+
+// startLocked runs j on a new worker; the caller holds a slot for it.
+func (b *Bulkhead) startLocked(j *job) {
+	b.admitted.Add(1)
+	b.workers.Add(1)
+	go b.work(j)
+}
+
+// work runs one job and frees its slot, even if the job panics or exits.
+func (b *Bulkhead) work(j *job) {
+	defer b.workers.Done()
+	defer b.done(nil)
+	j.run(j.ctx, nil)
+}
+
+// watchLocked arranges for a queued job to be answered when its context
+// ends.
+func (b *Bulkhead) watchLocked(w *waiter) {
+	done := w.job.ctx.Done()
+	if done == nil {
+		return
+	}
+	wt := b.watches[done]
+	if wt == nil {
+		wt = &watch{}
+		b.watches[done] = wt
+		b.fires.Add(1)
+		wt.stop = context.AfterFunc(w.job.ctx, func() { b.fire(done) })
+	}
+	wt.waiters = append(wt.waiters, w)
+	wt.live++
+}
+
+// unwatchLocked forgets a job that left the queue.
+func (b *Bulkhead) unwatchLocked(w *waiter) {
+	done := w.job.ctx.Done()
+	wt := b.watches[done]
+	if wt == nil {
+		return
+	}
+	if wt.live--; wt.live == 0 {
+		b.unwatchAllLocked(done, wt)
+		return
+	}
+	if len(wt.waiters) > 2*wt.live+16 {
+		live := wt.waiters[:0]
+		for _, q := range wt.waiters {
+			if q.state.Load() == queued {
+				live = append(live, q)
+			}
+		}
+		clear(wt.waiters[len(live):])
+		wt.waiters = live
+	}
+}
+
+// fire answers the queued jobs whose context ended.
+func (b *Bulkhead) fire(done <-chan struct{}) {
+	defer b.fires.Done()
+	b.mu.Lock()
+	wt := b.watches[done]
+	delete(b.watches, done)
+	b.mu.Unlock()
+	if wt == nil {
+		return
+	}
+	for _, w := range wt.waiters {
+		if w.state.CompareAndSwap(queued, withdrawn) {
+			b.waiting.Add(-1)
+			b.cancelled.Add(1)
+			w.job.answer(w.job.ctx.Err())
+		}
+	}
+}
+
+// unwatchAllLocked drops a watch. If its callback has already started, the
+// callback itself finds nothing to do and marks its end in fires.
+func (b *Bulkhead) unwatchAllLocked(done <-chan struct{}, wt *watch) {
+	if wt.stop() {
+		b.fires.Done()
+	}
+	delete(b.watches, done)
+}

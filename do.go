@@ -1,0 +1,35 @@
+package resilience
+
+import "context"
+
+// Do calls fn through the policy p and returns fn's value and error, or the
+// zero value and p's refusal. The value returned is the one of the attempt
+// whose error is returned, so a result classified as bad (say an HTTP 503
+// returned with an error) still reaches the caller.
+//
+// p is any [Policy]: a [*Pipeline], a lone breaker, a retry policy. A nil p
+// calls fn directly. A [Gate] runs inline, with no allocation. A panic in
+// fn counts as a failure and is re-raised in the caller's goroutine.
+func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (v T, err error) {
+	if fn == nil {
+		return v, errNilFunc
+	}
+	switch p := p.(type) {
+	case nil:
+		return fn(ctx)
+	case Gate:
+		done, refused := p.Allow(ctx)
+		if refused != nil {
+			return v, refused
+		}
+		defer settle(done, &err)
+		v, err = fn(ctx)
+		return v, err
+	}
+	err = p.Run(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = fn(ctx)
+		return err
+	})
+	return v, err
+}

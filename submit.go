@@ -1,0 +1,92 @@
+package resilience
+
+import (
+	"context"
+	"runtime/debug"
+)
+
+// Result is the one answer to a job given to [Submit]: fn's value and
+// error, or only an error when fn did not run.
+type Result[T any] struct {
+	Value T
+	Err   error
+}
+
+// runner is a bulkhead that runs jobs on goroutines it owns.
+type runner interface {
+	Go(ctx context.Context, job func(ctx context.Context, err error)) error
+}
+
+// Submit is the channel face of [Do]: it hands fn to the bulkhead of p and
+// returns at once. p is a [*Pipeline] whose Bulkhead runs jobs (a
+// bulkhead.Bulkhead does), or such a bulkhead itself.
+//
+// A non-nil error means the job was refused and nothing will arrive on out:
+// the bulkhead is full ([ErrFull]) or stopped ([ErrStopped]), ctx is done,
+// or p cannot run jobs ([*ConfigError]). A nil error means exactly one
+// [Result] will be sent on out: fn's value and error after it ran through
+// the pipeline's other policies on one of the bulkhead's workers, or the
+// reason it never ran. The caller owns out and must leave room for every
+// accepted job (a buffer, or a reader), since the answer is sent with a
+// plain send. A panic in fn arrives as a [*PanicError].
+//
+// The job holds its bulkhead slot while it runs, including any retries and
+// the waits between them.
+func Submit[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error), out chan<- Result[T]) error {
+	switch {
+	case fn == nil:
+		return errNilFunc
+	case out == nil:
+		return &ConfigError{Field: "out", Reason: "must not be nil"}
+	}
+	inner, r := jobParts(p)
+	if r == nil {
+		return &ConfigError{Field: "Pipeline.Bulkhead", Reason: "Submit needs a bulkhead that runs jobs"}
+	}
+	return r.Go(ctx, func(ctx context.Context, err error) {
+		if err != nil {
+			out <- Result[T]{Err: err}
+			return
+		}
+		runJob(ctx, inner, fn, out)
+	})
+}
+
+// jobParts returns the pipeline a job runs through, without its bulkhead
+// (the job already holds a slot), and the bulkhead that runs it.
+func jobParts(p Policy) (*Pipeline, runner) {
+	if r, ok := p.(runner); ok {
+		return nil, r
+	}
+	pl, ok := p.(*Pipeline)
+	if !ok || pl == nil {
+		return nil, nil
+	}
+	r, ok := pl.Bulkhead.(runner)
+	if !ok {
+		return nil, nil
+	}
+	inner := *pl
+	inner.Bulkhead = nil
+	return &inner, r
+}
+
+// runJob runs fn through p on a worker and sends its one result, turning
+// a panic or a runtime.Goexit into a [*PanicError]. The send is deferred so
+// that it happens even when fn calls runtime.Goexit.
+func runJob[T any](ctx context.Context, p *Pipeline, fn func(context.Context) (T, error), out chan<- Result[T]) {
+	var res Result[T]
+	finished := false
+	defer func() {
+		if !finished {
+			v := recover()
+			if v == nil {
+				v = "runtime.Goexit called"
+			}
+			res = Result[T]{Err: &PanicError{Value: v, Stack: debug.Stack()}}
+		}
+		out <- res
+	}()
+	res.Value, res.Err = Do(ctx, p, fn)
+	finished = true
+}
