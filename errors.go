@@ -148,7 +148,3 @@ func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
 }
-
-// errPanicked is what a Gate's done function receives when the protected
-// call panicked: the panic itself continues in the caller's goroutine.
-var errPanicked = &PanicError{Value: "call panicked; the panic continues in the caller"}
