@@ -33,9 +33,6 @@ func (l errLog) add(err error) errLog {
 	return l
 }
 
-// setLast replaces the latest recorded error. The log must not be empty.
-func (l errLog) setLast(err error) { l.errs[slot(l.n)] = err }
-
 // last returns the latest recorded error, or nil.
 func (l errLog) last() error {
 	if l.n == 0 {
