@@ -107,8 +107,8 @@ func (p *Pipeline) retry(ctx context.Context, fn func(context.Context) error) er
 	}
 	var n atomic.Int32
 	return p.Retry.Run(ctx, func(ctx context.Context) error {
-		if k := n.Add(1); k > 1 {
-			ctx = context.WithValue(ctx, attemptKey{}, int(k))
+		if k := int(n.Add(1)); k > 1 && Attempt(ctx) != k {
+			ctx = WithAttempt(ctx, k)
 		}
 		return p.attempt(ctx, fn)
 	})
@@ -173,7 +173,8 @@ var errNilFunc = &ConfigError{Field: "fn", Reason: "must not be nil"}
 type attemptKey struct{}
 
 // Attempt returns the number of the attempt ctx belongs to, from 1, for a
-// call made through a [Pipeline] with a Retry policy; 1 otherwise.
+// call made through a retry policy, alone or in a [Pipeline]; 1 otherwise
+// (see [WithAttempt]).
 func Attempt(ctx context.Context) int {
 	if n, ok := ctx.Value(attemptKey{}).(int); ok {
 		return n

@@ -14,6 +14,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -25,8 +26,8 @@ import (
 
 var errRetryBoom = errors.New("boom")
 
-func retryZeroDelay() *retry.Retrier {
-	r, err := retry.New(retry.Config{MaxAttempts: 5, Policy: retry.PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
+func retryZeroDelay() *retry.Policy {
+	r, err := retry.New(retry.Config{MaxAttempts: 5, Delay: func(int, time.Duration) time.Duration { return 0 }})
 	if err != nil {
 		panic(err)
 	}
@@ -57,14 +58,14 @@ func retryLibs() []retryLib {
 	return []retryLib{
 		{"resilience", func(b *testing.B, okAt int) {
 			r, ctx := retryZeroDelay(), context.Background()
-			fn := func(_ context.Context, attempt int) error {
-				if attempt < okAt {
-					return errRetryBoom
+			fn := func(ctx context.Context) (struct{}, error) {
+				if resilience.Attempt(ctx) < okAt {
+					return struct{}{}, errRetryBoom
 				}
-				return nil
+				return struct{}{}, nil
 			}
 			for b.Loop() {
-				if err := r.Do(ctx, fn); err != nil {
+				if _, err := resilience.Do(ctx, r, fn); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -140,7 +141,7 @@ const retryPendingJobs = 100_000
 
 // BenchmarkRetryPendingMemory measures what 100,000 retries waiting for
 // their next attempt cost: as entries in a retry.Scheduler's timer queue
-// (lib=scheduler) or as goroutines sleeping in Retrier.Do (lib=goroutines).
+// (lib=scheduler) or as goroutines sleeping in Policy.Run (lib=goroutines).
 // Both deliver each outcome on its own channel and keep the channels in a
 // slice. The metric is the growth of heap plus goroutine stacks, after GC,
 // divided by the number of waiting retries. Run with -benchtime 1x.
@@ -165,13 +166,13 @@ func BenchmarkRetryPendingMemory(b *testing.B) {
 	})
 }
 
-func retrySchedulerPending(b *testing.B, r *retry.Retrier) float64 {
+func retrySchedulerPending(b *testing.B, r *retry.Policy) float64 {
 	s, err := retry.NewScheduler(r, retry.SchedulerConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var calls atomic.Int64
-	fn := func(context.Context, int) error { calls.Add(1); return errRetryBoom }
+	fn := func(context.Context) error { calls.Add(1); return errRetryBoom }
 	before := retryLiveBytes()
 	outs := make([]<-chan error, retryPendingJobs)
 	for i := range outs {
@@ -191,16 +192,16 @@ func retrySchedulerPending(b *testing.B, r *retry.Retrier) float64 {
 	return per
 }
 
-func retryGoroutinesPending(b *testing.B, r *retry.Retrier) float64 {
+func retryGoroutinesPending(b *testing.B, r *retry.Policy) float64 {
 	ctx, cancel := context.WithCancel(context.Background())
 	var calls atomic.Int64
-	fn := func(context.Context, int) error { calls.Add(1); return errRetryBoom }
+	fn := func(context.Context) error { calls.Add(1); return errRetryBoom }
 	before := retryLiveBytes()
 	outs := make([]chan error, retryPendingJobs)
 	for i := range outs {
 		out := make(chan error, 1)
 		outs[i] = out
-		go func() { out <- r.Do(ctx, fn) }()
+		go func() { out <- r.Run(ctx, fn) }()
 	}
 	retryWaitCalls(&calls)
 	time.Sleep(100 * time.Millisecond) // let the last ones park in their sleep

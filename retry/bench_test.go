@@ -4,46 +4,48 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
-func BenchmarkDoFirstSuccess(b *testing.B) {
+func BenchmarkRunFirstSuccess(b *testing.B) {
 	r := mustNew(b, Config{})
 	ctx := context.Background()
-	fn := func(context.Context, int) error { return nil }
+	fn := func(context.Context) error { return nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := r.Do(ctx, fn); err != nil {
+		if err := r.Run(ctx, fn); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func BenchmarkDoFirstSuccessParallel(b *testing.B) {
+func BenchmarkRunFirstSuccessParallel(b *testing.B) {
 	r := mustNew(b, Config{})
 	ctx := context.Background()
-	fn := func(context.Context, int) error { return nil }
+	fn := func(context.Context) error { return nil }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := r.Do(ctx, fn); err != nil {
+			if err := r.Run(ctx, fn); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 }
 
-func BenchmarkDoTwoFailures(b *testing.B) {
-	r := mustNew(b, Config{Policy: PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
+func BenchmarkRunTwoFailures(b *testing.B) {
+	r := mustNew(b, Config{Delay: zeroDelay})
 	ctx := context.Background()
-	fn := func(_ context.Context, n int) error {
-		if n < 3 {
+	fn := func(ctx context.Context) error {
+		if resilience.Attempt(ctx) < 3 {
 			return errBoom
 		}
 		return nil
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := r.Do(ctx, fn); err != nil {
+		if err := r.Run(ctx, fn); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -72,7 +74,7 @@ func BenchmarkSchedulerFirstSuccess(b *testing.B) {
 	}
 	defer s.Stop(context.Background())
 	ctx := context.Background()
-	fn := func(context.Context, int) error { return nil }
+	fn := func(context.Context) error { return nil }
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

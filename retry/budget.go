@@ -3,24 +3,15 @@ package retry
 import (
 	"math"
 	"sync/atomic"
-)
 
-// BudgetConfig configures [NewBudget]. Zero fields mean the defaults: 10
-// tokens, 0.1 token back per success, so that beyond a burst of 10 retries
-// a dependency sees at most one retry for every ten successful calls.
-type BudgetConfig struct {
-	// Tokens is the bucket's capacity and initial content. Default 10;
-	// NaN, Inf, values below 1 or above 1e9 are rejected.
-	Tokens float64
-	// Refill is the number of tokens a success puts back. Default 0.1;
-	// NaN, Inf, negative values or values above Tokens are rejected.
-	Refill float64
-}
+	"github.com/llm-research-lab/resilience"
+)
 
 // Budget is a token bucket shared by the retry loops calling one
 // dependency: every retry (not first attempts) takes a token, every success
-// puts Refill back, and a loop finding the bucket empty stops with
-// [CauseBudget]. It bounds the extra load retries add to a failing
+// puts a refill back, and a loop finding the bucket empty stops, its
+// [Error.Reason] a [*resilience.RejectedError] matching
+// [resilience.ErrExhausted]. It bounds the extra load retries add to a failing
 // dependency. A Budget is safe for concurrent use; it has no useful zero
 // value, use [NewBudget].
 type Budget struct {
@@ -29,27 +20,29 @@ type Budget struct {
 	refill int64
 }
 
-// NewBudget returns a full budget, or a [*ConfigError] naming the invalid
-// field.
-func NewBudget(cfg BudgetConfig) (*Budget, error) {
-	if cfg.Tokens == 0 {
-		cfg.Tokens = 10
-	}
-	if cfg.Refill == 0 {
-		cfg.Refill = 0.1
-	}
+// NewBudget returns a full budget of tokens tokens, of which every success
+// puts refill back; for example NewBudget(10, 0.1): beyond a burst of 10
+// retries, a dependency sees at most one retry for every ten successful
+// calls. tokens must be between 1 and 1e9, refill between 0 (no refill)
+// and tokens, and not below 1e-9 unless 0; otherwise NewBudget returns a
+// [*resilience.ConfigError] naming the argument.
+func NewBudget(tokens, refill float64) (*Budget, error) {
 	switch {
-	case math.IsNaN(cfg.Tokens) || cfg.Tokens < 1 || cfg.Tokens > 1e9:
-		return nil, &ConfigError{"Tokens", "must be between 1 and 1e9"}
-	case math.IsNaN(cfg.Refill) || cfg.Refill < 0 || cfg.Refill > cfg.Tokens:
-		return nil, &ConfigError{"Refill", "must be between 0 and Tokens"}
+	case math.IsNaN(tokens) || tokens < 1 || tokens > 1e9:
+		return nil, budgetError("tokens", "must be between 1 and 1e9")
+	case math.IsNaN(refill) || refill < 0 || refill > tokens:
+		return nil, budgetError("refill", "must be between 0 and tokens")
 	}
-	b := &Budget{max: int64(math.Round(cfg.Tokens * unit)), refill: int64(math.Round(cfg.Refill * unit))}
-	if cfg.Refill > 0 && b.refill == 0 {
-		return nil, &ConfigError{"Refill", "must be 0 or at least 1e-9"}
+	b := &Budget{max: int64(math.Round(tokens * unit)), refill: int64(math.Round(refill * unit))}
+	if refill > 0 && b.refill == 0 {
+		return nil, budgetError("refill", "must be 0 or at least 1e-9")
 	}
 	b.left.Store(b.max)
 	return b, nil
+}
+
+func budgetError(arg, reason string) error {
+	return &resilience.ConfigError{Field: "retry.NewBudget." + arg, Reason: reason}
 }
 
 // Tokens returns the tokens left.
@@ -73,7 +66,7 @@ func (b *Budget) spend() bool {
 	}
 }
 
-// deposit puts Refill back, up to the capacity. A full bucket is only
+// deposit puts the refill back, up to the capacity. A full bucket is only
 // read, so successes on many cores do not fight over its cache line.
 func (b *Budget) deposit() {
 	for {

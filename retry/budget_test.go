@@ -9,7 +9,7 @@ import (
 )
 
 func TestBudgetConcurrentSpendNeverOverdraws(t *testing.T) {
-	b, err := NewBudget(BudgetConfig{Tokens: 100, Refill: 0.5})
+	b, err := NewBudget(100, 0.5)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	var mu sync.Mutex

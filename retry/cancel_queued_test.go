@@ -13,13 +13,13 @@ func TestCancelledJobQueuedForWorkerIsAnswered(t *testing.T) {
 		r, _ := New(Config{})
 		s, _ := NewScheduler(r, SchedulerConfig{Workers: 1})
 		release := make(chan struct{})
-		busy := s.Submit(context.Background(), func(ctx context.Context, _ int) error {
+		busy := s.Submit(context.Background(), func(ctx context.Context) error {
 			<-release // the only worker is busy
 			return nil
 		})
 		synctest.Wait()
 		ctx, cancel := context.WithCancel(context.Background())
-		queued := s.Submit(ctx, func(context.Context, int) error { return nil })
+		queued := s.Submit(ctx, func(context.Context) error { return nil })
 		synctest.Wait()
 		cancel()
 		synctest.Wait()

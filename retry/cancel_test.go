@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Cancelling the context shared by 50 000 waiting jobs answers them all at
@@ -23,7 +25,7 @@ func TestCancelManyWaitingJobsCostsNoGoroutinePerJob(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		outs := make([]<-chan error, jobs)
 		for i := range outs {
-			outs[i] = s.Submit(ctx, func(context.Context, int) error { return errBoom })
+			outs[i] = s.Submit(ctx, func(context.Context) error { return errBoom })
 		}
 		synctest.Wait()
 		require.Equal(t, jobs, s.Pending(), "every job waits for its retry")
@@ -45,7 +47,7 @@ func TestCancelManyWaitingJobsCostsNoGoroutinePerJob(t *testing.T) {
 		cancel()
 		for _, out := range outs {
 			re := asError(t, <-out)
-			if re.Cause != CauseContext || !errors.Is(re, context.Canceled) {
+			if !errors.Is(re.Reason, context.Canceled) {
 				t.Fatalf("answer %v, want a context stop", re)
 			}
 		}
@@ -66,11 +68,11 @@ func TestStuckActorCancelSubmitAndStopStayBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		errBlock := errors.New("blocks the actor")
 		release := make(chan struct{})
-		cfg := Config{Jitter: NoJitter, InitialDelay: time.Hour, MaxDelay: time.Hour, RetryIf: func(err error) bool {
+		cfg := Config{Jitter: NoJitter, InitialDelay: time.Hour, MaxDelay: time.Hour, Classify: func(err error) resilience.Outcome {
 			if errors.Is(err, errBlock) {
 				<-release
 			}
-			return true
+			return resilience.Failure
 		}}
 		const mailbox, waiting = 4, 50
 		s := newSched(t, cfg, SchedulerConfig{Workers: 1, Mailbox: mailbox})
@@ -79,18 +81,18 @@ func TestStuckActorCancelSubmitAndStopStayBounded(t *testing.T) {
 		for i := range cancels {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancels[i] = cancel
-			outs = append(outs, s.Submit(ctx, func(context.Context, int) error { return errBoom }))
+			outs = append(outs, s.Submit(ctx, func(context.Context) error { return errBoom }))
 		}
 		synctest.Wait()
-		outs = append(outs, s.Submit(context.Background(), func(context.Context, int) error { return errBlock }))
-		synctest.Wait() // the actor is now stuck in RetryIf
+		outs = append(outs, s.Submit(context.Background(), func(context.Context) error { return errBlock }))
+		synctest.Wait() // the actor is now stuck in Classify
 		for range mailbox {
-			outs = append(outs, s.Submit(context.Background(), func(context.Context, int) error { return nil }))
+			outs = append(outs, s.Submit(context.Background(), func(context.Context) error { return nil }))
 		}
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		start := time.Now()
-		late := s.Submit(ctx, func(context.Context, int) error { return nil })
+		late := s.Submit(ctx, func(context.Context) error { return nil })
 		assert.Equal(t, time.Second, time.Since(start), "Submit waited for room until its context ended")
 		assert.ErrorIs(t, <-late, context.DeadlineExceeded)
 		cancel()

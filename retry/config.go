@@ -5,18 +5,16 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Defaults used for the zero fields of [Config].
 const (
-	// DefaultMaxAttempts is the default Config.MaxAttempts.
-	DefaultMaxAttempts = 5
-	// DefaultInitialDelay is the default Config.InitialDelay.
-	DefaultInitialDelay = 100 * time.Millisecond
-	// DefaultMaxDelay is the default Config.MaxDelay.
-	DefaultMaxDelay = 30 * time.Second
-	// DefaultMultiplier is the default Config.Multiplier.
-	DefaultMultiplier = 2.0
+	defaultMaxAttempts  = 5
+	defaultInitialDelay = 100 * time.Millisecond
+	defaultMaxDelay     = 30 * time.Second
+	defaultMultiplier   = 2.0
 )
 
 // Backoff is how the delay grows from one retry to the next. The zero value
@@ -75,28 +73,25 @@ func (j Jitter) String() string {
 	return fmt.Sprintf("Jitter(%d)", int(j))
 }
 
-// Config configures a [Retrier]. Zero fields mean the documented default,
+// Config configures a [Policy]. Zero fields mean the documented default,
 // so the zero Config is: 5 attempts, exponential backoff from 100ms doubling
-// up to 30s, full jitter, every error retried, no budget. There is no hidden
-// limit on total elapsed time: bound it with the context's deadline.
+// up to 30s, full jitter, errors classified by [resilience.Classify], no
+// budget. There is no hidden limit on total elapsed time: bound it with the
+// context's deadline.
 type Config struct {
 	// MaxAttempts is the total number of attempts, the first included.
-	// Default 5; negative is rejected; math.MaxInt means "until stopped
+	// 0 means 5; negative is rejected; math.MaxInt means "until stopped
 	// by something else".
 	MaxAttempts int
 	// InitialDelay is the first backoff delay, exactly (before jitter),
-	// whatever its size. Default 100ms: zero means the default, not "no
-	// delay" (see NoDelay). Negative is rejected.
+	// whatever its size. 0 means 100ms (for no delay at all, set Delay to
+	// a function that returns 0). Negative is rejected.
 	InitialDelay time.Duration
-	// NoDelay makes the backoff delay zero: retries follow one another at
-	// once, with every Backoff and Jitter. Server-directed delays (a
-	// [Hint]) are still honoured, up to MaxDelay. Setting InitialDelay too
-	// is rejected.
-	NoDelay bool
-	// MaxDelay caps every wait, including server-directed ones. Default
-	// 30s; negative or less than InitialDelay is rejected.
+	// MaxDelay caps every wait: backoff, Delay's, and server-directed ones.
+	// 0 means 30s (or InitialDelay if larger); negative or less than
+	// InitialDelay is rejected.
 	MaxDelay time.Duration
-	// Multiplier is the growth factor of Exponential backoff. Default 2;
+	// Multiplier is the growth factor of Exponential backoff. 0 means 2;
 	// NaN, ±Inf and values below 1 are rejected.
 	Multiplier float64
 	// Backoff is the delay growth. Default Exponential.
@@ -104,60 +99,59 @@ type Config struct {
 	// Jitter is the randomisation. Default FullJitter; use NoJitter for
 	// exact delays.
 	Jitter Jitter
-	// Policy, when set, replaces Backoff and Jitter. Its delays are still
-	// clamped to [0, MaxDelay] and MaxAttempts still applies.
-	Policy Policy
-	// RetryIf classifies errors: false stops the loop (cause
-	// CausePermanent, or CauseOpen for an error with a RetryAfter hint).
-	// Default: every error is retried. Errors wrapped by [Permanent] stop
-	// without asking it. It must be safe for concurrent use.
-	RetryIf func(error) bool
+	// Delay, when set, replaces Backoff and Jitter: it returns the wait
+	// after the given attempt (from 1) failed, given the previous wait (0
+	// before the first retry). Its result is clamped to [0, MaxDelay], so
+	// it cannot make the loop sleep forever. It runs on the goroutine
+	// running the loop and must be safe for concurrent use.
+	Delay func(attempt int, prev time.Duration) time.Duration
+	// Classify says what an attempt's error means: Failure and Throttled
+	// retry, Terminal, Ignored and Success stop the loop. nil means
+	// [resilience.Classify]. It must be safe for concurrent use.
+	//
+	// The wait before a retry is the error's hint when it has a positive
+	// one (the first error in the chain with a RetryAfter() time.Duration
+	// method, such as a breaker's [*resilience.RejectedError] or
+	// [resilience.RetryAfter]), clamped to MaxDelay; otherwise the backoff
+	// delay.
+	Classify func(error) resilience.Outcome
 	// Budget, when set, is spent by every retry and refilled by every
-	// success; share one Budget between Retriers calling the same
+	// success; share one Budget between Policies calling the same
 	// dependency. Default: no budget.
 	Budget *Budget
-	// OnRetry, when set, is called before every wait with the failed
-	// attempt, its error and the wait. It runs on the goroutine running
-	// the loop ([Retrier.Do]'s caller, or a [Scheduler]'s actor) and must
-	// not block.
-	OnRetry func(Event)
+	// Events, when set, receives an [Event] before every wait. Sends never
+	// block: when the channel is full the event is dropped and counted
+	// (see [Policy.EventsDropped]).
+	Events chan<- Event
 	// Rand is the random source for jitter. Default: the runtime's
 	// goroutine-safe source. A Source given here must be safe for
-	// concurrent use if the Retrier is; it is meant for tests.
+	// concurrent use if the Policy is; it is meant for tests.
 	Rand rand.Source
 }
 
-// Event describes one retry, as passed to Config.OnRetry.
+// Event describes one retry, as sent on Config.Events.
 type Event struct {
 	Attempt int           // the attempt that failed, from 1
 	Err     error         // its error
 	Delay   time.Duration // the wait before the next attempt
 }
 
-// ConfigError reports an invalid [Config] field.
-type ConfigError struct {
-	Field  string // the field's name, e.g. "Multiplier"
-	Reason string // why the value was refused
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	return "retry: invalid config: " + e.Field + " " + e.Reason
-}
-
 // withDefaults fills zero fields and validates the result.
 func (c Config) withDefaults() (Config, error) {
 	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
+		c.MaxAttempts = defaultMaxAttempts
 	}
-	if c.InitialDelay == 0 && !c.NoDelay {
-		c.InitialDelay = DefaultInitialDelay
+	if c.InitialDelay == 0 {
+		c.InitialDelay = defaultInitialDelay
 	}
 	if c.MaxDelay == 0 {
-		c.MaxDelay = max(DefaultMaxDelay, c.InitialDelay)
+		c.MaxDelay = max(defaultMaxDelay, c.InitialDelay)
 	}
 	if c.Multiplier == 0 {
-		c.Multiplier = DefaultMultiplier
+		c.Multiplier = defaultMultiplier
+	}
+	if c.Classify == nil {
+		c.Classify = resilience.Classify
 	}
 	return c, c.validate()
 }
@@ -165,23 +159,25 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) validate() error {
 	switch {
 	case c.MaxAttempts < 0:
-		return &ConfigError{"MaxAttempts", "must not be negative"}
+		return configError("MaxAttempts", "must not be negative")
 	case c.InitialDelay < 0:
-		return &ConfigError{"InitialDelay", "must not be negative"}
-	case c.NoDelay && c.InitialDelay != 0:
-		return &ConfigError{"InitialDelay", "must be zero with NoDelay"}
+		return configError("InitialDelay", "must not be negative")
 	case c.MaxDelay < 0:
-		return &ConfigError{"MaxDelay", "must not be negative"}
+		return configError("MaxDelay", "must not be negative")
 	case c.MaxDelay < c.InitialDelay:
-		return &ConfigError{"MaxDelay", "must not be less than InitialDelay"}
+		return configError("MaxDelay", "must not be less than InitialDelay")
 	case math.IsNaN(c.Multiplier) || math.IsInf(c.Multiplier, 0):
-		return &ConfigError{"Multiplier", "must be a finite number"}
+		return configError("Multiplier", "must be a finite number")
 	case c.Multiplier < 1:
-		return &ConfigError{"Multiplier", "must be at least 1"}
+		return configError("Multiplier", "must be at least 1")
 	case c.Backoff < Exponential || c.Backoff > Linear:
-		return &ConfigError{"Backoff", "is not a known kind"}
+		return configError("Backoff", "is not a known kind")
 	case c.Jitter < FullJitter || c.Jitter > DecorrelatedJitter:
-		return &ConfigError{"Jitter", "is not a known strategy"}
+		return configError("Jitter", "is not a known strategy")
 	}
 	return nil
+}
+
+func configError(field, reason string) error {
+	return &resilience.ConfigError{Field: "retry.Config." + field, Reason: reason}
 }

@@ -8,24 +8,27 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func TestConfigDefaults(t *testing.T) {
 	r, err := New(Config{})
 	require.NoError(t, err)
-	c := r.Config()
+	c := r.cfg
 	assert.Equal(t, 5, c.MaxAttempts)
 	assert.Equal(t, 100*time.Millisecond, c.InitialDelay)
 	assert.Equal(t, 30*time.Second, c.MaxDelay)
 	assert.Equal(t, 2.0, c.Multiplier)
 	assert.Equal(t, Exponential, c.Backoff)
 	assert.Equal(t, FullJitter, c.Jitter, "jitter is on by default")
+	assert.NotNil(t, c.Classify, "errors are classified by resilience.Classify")
 }
 
 func TestConfigMaxDelayDefaultFollowsLargeInitial(t *testing.T) {
 	r, err := New(Config{InitialDelay: time.Minute})
 	require.NoError(t, err, "a large InitialDelay with a default MaxDelay must not be refused")
-	assert.Equal(t, time.Minute, r.Config().MaxDelay)
+	assert.Equal(t, time.Minute, r.cfg.MaxDelay)
 }
 
 func TestConfigRejectsBadFields(t *testing.T) {
@@ -49,33 +52,35 @@ func TestConfigRejectsBadFields(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
-			var ce *ConfigError
-			require.True(t, errors.As(err, &ce), "want a *ConfigError, got %v", err)
-			assert.Equal(t, tc.field, ce.Field)
+			var ce *resilience.ConfigError
+			require.True(t, errors.As(err, &ce), "want a *resilience.ConfigError, got %v", err)
+			assert.Equal(t, "retry.Config."+tc.field, ce.Field)
 			assert.Contains(t, err.Error(), tc.field, "the message must name the field")
 		})
 	}
 }
 
-func TestBudgetConfigRejectsBadFields(t *testing.T) {
+func TestNewBudgetRejectsBadArguments(t *testing.T) {
 	cases := []struct {
-		name  string
-		cfg   BudgetConfig
-		field string
+		name          string
+		tokens, refil float64
+		field         string
 	}{
-		{"NaN tokens", BudgetConfig{Tokens: math.NaN()}, "Tokens"},
-		{"Inf tokens", BudgetConfig{Tokens: math.Inf(1)}, "Tokens"},
-		{"fraction of a token", BudgetConfig{Tokens: 0.5}, "Tokens"},
-		{"negative refill", BudgetConfig{Refill: -1}, "Refill"},
-		{"NaN refill", BudgetConfig{Refill: math.NaN()}, "Refill"},
-		{"refill above capacity", BudgetConfig{Tokens: 2, Refill: 3}, "Refill"},
+		{"NaN tokens", math.NaN(), 0.1, "tokens"},
+		{"Inf tokens", math.Inf(1), 0.1, "tokens"},
+		{"no tokens", 0, 0, "tokens"},
+		{"fraction of a token", 0.5, 0.1, "tokens"},
+		{"negative refill", 10, -1, "refill"},
+		{"NaN refill", 10, math.NaN(), "refill"},
+		{"refill above capacity", 2, 3, "refill"},
+		{"refill too small to count", 10, 1e-12, "refill"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewBudget(tc.cfg)
-			var ce *ConfigError
-			require.True(t, errors.As(err, &ce), "want a *ConfigError, got %v", err)
-			assert.Equal(t, tc.field, ce.Field)
+			_, err := NewBudget(tc.tokens, tc.refil)
+			var ce *resilience.ConfigError
+			require.True(t, errors.As(err, &ce), "want a *resilience.ConfigError, got %v", err)
+			assert.Equal(t, "retry.NewBudget."+tc.field, ce.Field)
 		})
 	}
 }
@@ -85,7 +90,4 @@ func TestStrings(t *testing.T) {
 	assert.Equal(t, "Backoff(7)", Backoff(7).String())
 	assert.Equal(t, "decorrelated", DecorrelatedJitter.String())
 	assert.Equal(t, "Jitter(7)", Jitter(7).String())
-	assert.Equal(t, "open", CauseOpen.String())
-	assert.Equal(t, "Cause(99)", Cause(99).String())
-	assert.Equal(t, "unknown", Cause(0).String())
 }

@@ -7,22 +7,6 @@ import (
 	"time"
 )
 
-// Policy decides the wait before the next attempt. Delay is called after
-// attempt n (from 1) failed, with the previous wait (0 before the first
-// retry); ok false stops the loop with [CauseExhausted]. Implementations
-// must be safe for concurrent use. The [Retrier] clamps the result to
-// [0, MaxDelay], so a policy cannot make it sleep forever or not at all by
-// overflowing.
-type Policy interface {
-	Delay(n int, prev time.Duration) (d time.Duration, ok bool)
-}
-
-// PolicyFunc adapts a function to a [Policy].
-type PolicyFunc func(n int, prev time.Duration) (time.Duration, bool)
-
-// Delay returns f(n, prev).
-func (f PolicyFunc) Delay(n int, prev time.Duration) (time.Duration, bool) { return f(n, prev) }
-
 // backoff is the built-in policy: a Backoff kind, a Jitter strategy and
 // their bounds, taken from a validated Config.
 type backoff struct {
@@ -122,7 +106,7 @@ func uniform(u uint64, lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(off)
 }
 
-// clamp bounds a policy's or a server's delay to [0, max].
+// clamp bounds a Delay function's or a server's delay to [0, max].
 func clamp(d, maxDelay time.Duration) time.Duration {
 	return min(max(d, 0), maxDelay)
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // The first delay is InitialDelay to the nanosecond, for every backoff and
@@ -32,48 +34,37 @@ func TestDelayFirstIsExactlyInitial(t *testing.T) {
 	}
 }
 
-// NoDelay is a zero wait for every backoff and jitter; a hinted wait is
-// still honoured; NoDelay with an InitialDelay is refused.
-func TestNoDelay(t *testing.T) {
+// A Delay function that returns 0 retries at once, with every Backoff and
+// Jitter; a hinted wait is still honoured.
+func TestZeroDelay(t *testing.T) {
 	for _, kind := range []Backoff{Exponential, Constant, Linear} {
 		for _, j := range []Jitter{NoJitter, FullJitter, EqualJitter, DecorrelatedJitter} {
-			r := mustNew(t, Config{NoDelay: true, Backoff: kind, Jitter: j, Multiplier: 3})
+			r := mustNew(t, Config{Delay: zeroDelay, Backoff: kind, Jitter: j, Multiplier: 3})
 			prev := time.Duration(0)
 			for _, n := range []int{1, 2, 10, 64, math.MaxInt} {
-				d, ok := r.Delay(n, prev)
-				require.True(t, ok)
+				d := r.Delay(n, prev)
 				require.Zero(t, d, "%v/%v attempt %d", kind, j, n)
 				prev = d
 			}
 		}
 	}
 	synctest.Test(t, func(t *testing.T) {
-		r := mustNew(t, Config{NoDelay: true, MaxAttempts: 4})
+		r := mustNew(t, Config{Delay: zeroDelay, MaxAttempts: 4})
 		start := time.Now()
 		calls := 0
-		err := r.Do(context.Background(), func(context.Context, int) error { calls++; return errBoom })
+		err := r.Run(context.Background(), func(context.Context) error { calls++; return errBoom })
 		assert.Equal(t, 4, calls)
 		assert.Equal(t, 4, asError(t, err).Attempts)
 		assert.Zero(t, time.Since(start), "no wait between attempts")
 
-		err = r.Do(context.Background(), func(_ context.Context, n int) error {
-			if n == 1 {
-				return After(errBoom, time.Second)
+		err = r.Run(context.Background(), func(ctx context.Context) error {
+			if resilience.Attempt(ctx) == 1 {
+				return resilience.RetryAfter(errBoom, time.Second)
 			}
 			return nil
 		})
 		require.NoError(t, err)
 		assert.Equal(t, time.Second, time.Since(start), "the server-directed wait is honoured")
 	})
-	cfg := mustNew(t, Config{NoDelay: true}).Config()
-	assert.Zero(t, cfg.InitialDelay)
-	assert.Equal(t, DefaultMaxDelay, cfg.MaxDelay)
-	_, err := New(cfg)
-	require.NoError(t, err, "a Retrier's Config builds the same Retrier")
-
-	_, err = New(Config{NoDelay: true, InitialDelay: time.Second})
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "InitialDelay", ce.Field)
-	assert.Equal(t, DefaultInitialDelay, mustNew(t, Config{}).Config().InitialDelay, "zero still means the default")
+	assert.Equal(t, defaultInitialDelay, mustNew(t, Config{}).cfg.InitialDelay, "zero InitialDelay means the default")
 }

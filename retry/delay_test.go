@@ -79,26 +79,21 @@ func TestDelayUsesInjectedSource(t *testing.T) {
 	require.NoError(t, err)
 	var got []time.Duration
 	for n := 1; n <= 3; n++ {
-		d, ok := r.Delay(n, 0)
-		require.True(t, ok)
-		got = append(got, d)
+		got = append(got, r.Delay(n, 0))
 	}
 	assert.Equal(t, []time.Duration{0, 200 * ms, 200 * ms}, got)
 }
 
-func TestDelayCustomPolicyIsClamped(t *testing.T) {
-	r, err := New(Config{MaxDelay: time.Second, Policy: PolicyFunc(func(n int, _ time.Duration) (time.Duration, bool) {
-		return []time.Duration{-time.Hour, time.Hour, 5 * ms}[n-1], n < 3
-	})})
+func TestDelayCustomFuncIsClamped(t *testing.T) {
+	r, err := New(Config{MaxDelay: time.Second, Delay: func(n int, _ time.Duration) time.Duration {
+		return []time.Duration{-time.Hour, time.Hour, 5 * ms}[n-1]
+	}})
 	require.NoError(t, err)
 	var got []time.Duration
-	var oks []bool
 	for n := 1; n <= 3; n++ {
-		d, ok := r.Delay(n, 0)
-		got, oks = append(got, d), append(oks, ok)
+		got = append(got, r.Delay(n, 0))
 	}
-	assert.Equal(t, []time.Duration{0, time.Second, 5 * ms}, got, "negative and huge policy delays are clamped")
-	assert.Equal(t, []bool{true, true, false}, oks)
+	assert.Equal(t, []time.Duration{0, time.Second, 5 * ms}, got, "negative and huge delays are clamped")
 }
 
 func TestDelayExtremeAttempts(t *testing.T) {
@@ -195,7 +190,7 @@ func FuzzDelay(f *testing.F) {
 		if err != nil {
 			return // invalid configs are refused, which is what we want
 		}
-		mx := r.Config().MaxDelay
+		mx := r.cfg.MaxDelay
 		d := r.b.compute(n, time.Duration(prev), u)
 		if d < 0 || d > mx {
 			t.Fatalf("delay %v outside [0, %v] for %+v n=%d prev=%d u=%d", d, mx, cfg, n, prev, u)

@@ -8,28 +8,30 @@
 //
 //   - computes delays that never overflow, go negative or exceed the
 //     maximum, with none, full, equal or decorrelated jitter;
-//   - stops for a reason it reports ([Cause]): attempts exhausted, a
-//     permanent error, the context, a retry budget, or a dependency that
-//     said "not now" and could not be waited for;
+//   - classifies errors with the module's one classifier
+//     ([resilience.Classify] by default): failures and throttling are
+//     retried, terminal and ignored errors stop the loop at once;
+//   - honours server-directed delays (an error with a RetryAfter method,
+//     such as [resilience.RetryAfter] or a breaker's refusal);
 //   - wakes at once when the context is cancelled, and does not start a
 //     sleep that would end past the context's deadline;
-//   - honours server-directed delays (an error with a RetryAfter method,
-//     see [ParseRetryAfter]);
-//   - returns an [*Error] carrying the first and the last attempts' errors
-//     (bounded, however many attempts ran), the attempt count, the stop
-//     cause and the time spent; errors.Is matches the last attempt's error
-//     and the stop reason only.
+//   - bounds the extra load of retries with a shared [Budget];
+//   - returns an [*Error] carrying the last attempt's error, the stop
+//     reason ([resilience.ErrExhausted], the context's error, the budget's
+//     refusal), the attempt count, the time spent and a bounded record of
+//     earlier errors; errors.Is matches only the last error and the reason.
 //
-// Most callers build one [Retrier] with [New] and call [Retrier.Do] or
-// [DoValue]. A first attempt that succeeds costs a function call and no
-// allocation. For many concurrent retried jobs, a [Scheduler] keeps the
-// waiting ones as entries in one actor's timer queue instead of one sleeping
-// goroutine each.
+// Build one [Policy] with [New] and call [Policy.Run], or
+// [resilience.Do] for an operation that returns a value; fn reads its
+// attempt number with [resilience.Attempt]. A Policy also fills the Retry
+// slot of a [resilience.Pipeline]. A first attempt that succeeds costs a
+// function call and no allocation. For many concurrent retried jobs, a
+// [Scheduler] keeps the waiting ones as entries in one actor's timer queue
+// instead of one sleeping goroutine each.
 //
-// Panics in user code (the function, RetryIf, a Policy, OnRetry, a Rand
-// source) are not retried or counted as failures. [Retrier.Do] and
-// [DoValue] do not recover them: the panic continues in the caller's
-// goroutine. A [Scheduler], which runs that code on goroutines it owns,
-// recovers it and answers the job with a [*PanicError] carrying the panic
-// value and stack.
+// Panics in user code (the function, Config.Classify, Config.Delay, a Rand
+// source) are not retried. [Policy.Run] does not recover them: the panic
+// continues in the caller's goroutine. A [Scheduler], which runs that code
+// on goroutines it owns, recovers it and answers the job with a
+// [*resilience.PanicError] carrying the panic value and stack.
 package retry

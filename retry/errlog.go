@@ -1,12 +1,12 @@
 package retry
 
-// KeptLast is how many of the latest attempts' errors an [Error] keeps,
+// keptLast is how many of the latest attempts' errors an [Error] keeps,
 // besides the first attempt's.
-const KeptLast = 8
+const keptLast = 8
 
 // errLog records a loop's attempt errors in bounded space: the first
-// attempt's and the last [KeptLast]. errs grows by append up to
-// KeptLast+1 entries, so a job that failed once holds one, and a loop can
+// attempt's and the last keptLast. errs grows by append up to
+// keptLast+1 entries, so a job that failed once holds one, and a loop can
 // lend it a stack array.
 type errLog struct {
 	n    int     // errors added
@@ -18,23 +18,20 @@ func slot(k int) int {
 	if k == 1 {
 		return 0
 	}
-	return 1 + (k-2)%KeptLast
+	return 1 + (k-2)%keptLast
 }
 
 // add returns l with the error of the next attempt recorded. It works on
 // a copy so that a loop's stack array stays on the stack.
 func (l errLog) add(err error) errLog {
 	l.n++
-	if len(l.errs) < KeptLast+1 {
+	if len(l.errs) < keptLast+1 {
 		l.errs = append(l.errs, err)
 	} else {
 		l.errs[slot(l.n)] = err
 	}
 	return l
 }
-
-// setLast replaces the latest recorded error. The log must not be empty.
-func (l errLog) setLast(err error) { l.errs[slot(l.n)] = err }
 
 // last returns the latest recorded error, or nil.
 func (l errLog) last() error {
@@ -45,14 +42,14 @@ func (l errLog) last() error {
 }
 
 // kept returns a copy of the recorded errors in attempt order: the first,
-// then attempts max(2, n-KeptLast+1) to n.
+// then attempts max(2, n-keptLast+1) to n.
 func (l errLog) kept() []error {
 	if l.n == 0 {
 		return nil
 	}
 	out := make([]error, 0, len(l.errs))
 	out = append(out, l.errs[0])
-	for k := max(2, l.n-KeptLast+1); k <= l.n; k++ {
+	for k := max(2, l.n-keptLast+1); k <= l.n; k++ {
 		out = append(out, l.errs[slot(k)])
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -16,7 +17,8 @@ func Example() {
 	}
 	ctx := context.Background()
 
-	err = r.Do(ctx, func(ctx context.Context, attempt int) error {
+	err = r.Run(ctx, func(ctx context.Context) error {
+		attempt := resilience.Attempt(ctx)
 		fmt.Println("attempt", attempt)
 		if attempt < 2 {
 			return errors.New("flaky")
@@ -25,25 +27,27 @@ func Example() {
 	})
 	fmt.Println("result:", err)
 
-	err = r.Do(ctx, func(context.Context, int) error { return errors.New("down") })
+	err = r.Run(ctx, func(context.Context) error { return errors.New("down") })
 	var re *retry.Error
 	if errors.As(err, &re) {
-		fmt.Println(re.Attempts, "attempts,", re.Cause, "-", re.Last())
+		fmt.Println(re.Attempts, "attempts,", re.Reason, "-", re.Last)
 	}
 	// Output:
 	// attempt 1
 	// attempt 2
 	// result: <nil>
-	// 3 attempts, exhausted - down
+	// 3 attempts, resilience: retries exhausted - down
 }
 
-func ExampleDoValue() {
+// resilience.Do returns the value of the attempt that succeeded. A
+// server-directed wait (a 503 with Retry-After) replaces the backoff.
+func ExamplePolicy_Run_value() {
 	r, _ := retry.New(retry.Config{InitialDelay: time.Millisecond})
-	v, err := retry.DoValue(context.Background(), r, func(_ context.Context, attempt int) (string, error) {
-		if attempt == 1 {
-			// A 503 with Retry-After: the loop waits what the server asked
-			// (clamped to MaxDelay) instead of its own backoff.
-			return "", retry.After(errors.New("503"), time.Millisecond)
+	v, err := resilience.Do(context.Background(), r, func(ctx context.Context) (string, error) {
+		if resilience.Attempt(ctx) == 1 {
+			// The loop waits what the server asked (clamped to MaxDelay)
+			// instead of its own backoff.
+			return "", resilience.RetryAfter(errors.New("503"), time.Millisecond)
 		}
 		return "payload", nil
 	})
@@ -51,28 +55,29 @@ func ExampleDoValue() {
 	// Output: payload <nil>
 }
 
-func ExamplePermanent() {
+// A Terminal error (here marked by resilience.Permanent) stops the loop at
+// once; Reason is nil because the error itself said stop.
+func ExampleConfig_classify() {
 	r, _ := retry.New(retry.Config{})
-	err := r.Do(context.Background(), func(context.Context, int) error {
-		return retry.Permanent(errors.New("400 bad request"))
+	err := r.Run(context.Background(), func(context.Context) error {
+		return resilience.Permanent(errors.New("400 bad request"))
 	})
 	var re *retry.Error
 	errors.As(err, &re)
-	fmt.Println(re.Attempts, re.Cause)
-	// Output: 1 permanent
+	fmt.Println(re.Attempts, re.Reason, re.Last)
+	// Output: 1 <nil> 400 bad request
 }
 
-func ExampleParseRetryAfter() {
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	for _, v := range []string{"120", "Sun, 29 Nov 2026 12:00:30 GMT", "99999999999", "soon"} {
-		d, ok := retry.ParseRetryAfter(v, now)
-		fmt.Println(d, ok)
-	}
-	// Output:
-	// 2m0s true
-	// 30s true
-	// 24h0m0s true
-	// 0s false
+// A budget shared by the policies calling one dependency bounds the load
+// their retries add; a refused retry matches resilience.ErrExhausted.
+func ExampleNewBudget() {
+	budget, _ := retry.NewBudget(1, 0.1) // one retry, then one per ten successes
+	r, _ := retry.New(retry.Config{Budget: budget, InitialDelay: time.Millisecond})
+	err := r.Run(context.Background(), func(context.Context) error { return errors.New("down") })
+	var re *retry.Error
+	errors.As(err, &re)
+	fmt.Println(re.Attempts, errors.Is(err, resilience.ErrExhausted))
+	// Output: 2 true
 }
 
 func ExampleScheduler() {
@@ -83,8 +88,8 @@ func ExampleScheduler() {
 	}
 	defer s.Stop(context.Background())
 
-	done := s.Submit(context.Background(), func(_ context.Context, attempt int) error {
-		if attempt < 3 {
+	done := s.Submit(context.Background(), func(ctx context.Context) error {
+		if resilience.Attempt(ctx) < 3 {
 			return errors.New("not yet")
 		}
 		return nil

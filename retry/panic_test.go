@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 var errTrigger = errors.New("makes the callback panic")
@@ -27,27 +29,22 @@ func (p *panickySource) Uint64() uint64 {
 }
 
 // callbackPanics lists configs whose user callback panics when the loop
-// decides about errTrigger (Policy and Rand: on their first call).
+// decides about errTrigger (Delay and Rand: on their first call).
 func callbackPanics() map[string]Config {
-	var policyPanicked atomic.Bool
+	var delayPanicked atomic.Bool
 	return map[string]Config{
-		"RetryIf": {RetryIf: func(err error) bool {
+		"Classify": {Classify: func(err error) resilience.Outcome {
 			if errors.Is(err, errTrigger) {
-				panic("RetryIf")
+				panic("Classify")
 			}
-			return true
+			return resilience.Failure
 		}},
-		"OnRetry": {OnRetry: func(e Event) {
-			if errors.Is(e.Err, errTrigger) {
-				panic("OnRetry")
+		"Delay": {Delay: func(int, time.Duration) time.Duration {
+			if !delayPanicked.Swap(true) {
+				panic("Delay")
 			}
+			return time.Millisecond
 		}},
-		"Policy": {Policy: PolicyFunc(func(n int, _ time.Duration) (time.Duration, bool) {
-			if !policyPanicked.Swap(true) {
-				panic("Policy")
-			}
-			return time.Millisecond, true
-		})},
 		"Rand": {Rand: rand.Source(&panickySource{})},
 	}
 }
@@ -60,18 +57,19 @@ func TestSchedulerCallbackPanicIsTheJobsAnswer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := newSched(t, cfg, SchedulerConfig{Workers: 2})
-				err := <-s.Submit(context.Background(), func(context.Context, int) error { return errTrigger })
+				err := <-s.Submit(context.Background(), func(context.Context) error { return errTrigger })
 				re := asError(t, err)
-				assert.Equal(t, CausePermanent, re.Cause)
 				assert.Equal(t, 1, re.Attempts)
-				assert.Same(t, errTrigger, re.Last())
-				var pe *PanicError
+				assert.Same(t, errTrigger, re.Last)
+				var pe *resilience.PanicError
+				require.ErrorAs(t, re.Reason, &pe, "the panic is the stop reason")
 				require.ErrorAs(t, err, &pe)
 				assert.Equal(t, name, pe.Value)
 				assert.Contains(t, string(pe.Stack), "panic", "the stack of the panic")
 
 				for range 3 {
-					require.NoError(t, <-s.Submit(context.Background(), func(_ context.Context, n int) error {
+					require.NoError(t, <-s.Submit(context.Background(), func(ctx context.Context) error {
+						n := resilience.Attempt(ctx)
 						if n == 1 {
 							return errBoom
 						}
@@ -87,16 +85,17 @@ func TestSchedulerCallbackPanicIsTheJobsAnswer(t *testing.T) {
 
 // On the synchronous path a panic in user code, fn or a callback, is
 // raised again in the caller's goroutine with its value.
-func TestDoPanicsInTheCallersGoroutine(t *testing.T) {
+func TestRunPanicsInTheCallersGoroutine(t *testing.T) {
 	for name, cfg := range callbackPanics() {
 		cfg.MaxAttempts = 2
 		r := mustNew(t, cfg)
-		fn := func(context.Context, int) error { return errTrigger }
-		assert.PanicsWithValue(t, name, func() { _ = r.Do(context.Background(), fn) }, "Do, %s", name)
+		fn := func(context.Context) error { return errTrigger }
+		assert.PanicsWithValue(t, name, func() { _ = r.Run(context.Background(), fn) }, "Run, %s", name)
 	}
-	r := mustNew(t, Config{Policy: noWait})
+	r := mustNew(t, Config{Delay: zeroDelay})
 	assert.PanicsWithValue(t, "fn", func() {
-		_ = r.Do(context.Background(), func(_ context.Context, n int) error {
+		_ = r.Run(context.Background(), func(ctx context.Context) error {
+			n := resilience.Attempt(ctx)
 			if n == 2 {
 				panic("fn")
 			}
@@ -104,8 +103,8 @@ func TestDoPanicsInTheCallersGoroutine(t *testing.T) {
 		})
 	})
 	assert.PanicsWithValue(t, "fn", func() {
-		_, _ = DoValue(context.Background(), r, func(context.Context, int) (int, error) { panic("fn") })
+		_, _ = resilience.Do(context.Background(), r, func(context.Context) (int, error) { panic("fn") })
 	})
-	_, err := DoValue(context.Background(), r, func(context.Context, int) (int, error) { return 1, nil })
-	assert.NoError(t, err, "the Retrier is still usable")
+	_, err := resilience.Do(context.Background(), r, func(context.Context) (int, error) { return 1, nil })
+	assert.NoError(t, err, "the Policy is still usable")
 }

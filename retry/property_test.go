@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // TestDoProperties runs random configurations against random failure
@@ -25,8 +27,8 @@ func TestDoProperties(t *testing.T) {
 		fails := rapid.SliceOfN(rapid.Bool(), 12, 12).Draw(rt, "fails")
 		timeout := time.Duration(rapid.Int64Range(0, int64(time.Minute)).Draw(rt, "timeout"))
 		synctest.Test(t, func(t *testing.T) {
-			var waits []time.Duration
-			cfg.OnRetry = func(e Event) { waits = append(waits, e.Delay) }
+			events := make(chan Event, 12)
+			cfg.Events = events
 			r, err := New(cfg)
 			if err != nil {
 				rt.Fatalf("valid config refused: %v", err)
@@ -39,7 +41,8 @@ func TestDoProperties(t *testing.T) {
 			}
 			calls := 0
 			start := time.Now()
-			err = r.Do(ctx, func(_ context.Context, n int) error {
+			err = r.Run(ctx, func(ctx context.Context) error {
+				n := resilience.Attempt(ctx)
 				calls++
 				if n != calls {
 					rt.Fatalf("attempt %d reported as %d", calls, n)
@@ -49,6 +52,11 @@ func TestDoProperties(t *testing.T) {
 				}
 				return nil
 			})
+			close(events)
+			var waits []time.Duration
+			for e := range events {
+				waits = append(waits, e.Delay)
+			}
 			var total time.Duration
 			for _, w := range waits {
 				if w < 0 || w > cfg.MaxDelay {
@@ -57,7 +65,7 @@ func TestDoProperties(t *testing.T) {
 				total += w
 			}
 			if got := time.Since(start); got != total {
-				rt.Fatalf("slept %v, hooks announced %v", got, total)
+				rt.Fatalf("slept %v, events announced %v", got, total)
 			}
 			if timeout > 0 && total >= timeout {
 				rt.Fatalf("slept %v into a %v deadline", total, timeout)
@@ -72,20 +80,20 @@ func TestDoProperties(t *testing.T) {
 				return
 			}
 			var re *Error
-			if !errors.As(err, &re) || re.Attempts != calls || len(re.Errors) != min(calls, KeptLast+1) {
+			if !errors.As(err, &re) || re.Attempts != calls || len(re.Errors) != min(calls, keptLast+1) {
 				rt.Fatalf("bad error %v after %d calls", err, calls)
 			}
-			switch re.Cause {
-			case CauseExhausted:
+			switch re.Reason {
+			case resilience.ErrExhausted:
 				if calls != cfg.MaxAttempts {
 					rt.Fatalf("exhausted after %d of %d", calls, cfg.MaxAttempts)
 				}
-			case CauseDeadline:
+			case context.DeadlineExceeded:
 				if timeout == 0 {
 					rt.Fatalf("deadline stop without a deadline")
 				}
 			default:
-				rt.Fatalf("unexpected cause %v", re.Cause)
+				rt.Fatalf("unexpected reason %v", re.Reason)
 			}
 		})
 	})

@@ -10,16 +10,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 var errBoom = errors.New("boom")
 
-func mustNew(t testing.TB, cfg Config) *Retrier {
+func mustNew(t testing.TB, cfg Config) *Policy {
 	t.Helper()
 	r, err := New(cfg)
 	require.NoError(t, err)
 	return r
 }
+
+// zeroDelay retries at once.
+func zeroDelay(int, time.Duration) time.Duration { return 0 }
 
 // failN fails the first n attempts with errBoom and records the attempt
 // numbers and times it saw.
@@ -29,7 +34,8 @@ type failN struct {
 	at       []time.Time
 }
 
-func (f *failN) call(_ context.Context, attempt int) error {
+func (f *failN) call(ctx context.Context) error {
+	attempt := resilience.Attempt(ctx)
 	f.attempts = append(f.attempts, attempt)
 	f.at = append(f.at, time.Now())
 	if attempt <= f.n {
@@ -45,17 +51,17 @@ func asError(t *testing.T, err error) *Error {
 	return re
 }
 
-func TestDoFirstSuccess(t *testing.T) {
+func TestRunFirstSuccess(t *testing.T) {
 	f := &failN{}
-	require.NoError(t, mustNew(t, Config{}).Do(context.Background(), f.call))
+	require.NoError(t, mustNew(t, Config{}).Run(context.Background(), f.call))
 	assert.Equal(t, []int{1}, f.attempts)
 }
 
-func TestDoSucceedsAfterFailuresWithExactDelays(t *testing.T) {
+func TestRunSucceedsAfterFailuresWithExactDelays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &failN{n: 3}
 		start := time.Now()
-		require.NoError(t, mustNew(t, Config{Jitter: NoJitter}).Do(context.Background(), f.call))
+		require.NoError(t, mustNew(t, Config{Jitter: NoJitter}).Run(context.Background(), f.call))
 		assert.Equal(t, []int{1, 2, 3, 4}, f.attempts, "fn sees its attempt number")
 		var gaps []time.Duration
 		for _, at := range f.at {
@@ -66,145 +72,203 @@ func TestDoSucceedsAfterFailuresWithExactDelays(t *testing.T) {
 	})
 }
 
-func TestDoExhausted(t *testing.T) {
+func TestAttemptNumberInAPipeline(t *testing.T) {
+	f := &failN{n: 2}
+	p := &resilience.Pipeline{Retry: mustNew(t, Config{Delay: zeroDelay})}
+	require.NoError(t, p.Run(context.Background(), f.call))
+	assert.Equal(t, []int{1, 2, 3}, f.attempts)
+}
+
+func TestRunExhausted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &failN{n: 100}
-		err := mustNew(t, Config{MaxAttempts: 3, Jitter: NoJitter}).Do(context.Background(), f.call)
+		err := mustNew(t, Config{MaxAttempts: 3, Jitter: NoJitter}).Run(context.Background(), f.call)
 		re := asError(t, err)
 		assert.Equal(t, 3, re.Attempts)
 		assert.Len(t, re.Errors, 3, "every attempt's error is kept")
-		assert.Equal(t, CauseExhausted, re.Cause)
+		assert.Same(t, resilience.ErrExhausted, re.Reason)
 		assert.Equal(t, 300*ms, re.Elapsed, "elapsed counts the waits (virtual time)")
 		assert.ErrorIs(t, err, errBoom)
-		assert.ErrorIs(t, err, ErrExhausted)
-		assert.EqualError(t, re.Last(), "attempt 3: boom")
+		assert.ErrorIs(t, err, resilience.ErrExhausted)
+		assert.EqualError(t, re.Last, "attempt 3: boom")
 		assert.Contains(t, err.Error(), "3 attempts")
 		assert.Contains(t, err.Error(), "exhausted")
 	})
 }
 
-func TestDoPermanentStopsAtOnce(t *testing.T) {
+func TestRunTerminalStopsAtOnce(t *testing.T) {
 	calls := 0
-	err := mustNew(t, Config{}).Do(context.Background(), func(context.Context, int) error {
+	err := mustNew(t, Config{}).Run(context.Background(), func(context.Context) error {
 		calls++
-		return Permanent(errBoom)
+		return resilience.Permanent(errBoom)
 	})
 	re := asError(t, err)
 	assert.Equal(t, 1, calls)
-	assert.Equal(t, CausePermanent, re.Cause)
-	assert.Same(t, errBoom, re.Errors[0], "the Permanent wrapper is removed")
-	assert.NoError(t, Permanent(nil))
+	assert.NoError(t, re.Reason, "the error itself said stop")
+	assert.ErrorIs(t, err, errBoom)
+	assert.Equal(t, "boom", re.Last.Error())
 }
 
-func TestDoPermanentDeepInChain(t *testing.T) {
-	err := mustNew(t, Config{}).Do(context.Background(), func(context.Context, int) error {
-		return fmt.Errorf("ctx: %w", errors.Join(errors.New("x"), Permanent(errBoom)))
+func TestRunPermanentDeepInChain(t *testing.T) {
+	calls := 0
+	err := mustNew(t, Config{}).Run(context.Background(), func(context.Context) error {
+		calls++
+		return fmt.Errorf("ctx: %w", resilience.Permanent(errBoom))
 	})
-	assert.Equal(t, CausePermanent, asError(t, err).Cause)
+	assert.Equal(t, 1, calls)
+	assert.NoError(t, asError(t, err).Reason)
 	assert.ErrorIs(t, err, errBoom)
 }
 
-func TestDoRetryIf(t *testing.T) {
+func TestRunClassify(t *testing.T) {
 	errFatal := errors.New("fatal")
 	calls := 0
-	r := mustNew(t, Config{RetryIf: func(err error) bool { return !errors.Is(err, errFatal) }, Jitter: NoJitter, InitialDelay: 1})
-	err := r.Do(context.Background(), func(_ context.Context, n int) error {
+	r := mustNew(t, Config{Classify: func(err error) resilience.Outcome {
+		if errors.Is(err, errFatal) {
+			return resilience.Terminal
+		}
+		return resilience.Failure
+	}, Delay: zeroDelay})
+	err := r.Run(context.Background(), func(ctx context.Context) error {
 		calls++
-		if n == 2 {
+		if resilience.Attempt(ctx) == 2 {
 			return errFatal
 		}
 		return errBoom
 	})
 	re := asError(t, err)
 	assert.Equal(t, 2, calls)
-	assert.Equal(t, CausePermanent, re.Cause)
+	assert.NoError(t, re.Reason)
+	assert.Same(t, errFatal, re.Last)
 }
 
-func TestDoCancelInterruptsSleepAtOnce(t *testing.T) {
+func TestRunStopsOnIgnoredAndSuccessOutcomes(t *testing.T) {
+	for _, o := range []resilience.Outcome{resilience.Ignored, resilience.Success, resilience.Terminal} {
+		calls := 0
+		r := mustNew(t, Config{Classify: func(error) resilience.Outcome { return o }, Delay: zeroDelay})
+		err := r.Run(context.Background(), func(context.Context) error { calls++; return errBoom })
+		assert.Equal(t, 1, calls, o.String())
+		assert.ErrorIs(t, err, errBoom, o.String())
+	}
+}
+
+func TestRunCancelInterruptsSleepAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		r := mustNew(t, Config{Jitter: NoJitter, InitialDelay: time.Hour, MaxDelay: time.Hour})
 		done := make(chan error, 1)
 		start := time.Now()
-		go func() { done <- r.Do(ctx, func(context.Context, int) error { return errBoom }) }()
+		go func() { done <- r.Run(ctx, func(context.Context) error { return errBoom }) }()
 		time.Sleep(time.Minute) // virtual: the loop is now sleeping for an hour
 		cancel()
 		err := <-done
 		assert.Equal(t, time.Minute, time.Since(start), "the sleep ends at the cancel, not at its end")
 		re := asError(t, err)
-		assert.Equal(t, CauseContext, re.Cause)
+		assert.ErrorIs(t, re.Reason, context.Canceled)
 		assert.Equal(t, 1, re.Attempts)
 		assert.ErrorIs(t, err, context.Canceled)
 	})
 }
 
-func TestDoCancelCauseIsKept(t *testing.T) {
+func TestRunCancelCauseIsKept(t *testing.T) {
 	errWhy := errors.New("shutting down")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errWhy)
 	calls := 0
-	err := mustNew(t, Config{}).Do(ctx, func(context.Context, int) error { calls++; return nil })
+	err := mustNew(t, Config{}).Run(ctx, func(context.Context) error { calls++; return nil })
 	assert.Zero(t, calls, "a done context runs no attempt")
 	re := asError(t, err)
-	assert.Equal(t, CauseContext, re.Cause)
 	assert.Zero(t, re.Attempts)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, err, errWhy)
 	assert.Contains(t, err.Error(), "shutting down")
 }
 
-func TestDoStopsBeforeSleepingPastDeadline(t *testing.T) {
+func TestRunStopsBeforeSleepingPastDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 250*ms)
 		defer cancel()
 		f := &failN{n: 100}
 		start := time.Now()
-		err := mustNew(t, Config{Jitter: NoJitter}).Do(ctx, f.call)
+		err := mustNew(t, Config{Jitter: NoJitter}).Run(ctx, f.call)
 		re := asError(t, err)
 		// waits 100ms, 200ms would end at 300ms > 250ms: stop after 2 attempts at 100ms.
 		assert.Equal(t, 2, re.Attempts)
-		assert.Equal(t, CauseDeadline, re.Cause)
+		assert.Equal(t, context.DeadlineExceeded, re.Reason)
 		assert.Equal(t, 100*ms, time.Since(start), "it stops now instead of sleeping into the deadline")
-		assert.ErrorIs(t, err, ErrDeadline)
 		assert.ErrorIs(t, err, context.DeadlineExceeded, "callers checking DeadlineExceeded still match")
 		assert.NoError(t, ctx.Err(), "the context itself has not expired yet")
 	})
 }
 
-func TestDoHonoursRetryAfterClamped(t *testing.T) {
+func TestRunHonoursRetryAfterClamped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &failN{}
 		start := time.Now()
-		var waits []time.Duration
-		r := mustNew(t, Config{MaxDelay: 2 * time.Second, OnRetry: func(e Event) { waits = append(waits, e.Delay) }})
-		err := r.Do(context.Background(), func(ctx context.Context, n int) error {
-			switch n {
+		events := make(chan Event, 8)
+		r := mustNew(t, Config{MaxDelay: 2 * time.Second, Events: events})
+		err := r.Run(context.Background(), func(ctx context.Context) error {
+			switch resilience.Attempt(ctx) {
 			case 1:
-				return After(errBoom, 1500*ms)
+				return resilience.RetryAfter(errBoom, 1500*ms)
 			case 2:
-				return After(errBoom, time.Hour) // hostile: clamped to MaxDelay
-			case 3:
-				return After(errBoom, -time.Hour) // nonsense: clamped to 0
+				return resilience.RetryAfter(errBoom, time.Hour) // hostile: clamped to MaxDelay
 			}
-			return f.call(ctx, n)
+			return nil
 		})
 		require.NoError(t, err)
-		assert.Equal(t, []time.Duration{1500 * ms, 2 * time.Second, 0}, waits)
+		close(events)
+		var waits []time.Duration
+		for e := range events {
+			waits = append(waits, e.Delay)
+		}
+		assert.Equal(t, []time.Duration{1500 * ms, 2 * time.Second}, waits)
 		assert.Equal(t, 3500*ms, time.Since(start))
 	})
 }
 
-func TestDoOpenWhenItCannotWait(t *testing.T) {
-	open := After(errors.New("breaker: open"), 30*time.Second)
+func TestRunWaitsOutABreakersRefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		calls := 0
+		r := mustNew(t, Config{Jitter: NoJitter, MaxDelay: 10 * time.Second})
+		err := r.Run(context.Background(), func(context.Context) error {
+			if calls++; calls == 1 {
+				return &resilience.RejectedError{Reason: resilience.ErrOpen, Until: time.Now().Add(3 * time.Second)}
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 3*time.Second, time.Since(start), "the wait is the refusal's RetryAfter")
+	})
+}
+
+func TestRunThrottledWithoutHintUsesBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		calls := 0
+		r := mustNew(t, Config{Jitter: NoJitter})
+		err := r.Run(context.Background(), func(context.Context) error {
+			if calls++; calls == 1 {
+				return &resilience.RejectedError{Reason: resilience.ErrFull} // no Until: wait unknown
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		assert.Equal(t, 100*ms, time.Since(start), "an unknown wait is not a zero wait")
+	})
+}
+
+func TestRunStopsAtOnceWhenItCannotWait(t *testing.T) {
+	open := &resilience.RejectedError{Reason: resilience.ErrOpen}
+	hinted := resilience.RetryAfter(open, 30*time.Second)
 	cases := []struct {
 		name    string
 		cfg     Config
 		timeout time.Duration
 		reason  error
 	}{
-		{"deadline too close", Config{}, time.Second, ErrDeadline},
-		{"no attempts left", Config{MaxAttempts: 1}, 0, ErrExhausted},
-		{"classifier refuses", Config{RetryIf: func(error) bool { return false }}, 0, nil},
+		{"deadline too close", Config{}, time.Second, context.DeadlineExceeded},
+		{"no attempts left", Config{MaxAttempts: 1}, 0, resilience.ErrExhausted},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,79 +280,91 @@ func TestDoOpenWhenItCannotWait(t *testing.T) {
 					defer cancel()
 				}
 				start := time.Now()
-				err := mustNew(t, tc.cfg).Do(ctx, func(context.Context, int) error { return open })
+				err := mustNew(t, tc.cfg).Run(ctx, func(context.Context) error { return hinted })
 				re := asError(t, err)
-				assert.Equal(t, CauseOpen, re.Cause)
 				assert.Equal(t, 1, re.Attempts)
 				assert.Zero(t, time.Since(start), "an open dependency stops the loop at once")
-				if tc.reason != nil {
-					assert.ErrorIs(t, err, tc.reason)
-				}
+				assert.ErrorIs(t, err, tc.reason)
+				assert.ErrorIs(t, err, resilience.ErrOpen, "the caller sees the dependency was open")
 			})
 		})
 	}
 }
 
-func TestDoBudget(t *testing.T) {
-	b, err := NewBudget(BudgetConfig{Tokens: 2, Refill: 1})
+func TestRunBudget(t *testing.T) {
+	b, err := NewBudget(2, 1)
 	require.NoError(t, err)
-	r := mustNew(t, Config{Budget: b, MaxAttempts: 10, Policy: PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
+	r := mustNew(t, Config{Budget: b, MaxAttempts: 10, Delay: zeroDelay})
 	calls := 0
-	err = r.Do(context.Background(), func(context.Context, int) error { calls++; return errBoom })
+	err = r.Run(context.Background(), func(context.Context) error { calls++; return errBoom })
 	re := asError(t, err)
-	assert.Equal(t, CauseBudget, re.Cause)
+	assert.Same(t, errBudget, re.Reason)
 	assert.Equal(t, 3, calls, "two tokens: the first attempt and two retries")
-	assert.ErrorIs(t, err, ErrBudget)
+	assert.ErrorIs(t, err, resilience.ErrExhausted, "the budget ran out")
+	assert.ErrorIs(t, err, resilience.ErrRejected, "the budget refused the retry")
+	assert.ErrorIs(t, err, errBoom)
 	assert.Zero(t, b.Tokens())
 
-	require.NoError(t, r.Do(context.Background(), func(context.Context, int) error { return nil }))
+	require.NoError(t, r.Run(context.Background(), func(context.Context) error { return nil }))
 	assert.Equal(t, 1.0, b.Tokens(), "a success refills")
 	for range 5 {
-		require.NoError(t, r.Do(context.Background(), func(context.Context, int) error { return nil }))
+		require.NoError(t, r.Run(context.Background(), func(context.Context) error { return nil }))
 	}
 	assert.Equal(t, 2.0, b.Tokens(), "never above capacity")
 }
 
-func TestDoHooksSeeEveryRetry(t *testing.T) {
+func TestRunEventsSeeEveryRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var events []Event
-		r := mustNew(t, Config{Jitter: NoJitter, MaxAttempts: 3, OnRetry: func(e Event) { events = append(events, e) }})
+		events := make(chan Event, 8)
+		r := mustNew(t, Config{Jitter: NoJitter, MaxAttempts: 3, Events: events})
 		f := &failN{n: 5}
-		_ = r.Do(context.Background(), f.call)
+		_ = r.Run(context.Background(), f.call)
 		require.Len(t, events, 2, "two retries after three attempts")
-		assert.Equal(t, 1, events[0].Attempt)
-		assert.Equal(t, 100*ms, events[0].Delay)
-		assert.EqualError(t, events[1].Err, "attempt 2: boom")
-		assert.Equal(t, 200*ms, events[1].Delay)
+		e := <-events
+		assert.Equal(t, 1, e.Attempt)
+		assert.Equal(t, 100*ms, e.Delay)
+		e = <-events
+		assert.EqualError(t, e.Err, "attempt 2: boom")
+		assert.Equal(t, 200*ms, e.Delay)
+		assert.Zero(t, r.EventsDropped())
 	})
 }
 
-func TestDoValue(t *testing.T) {
+func TestRunEventsNeverBlockAndDropsAreCounted(t *testing.T) {
+	events := make(chan Event, 1) // nobody reads it
+	r := mustNew(t, Config{MaxAttempts: 5, Delay: zeroDelay, Events: events})
+	err := r.Run(context.Background(), func(context.Context) error { return errBoom })
+	assert.Equal(t, 5, asError(t, err).Attempts)
+	assert.Len(t, events, 1)
+	assert.Equal(t, uint64(3), r.EventsDropped(), "four retries, one buffered, three dropped")
+}
+
+func TestDoReturnsTheValue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := mustNew(t, Config{})
-		v, err := DoValue(context.Background(), r, func(_ context.Context, n int) (string, error) {
-			if n < 3 {
+		v, err := resilience.Do(context.Background(), r, func(ctx context.Context) (string, error) {
+			if n := resilience.Attempt(ctx); n < 3 {
 				return "partial", errBoom
 			}
-			return fmt.Sprint("ok on ", n), nil
+			return fmt.Sprint("ok on ", resilience.Attempt(ctx)), nil
 		})
 		require.NoError(t, err)
 		assert.Equal(t, "ok on 3", v)
 
-		v, err = DoValue(context.Background(), r, func(context.Context, int) (string, error) { return "x", errBoom })
-		assert.Empty(t, v, "a failed call returns the zero value")
+		v, err = resilience.Do(context.Background(), r, func(context.Context) (string, error) { return "x", errBoom })
+		assert.Equal(t, "x", v, "the failed attempt's value comes back with its error")
 		assert.Equal(t, 5, asError(t, err).Attempts)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err = DoValue(ctx, r, func(context.Context, int) (int, error) { return 1, nil })
-		assert.Equal(t, CauseContext, asError(t, err).Cause)
+		_, err = resilience.Do(ctx, r, func(context.Context) (int, error) { return 1, nil })
+		assert.ErrorIs(t, asError(t, err).Reason, context.Canceled)
 	})
 }
 
-func TestDoManyAttemptsKeepsFirstAndLastErrors(t *testing.T) {
-	r := mustNew(t, Config{MaxAttempts: 20, Policy: PolicyFunc(func(int, time.Duration) (time.Duration, bool) { return 0, true })})
-	err := r.Do(context.Background(), func(_ context.Context, n int) error { return fmt.Errorf("e%d", n) })
+func TestRunManyAttemptsKeepsFirstAndLastErrors(t *testing.T) {
+	r := mustNew(t, Config{MaxAttempts: 20, Delay: zeroDelay})
+	err := r.Run(context.Background(), func(ctx context.Context) error { return fmt.Errorf("e%d", resilience.Attempt(ctx)) })
 	re := asError(t, err)
 	assert.Equal(t, 20, re.Attempts)
 	var got []string
@@ -298,25 +374,17 @@ func TestDoManyAttemptsKeepsFirstAndLastErrors(t *testing.T) {
 	assert.Equal(t, []string{"e1", "e13", "e14", "e15", "e16", "e17", "e18", "e19", "e20"}, got)
 	require.Len(t, re.Unwrap(), 2, "the last attempt's error and the stop reason")
 	assert.EqualError(t, re.Unwrap()[0], "e20")
-	assert.Same(t, ErrExhausted, re.Unwrap()[1])
+	assert.Same(t, resilience.ErrExhausted, re.Unwrap()[1])
 }
 
-func TestPolicyCanStop(t *testing.T) {
-	r := mustNew(t, Config{MaxAttempts: 100, Policy: PolicyFunc(func(n int, _ time.Duration) (time.Duration, bool) { return 0, n < 2 })})
-	err := r.Do(context.Background(), func(context.Context, int) error { return errBoom })
-	re := asError(t, err)
-	assert.Equal(t, 2, re.Attempts)
-	assert.Equal(t, CauseExhausted, re.Cause)
-}
-
-func TestDoSharedAcrossGoroutines(t *testing.T) {
+func TestRunSharedAcrossGoroutines(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := mustNew(t, Config{})
 		errs := make(chan error, 50)
 		for range 50 {
 			go func() {
 				f := &failN{n: 2}
-				errs <- r.Do(context.Background(), f.call)
+				errs <- r.Run(context.Background(), f.call)
 			}()
 		}
 		for range 50 {
@@ -325,20 +393,24 @@ func TestDoSharedAcrossGoroutines(t *testing.T) {
 	})
 }
 
-func TestDoFirstSuccessAllocatesNothing(t *testing.T) {
+func TestRunFirstSuccessAllocatesNothing(t *testing.T) {
 	r := mustNew(t, Config{})
 	ctx := context.Background()
-	fn := func(context.Context, int) error { return nil }
-	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = r.Do(ctx, fn) }), "the hot path must not allocate")
-	b, err := NewBudget(BudgetConfig{})
+	fn := func(context.Context) error { return nil }
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = r.Run(ctx, fn) }), "the hot path must not allocate")
+	b, err := NewBudget(10, 0.1)
 	require.NoError(t, err)
 	rb := mustNew(t, Config{Budget: b})
-	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = rb.Do(ctx, fn) }), "nor with a budget")
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { _ = rb.Run(ctx, fn) }), "nor with a budget")
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _ = resilience.Do(ctx, r, func(context.Context) (int, error) { return 1, nil })
+	})
+	assert.LessOrEqual(t, allocs, 2.0, "resilience.Do adds only its closure and result")
 }
 
 func TestDecideTable(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	hinted := After(errBoom, 2*time.Second)
+	hinted := resilience.RetryAfter(errBoom, 2*time.Second)
 	r := mustNew(t, Config{Jitter: NoJitter, MaxAttempts: 3, MaxDelay: 10 * time.Second})
 	cases := []struct {
 		name     string
@@ -346,25 +418,27 @@ func TestDecideTable(t *testing.T) {
 		n        int
 		err      error
 		deadline time.Time
-		cause    Cause
+		stop     bool
+		reason   error
 		delay    time.Duration
 	}{
-		{"retry with backoff", nil, 1, errBoom, time.Time{}, 0, 100 * ms},
-		{"retry with hint", nil, 1, hinted, time.Time{}, 0, 2 * time.Second},
-		{"context first", context.Canceled, 1, Permanent(errBoom), time.Time{}, CauseContext, 0},
-		{"permanent", nil, 1, Permanent(errBoom), time.Time{}, CausePermanent, 0},
-		{"exhausted", nil, 3, errBoom, time.Time{}, CauseExhausted, 0},
-		{"exhausted on a hint is open", nil, 3, hinted, time.Time{}, CauseOpen, 0},
-		{"wait ends at the deadline", nil, 1, errBoom, now.Add(100 * ms), CauseDeadline, 0},
-		{"wait ends before the deadline", nil, 1, errBoom, now.Add(101 * ms), 0, 100 * ms},
-		{"hint past the deadline is open", nil, 1, hinted, now.Add(time.Second), CauseOpen, 0},
+		{"retry with backoff", nil, 1, errBoom, time.Time{}, false, nil, 100 * ms},
+		{"retry with hint", nil, 1, hinted, time.Time{}, false, nil, 2 * time.Second},
+		{"context first", context.Canceled, 1, resilience.Permanent(errBoom), time.Time{}, true, context.Canceled, 0},
+		{"terminal", nil, 1, resilience.Permanent(errBoom), time.Time{}, true, nil, 0},
+		{"ignored", nil, 1, context.Canceled, time.Time{}, true, nil, 0},
+		{"exhausted", nil, 3, errBoom, time.Time{}, true, resilience.ErrExhausted, 0},
+		{"exhausted on a hint", nil, 3, hinted, time.Time{}, true, resilience.ErrExhausted, 0},
+		{"wait ends at the deadline", nil, 1, errBoom, now.Add(100 * ms), true, context.DeadlineExceeded, 0},
+		{"wait ends before the deadline", nil, 1, errBoom, now.Add(101 * ms), false, nil, 100 * ms},
+		{"hint past the deadline", nil, 1, hinted, now.Add(time.Second), true, context.DeadlineExceeded, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			v := r.decide(tc.ctxErr, tc.n, tc.err, 0, now, tc.deadline)
-			assert.Equal(t, tc.cause, v.cause)
+			assert.Equal(t, tc.stop, v.stop)
+			assert.Equal(t, tc.reason, v.reason)
 			assert.Equal(t, tc.delay, v.delay)
-			assert.ErrorIs(t, v.err, errBoom)
 		})
 	}
 }
@@ -372,35 +446,40 @@ func TestDecideTable(t *testing.T) {
 func TestErrorMessages(t *testing.T) {
 	var log errLog
 	log = log.add(errBoom)
-	e := newError(log, CauseBudget, ErrBudget, 1500*ms)
-	assert.Equal(t, "retry: stopped after 1 attempts in 1.5s (budget): boom", e.Error())
-	e = newError(errLog{}, CauseContext, context.Canceled, 0)
-	assert.Equal(t, "retry: stopped after 0 attempts in 0s (context): context canceled", e.Error())
-	assert.NoError(t, e.Last())
+	e := newError(log, errBudget, 1500*ms)
+	assert.Equal(t, "retry: stopped after 1 attempts in 1.5s (resilience: retry budget: rejected: resilience: retries exhausted): boom", e.Error())
+	e = newError(errLog{}, context.Canceled, 0)
+	assert.Equal(t, "retry: stopped after 0 attempts in 0s (context canceled)", e.Error())
+	assert.NoError(t, e.Last)
 }
 
-func TestNilFuncIsAnError(t *testing.T) {
+func TestBadInputIsAConfigError(t *testing.T) {
 	r := mustNew(t, Config{})
-	assert.ErrorIs(t, r.Do(context.Background(), nil), ErrNilFunc)
-	_, err := DoValue[int](context.Background(), r, nil)
-	assert.ErrorIs(t, err, ErrNilFunc)
+	var ce *resilience.ConfigError
+	require.ErrorAs(t, r.Run(context.Background(), nil), &ce)
+	assert.Equal(t, "fn", ce.Field)
+	_, err := resilience.Do[int](context.Background(), r, nil)
+	require.ErrorAs(t, err, &ce)
+	var nilPolicy *Policy
+	require.ErrorAs(t, nilPolicy.Run(context.Background(), func(context.Context) error { return nil }), &ce)
+	assert.Equal(t, "retry.Policy", ce.Field)
 }
 
-// openError stands in for the breaker's open error: retry must recognise it
-// through the Hint interface alone, without importing the breaker.
+// openError stands in for a foreign dependency's "not now" error: retry
+// must recognise its RetryAfter method alone, whatever the error's type.
 type openError struct{ wait time.Duration }
 
 func (e *openError) Error() string             { return "breaker: open" }
 func (e *openError) RetryAfter() time.Duration { return e.wait }
 
-func TestDoRecognisesForeignHintDeepInChain(t *testing.T) {
+func TestRunRecognisesForeignHintDeepInChain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		err := mustNew(t, Config{MaxAttempts: 2}).Do(context.Background(), func(context.Context, int) error {
-			return fmt.Errorf("payments: %w", &openError{wait: 3 * time.Second})
+		err := mustNew(t, Config{MaxAttempts: 2}).Run(context.Background(), func(context.Context) error {
+			return fmt.Errorf("payments: %w", errors.Join(errors.New("x"), &openError{wait: 3 * time.Second}))
 		})
 		re := asError(t, err)
-		assert.Equal(t, CauseOpen, re.Cause, "the last answer was 'open'")
+		assert.Same(t, resilience.ErrExhausted, re.Reason)
 		assert.Equal(t, 3*time.Second, time.Since(start), "the one retry waited what the dependency asked")
 		var oe *openError
 		assert.ErrorAs(t, err, &oe, "the caller can still reach the dependency's error")

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// MaxRetryAfter is the largest delay [ParseRetryAfter] returns; larger
-// values, hostile or mistaken, are clamped to it. A Retrier further clamps
+// maxRetryAfter is the largest delay [parseRetryAfter] returns; larger
+// values, hostile or mistaken, are clamped to it. A Policy further clamps
 // every wait to its MaxDelay.
-const MaxRetryAfter = 24 * time.Hour
+const maxRetryAfter = 24 * time.Hour
 
 // httpDateLayouts are the three date formats HTTP allows (RFC 9110
 // §5.6.7): IMF-fixdate, then the obsolete RFC 850 and asctime forms.
@@ -18,12 +18,12 @@ var httpDateLayouts = [...]string{
 	"Mon Jan _2 15:04:05 2006",
 }
 
-// ParseRetryAfter parses the value of an HTTP Retry-After header (RFC 9110
+// parseRetryAfter parses the value of an HTTP Retry-After header (RFC 9110
 // §10.2.3) received at now: either a number of seconds or an HTTP date. It
-// returns the delay, clamped to [0, MaxRetryAfter] (a date in the past
+// returns the delay, clamped to [0, maxRetryAfter] (a date in the past
 // means 0), and false for an empty or malformed value, which callers should
 // ignore. It never panics and never overflows, whatever the input.
-func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
+func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(value)
 	if v == "" {
 		return 0, false
@@ -36,15 +36,15 @@ func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	}
 	for _, layout := range httpDateLayouts {
 		if t, err := time.Parse(layout, v); err == nil {
-			return clamp(t.Sub(now), MaxRetryAfter), true
+			return clamp(t.Sub(now), maxRetryAfter), true
 		}
 	}
 	return 0, false
 }
 
-// parseSeconds parses 1*DIGIT, saturating at MaxRetryAfter.
+// parseSeconds parses 1*DIGIT, saturating at maxRetryAfter.
 func parseSeconds(v string) (time.Duration, bool) {
-	const limit = int64(MaxRetryAfter / time.Second)
+	const limit = int64(maxRetryAfter / time.Second)
 	var secs int64
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -55,5 +55,5 @@ func parseSeconds(v string) (time.Duration, bool) {
 			secs = secs*10 + int64(c-'0')
 		}
 	}
-	return min(time.Duration(min(secs, limit))*time.Second, MaxRetryAfter), true
+	return min(time.Duration(min(secs, limit))*time.Second, maxRetryAfter), true
 }

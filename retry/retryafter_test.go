@@ -20,13 +20,13 @@ func TestParseRetryAfter(t *testing.T) {
 		{"zero", "0", 0, true},
 		{"spaces", "  7 \t", 7 * time.Second, true},
 		{"leading zeros", "0005", 5 * time.Second, true},
-		{"huge", "99999999999999999999999999999999", MaxRetryAfter, true},
-		{"just over the cap", "86401", MaxRetryAfter, true},
+		{"huge", "99999999999999999999999999999999", maxRetryAfter, true},
+		{"just over the cap", "86401", maxRetryAfter, true},
 		{"IMF date", "Sun, 29 Nov 2026 12:00:30 GMT", 30 * time.Second, true},
 		{"RFC 850 date", "Sunday, 29-Nov-26 12:01:00 GMT", time.Minute, true},
 		{"asctime date", "Sun Nov 29 12:00:05 2026", 5 * time.Second, true},
 		{"date in the past", "Sat, 28 Nov 2026 12:00:00 GMT", 0, true},
-		{"date far away", "Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryAfter, true},
+		{"date far away", "Fri, 31 Dec 9999 23:59:59 GMT", maxRetryAfter, true},
 		{"empty", "", 0, false},
 		{"blank", "   ", 0, false},
 		{"negative", "-5", 0, false},
@@ -40,7 +40,7 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := ParseRetryAfter(tc.value, now)
+			got, ok := parseRetryAfter(tc.value, now)
 			assert.Equal(t, tc.ok, ok)
 			assert.Equal(t, tc.want, got)
 		})
@@ -52,9 +52,9 @@ func FuzzParseRetryAfter(f *testing.F) {
 		f.Add(s, int64(1_700_000_000))
 	}
 	f.Fuzz(func(t *testing.T, value string, unix int64) {
-		d, ok := ParseRetryAfter(value, time.Unix(unix, 0))
-		if d < 0 || d > MaxRetryAfter {
-			t.Fatalf("ParseRetryAfter(%q) = %v, outside [0, %v]", value, d, MaxRetryAfter)
+		d, ok := parseRetryAfter(value, time.Unix(unix, 0))
+		if d < 0 || d > maxRetryAfter {
+			t.Fatalf("parseRetryAfter(%q) = %v, outside [0, %v]", value, d, maxRetryAfter)
 		}
 		if !ok && d != 0 {
 			t.Fatalf("a refused value must return 0, got %v", d)

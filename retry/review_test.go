@@ -14,12 +14,12 @@ func TestSchedulerAnswersAJobThatCallsGoexit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r, _ := New(Config{MaxAttempts: 1})
 		s, _ := NewScheduler(r, SchedulerConfig{Workers: 1})
-		exited := s.Submit(context.Background(), func(context.Context, int) error {
+		exited := s.Submit(context.Background(), func(context.Context) error {
 			runtime.Goexit()
 			return nil
 		})
 		synctest.Wait()
-		next := s.Submit(context.Background(), func(context.Context, int) error { return nil })
+		next := s.Submit(context.Background(), func(context.Context) error { return nil })
 		synctest.Wait()
 		select {
 		case err := <-next:
@@ -42,18 +42,18 @@ func TestSchedulerAnswersAJobThatCallsGoexit(t *testing.T) {
 // A small positive Refill is accepted by NewBudget, so successes must put
 // it back: 2000 successes at 0.0005 refill one whole token.
 func TestBudgetSmallRefillRefills(t *testing.T) {
-	b, err := NewBudget(BudgetConfig{Tokens: 1, Refill: 0.0005})
+	b, err := NewBudget(1, 0.0005)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, _ := New(Config{MaxAttempts: 2, InitialDelay: 1, Budget: b})
-	fail := func(context.Context, int) error { return errTest }
-	_ = r.Do(context.Background(), fail) // the one retry spends the only token
+	fail := func(context.Context) error { return errTest }
+	_ = r.Run(context.Background(), fail) // the one retry spends the only token
 	if b.Tokens() != 0 {
 		t.Fatalf("tokens after a retry: %v", b.Tokens())
 	}
 	for range 4000 {
-		_ = r.Do(context.Background(), func(context.Context, int) error { return nil })
+		_ = r.Run(context.Background(), func(context.Context) error { return nil })
 	}
 	if b.Tokens() != 1 {
 		t.Errorf("after 4000 successes at Refill 0.0005 the budget holds %v tokens, want 1", b.Tokens())

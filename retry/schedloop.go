@@ -3,6 +3,7 @@ package retry
 import (
 	"runtime/debug"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -85,35 +86,35 @@ func (l *schedLoop) result(self *actor.Self[*job], j *job) {
 	}
 	n := j.errs.n
 	if n == 1 {
-		j.start = l.s.now() // like Do, the first attempt is not timed
+		j.start = l.s.now() // like Run, the first attempt is not timed
+	}
+	if j.panicked {
+		l.s.answer(j, newError(j.errs, nil, l.s.elapsed(j)))
+		return
 	}
 	l.current = j // decide runs user code, which may call runtime.Goexit
 	v, pe := l.decide(j, n)
 	l.current = nil
 	if pe != nil {
-		l.s.answer(j, newError(j.errs, CausePermanent, pe, l.s.elapsed(j)))
+		l.s.answer(j, newError(j.errs, pe, l.s.elapsed(j)))
 		return
 	}
-	j.errs.setLast(v.err)
-	if v.cause != 0 {
-		l.s.answer(j, newError(j.errs, v.cause, v.reason, l.s.elapsed(j)))
+	if v.stop {
+		l.s.answer(j, newError(j.errs, v.reason, l.s.elapsed(j)))
 		return
 	}
 	j.prev = v.delay
 	j.timer = self.Schedule(v.delay, j)
 }
 
-// decide is the Retrier's decision after j's attempt n failed. It runs
-// user code (RetryIf, the Policy, OnRetry, the Rand source); a panic there
-// is returned as a *PanicError, so that it answers j and not the whole
-// scheduler.
-func (l *schedLoop) decide(j *job, n int) (v verdict, pe *PanicError) {
+// decide is the Policy's decision after j's attempt n failed. It runs
+// user code (Config.Classify, Config.Delay, the Rand source); a panic there
+// is returned as a *resilience.PanicError, so that it answers j and not the
+// whole scheduler.
+func (l *schedLoop) decide(j *job, n int) (v verdict, pe *resilience.PanicError) {
 	defer func() {
 		if p := recover(); p != nil {
-			pe = &PanicError{Value: p, Stack: debug.Stack()}
-			if perm, ok := j.errs.last().(*permanentError); ok {
-				j.errs.setLast(perm.err)
-			}
+			pe = &resilience.PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return l.s.r.next(j.ctx, n, j.errs.last(), j.prev), nil

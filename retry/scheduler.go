@@ -2,34 +2,33 @@ package retry
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
-// DefaultWorkers is the number of attempts a [Scheduler] runs at once when
+// defaultWorkers is the number of attempts a [Scheduler] runs at once when
 // SchedulerConfig.Workers is zero.
-const DefaultWorkers = 16
+const defaultWorkers = 16
 
-// SchedulerConfig configures [NewScheduler]. The zero value means
-// [DefaultWorkers] workers and a mailbox of 1024 messages.
+// SchedulerConfig configures [NewScheduler]. The zero value means 16
+// workers and a mailbox of 1024 messages.
 type SchedulerConfig struct {
-	// Workers bounds the attempts running at once. Default 16; negative
+	// Workers bounds the attempts running at once. 0 means 16; negative
 	// is rejected.
 	Workers int
 	// Mailbox is the scheduler actor's mailbox capacity: submissions,
-	// results and cancellations waiting to be handled. Default 1024;
+	// results and cancellations waiting to be handled. 0 means 1024;
 	// negative is rejected.
 	Mailbox int
 }
 
 // Scheduler runs retried jobs asynchronously without a goroutine per job.
 // Waiting jobs are entries in one actor's timer queue (a few hundred bytes
-// each, against several KiB for a goroutine sleeping in [Retrier.Do]);
+// each, against several KiB for a goroutine sleeping in [Policy.Run]);
 // attempts run on a bounded set of workers the Scheduler owns. Every
 // submitted job gets exactly one answer on its channel, including when the
 // Scheduler stops.
@@ -37,7 +36,7 @@ type SchedulerConfig struct {
 // A Scheduler is safe for concurrent use. Its owner must call
 // [Scheduler.Stop]. There is no useful zero value: use [NewScheduler].
 type Scheduler struct {
-	r       *Retrier
+	r       *Policy
 	a       *actor.Actor[*job]
 	work    chan *job          // actor → workers; closed by the actor when it stops
 	halt    atomic.Bool        // set by Stop: workers answer instead of running
@@ -51,18 +50,19 @@ type Scheduler struct {
 }
 
 // NewScheduler starts a scheduler that retries jobs with r's Config, and
-// its workers. The caller owns them and must call [Scheduler.Stop].
-func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
+// its workers. The caller owns them and must call [Scheduler.Stop]. An
+// invalid argument is a [*resilience.ConfigError].
+func NewScheduler(r *Policy, cfg SchedulerConfig) (*Scheduler, error) {
 	switch {
 	case r == nil:
-		return nil, &ConfigError{"Retrier", "must not be nil"}
+		return nil, &resilience.ConfigError{Field: "retry.NewScheduler.r", Reason: "must not be nil"}
 	case cfg.Workers < 0:
-		return nil, &ConfigError{"Workers", "must not be negative"}
+		return nil, &resilience.ConfigError{Field: "retry.SchedulerConfig.Workers", Reason: "must not be negative"}
 	case cfg.Mailbox < 0:
-		return nil, &ConfigError{"Mailbox", "must not be negative"}
+		return nil, &resilience.ConfigError{Field: "retry.SchedulerConfig.Mailbox", Reason: "must not be negative"}
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = DefaultWorkers
+		cfg.Workers = defaultWorkers
 	}
 	if cfg.Mailbox == 0 {
 		cfg.Mailbox = 1024
@@ -85,8 +85,10 @@ func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
 
 // Submit hands fn to the scheduler and returns the channel (capacity one)
 // on which its outcome arrives exactly once: nil after a successful
-// attempt, else an [*Error] as [Retrier.Do] would return, with
-// [CauseStopped] if the scheduler stopped first.
+// attempt, else an [*Error] as [Policy.Run] would return, with Reason
+// [resilience.ErrStopped] if the scheduler stopped first. fn reads its
+// attempt number with [resilience.Attempt]. A nil fn is answered with a
+// [*resilience.ConfigError].
 //
 // Submit waits for room in the mailbox until ctx is done or the scheduler
 // stops. ctx is also the job's context: attempts receive it, and its end
@@ -94,13 +96,14 @@ func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
 // share one context.AfterFunc registration, so cancelling many of them
 // does not start a goroutine per job.
 //
-// fn runs on a worker goroutine, and RetryIf, the Policy and OnRetry on the
-// scheduler's actor; a panic in any of them is recovered and answers this
-// job as a [*PanicError] with [CausePermanent].
-func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, attempt int) error) <-chan error {
+// fn runs on a worker goroutine, and Config.Classify and Config.Delay on
+// the scheduler's actor; a panic in any of them, or a runtime.Goexit in fn,
+// is recovered and answers this job at once as a [*resilience.PanicError]:
+// fn's as the Error's Last, a callback's as its Reason.
+func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context) error) <-chan error {
 	out := make(chan error, 1)
 	if fn == nil {
-		out <- ErrNilFunc
+		out <- errNilFunc
 		return out
 	}
 	j := &job{fn: fn, ctx: ctx, out: out}
@@ -109,10 +112,10 @@ func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, att
 		s.watch(j)
 	}
 	if err := s.a.Send(ctx, j); err != nil {
-		if errors.Is(err, actor.ErrStopped) {
-			s.answer(j, newError(errLog{}, CauseStopped, ErrStopped, 0))
-		} else {
-			s.answer(j, notStarted(ctx))
+		if ctx.Err() != nil {
+			s.answer(j, newError(errLog{}, ctxReason(ctx), 0))
+		} else { // the actor has stopped
+			s.answer(j, newError(errLog{}, resilience.ErrStopped, 0))
 		}
 	}
 	return out
@@ -123,12 +126,12 @@ func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, att
 func (s *Scheduler) Pending() int { return int(s.pending.Load()) }
 
 // Stop stops the scheduler: it refuses new jobs, answers every job waiting
-// or queued with [CauseStopped], lets running attempts finish (it does not
+// or queued with Reason [resilience.ErrStopped], lets running attempts finish (it does not
 // cancel them; a successful one is answered nil), and waits for its actor
 // and workers to exit or for ctx to end. It returns nil, ctx.Err() if ctx
 // ended first (the workers then finish in the background and still answer
-// their jobs), or the actor's failure if a user callback (RetryIf,
-// Policy, OnRetry) called runtime.Goexit in it (a panic there only answers
+// their jobs), or the actor's failure if a user callback (Config.Classify
+// or Config.Delay) called runtime.Goexit in it (a panic there only answers
 // its job). Stop is idempotent.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.halt.Store(true)
@@ -150,8 +153,8 @@ func (s *Scheduler) worker() {
 	var cur *job // the job whose attempt is running
 	defer func() {
 		if cur != nil { // fn called runtime.Goexit: answer it, replace this worker
-			cur.ok = false
-			cur.errs = cur.errs.add(Permanent(ErrJobExited))
+			cur.ok, cur.panicked = false, true
+			cur.errs = cur.errs.add(&resilience.PanicError{Value: "runtime.Goexit called", Stack: debug.Stack()})
 			go s.worker() // takes over this worker's place in live
 			if s.a.Send(s.quit, cur) != nil {
 				s.settleAfterStop(cur)
@@ -187,7 +190,7 @@ func (s *Scheduler) settleAfterStop(j *job) {
 }
 
 func (s *Scheduler) stopped(j *job) error {
-	return newError(j.errs, CauseStopped, ErrStopped, s.elapsed(j))
+	return newError(j.errs, resilience.ErrStopped, s.elapsed(j))
 }
 
 func (s *Scheduler) now() int64 { return int64(time.Since(s.epoch)) }
@@ -199,57 +202,40 @@ func (s *Scheduler) elapsed(j *job) time.Duration {
 	return time.Duration(s.now() - j.start)
 }
 
-// ErrJobExited is the attempt error recorded, as permanent, when a job's
-// function calls runtime.Goexit (as t.FailNow does) on a [Scheduler] worker.
-var ErrJobExited = errors.New("retry: job exited without returning")
-
-// PanicError is a panic in user code a [Scheduler] ran for a job: the
-// job's function, on a worker (recorded as the attempt's error), or
-// RetryIf, the Policy, OnRetry or the Rand source, on the scheduler's actor
-// (recorded as the stop reason). Either way the job is answered at once
-// with [CausePermanent], errors.As on the answer finds the PanicError, and
-// the Scheduler keeps serving other jobs. ([Retrier.Do] and [DoValue] do
-// not recover: the panic continues in the caller's goroutine.)
-type PanicError struct {
-	Value any    // the value passed to panic
-	Stack []byte // the panicking goroutine's stack, from runtime/debug.Stack
-}
-
-// Error implements error.
-func (p *PanicError) Error() string { return fmt.Sprintf("retry: panic: %v", p.Value) }
-
-// Unwrap returns the panic value if it is an error.
-func (p *PanicError) Unwrap() error { err, _ := p.Value.(error); return err }
-
 // job is one submitted function and its retry state. Ownership moves with
 // the pointer: the submitter, then the actor, a worker, the actor again...
 // Only its owner touches its fields; the watcher only holds the pointer, and
 // the actor reads timer, which only the actor writes.
 type job struct {
-	fn      func(context.Context, int) error
-	ctx     context.Context
-	out     chan<- error
-	watched bool              // registered with the watcher
-	timer   actor.Timer[*job] // the pending wait, owned by the actor
-	errs    errLog            // the attempts' errors, bounded
-	start   int64             // scheduler clock at the first failure
-	prev    time.Duration     // previous wait
-	attempt int32             // attempts started
-	ran     bool              // a worker ran the latest attempt and has not been heard yet
-	ok      bool              // that attempt succeeded
+	fn       func(context.Context) error
+	ctx      context.Context
+	out      chan<- error
+	watched  bool              // registered with the watcher
+	timer    actor.Timer[*job] // the pending wait, owned by the actor
+	errs     errLog            // the attempts' errors, bounded
+	start    int64             // scheduler clock at the first failure
+	prev     time.Duration     // previous wait
+	attempt  int32             // attempts started
+	ran      bool              // a worker ran the latest attempt and has not been heard yet
+	ok       bool              // that attempt succeeded
+	panicked bool              // that attempt panicked or called runtime.Goexit: stop
 }
 
 // run makes one attempt, on a worker. A panic is recorded as the attempt's
-// error and made permanent.
+// error, and ends the job.
 func (j *job) run() {
 	defer func() {
 		if v := recover(); v != nil {
-			j.ok = false
-			j.errs = j.errs.add(Permanent(&PanicError{Value: v, Stack: debug.Stack()}))
+			j.ok, j.panicked = false, true
+			j.errs = j.errs.add(&resilience.PanicError{Value: v, Stack: debug.Stack()})
 		}
 	}()
 	j.ran = true
-	err := j.fn(j.ctx, int(j.attempt))
+	ctx := j.ctx
+	if j.attempt > 1 {
+		ctx = resilience.WithAttempt(ctx, int(j.attempt))
+	}
+	err := j.fn(ctx)
 	j.ok = err == nil
 	if err != nil {
 		j.errs = j.errs.add(err)
@@ -269,5 +255,5 @@ func (s *Scheduler) answer(j *job, err error) {
 // notStartedAgain answers a job whose context ended before its next
 // attempt.
 func (s *Scheduler) notStartedAgain(j *job) error {
-	return newError(j.errs, CauseContext, ctxReason(j.ctx), s.elapsed(j))
+	return newError(j.errs, ctxReason(j.ctx), s.elapsed(j))
 }

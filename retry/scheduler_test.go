@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func newSched(t *testing.T, cfg Config, sc SchedulerConfig) *Scheduler {
@@ -28,8 +30,9 @@ func stop(t *testing.T, s *Scheduler) {
 }
 
 // flaky fails until attempt n, counting calls.
-func flaky(n int, calls *atomic.Int32) func(context.Context, int) error {
-	return func(_ context.Context, attempt int) error {
+func flaky(n int, calls *atomic.Int32) func(context.Context) error {
+	return func(ctx context.Context) error {
+		attempt := resilience.Attempt(ctx)
 		calls.Add(1)
 		if attempt <= n {
 			return errBoom
@@ -51,7 +54,7 @@ func TestSchedulerRetriesOnVirtualTime(t *testing.T) {
 		err := <-s.Submit(context.Background(), flaky(99, &calls))
 		re := asError(t, err)
 		assert.Equal(t, 5, re.Attempts)
-		assert.Equal(t, CauseExhausted, re.Cause)
+		assert.Same(t, resilience.ErrExhausted, re.Reason)
 		assert.Equal(t, 1500*ms, re.Elapsed)
 		assert.Zero(t, s.Pending())
 	})
@@ -85,7 +88,8 @@ func TestSchedulerBoundsConcurrency(t *testing.T) {
 		s := newSched(t, Config{Jitter: NoJitter, InitialDelay: ms}, SchedulerConfig{Workers: workers})
 		defer stop(t, s)
 		var running, peak atomic.Int32
-		fn := func(_ context.Context, attempt int) error {
+		fn := func(ctx context.Context) error {
+			attempt := resilience.Attempt(ctx)
 			n := running.Add(1)
 			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 			}
@@ -120,7 +124,7 @@ func TestSchedulerCancelAnswersWaitingJobAtOnce(t *testing.T) {
 		err := <-out
 		assert.Zero(t, time.Since(start), "no wait for the hour-long timer")
 		re := asError(t, err)
-		assert.Equal(t, CauseContext, re.Cause)
+		assert.ErrorIs(t, re.Reason, context.Canceled)
 		assert.Equal(t, 1, re.Attempts)
 		assert.ErrorIs(t, err, context.Canceled)
 	})
@@ -134,7 +138,7 @@ func TestSchedulerDeadline(t *testing.T) {
 		defer cancel()
 		var calls atomic.Int32
 		re := asError(t, <-s.Submit(ctx, flaky(9, &calls)))
-		assert.Equal(t, CauseDeadline, re.Cause)
+		assert.Equal(t, context.DeadlineExceeded, re.Reason)
 		assert.Equal(t, 2, re.Attempts)
 	})
 }
@@ -151,13 +155,13 @@ func TestSchedulerStopAnswersEveryJob(t *testing.T) {
 		for _, out := range outs {
 			err := <-out
 			if err != nil { // a job not started yet or waiting is answered "stopped"
-				assert.Equal(t, CauseStopped, asError(t, err).Cause)
-				assert.ErrorIs(t, err, ErrStopped)
+				assert.Same(t, resilience.ErrStopped, asError(t, err).Reason)
+				assert.ErrorIs(t, err, resilience.ErrStopped)
 			}
 		}
 		assert.Zero(t, s.Pending(), "nothing left unanswered, nothing answered twice")
 		re := asError(t, <-s.Submit(context.Background(), flaky(0, &calls)))
-		assert.Equal(t, CauseStopped, re.Cause, "a stopped scheduler refuses with an answer")
+		assert.Same(t, resilience.ErrStopped, re.Reason, "a stopped scheduler refuses with an answer")
 		require.NoError(t, s.Stop(context.Background()), "Stop is idempotent")
 	})
 }
@@ -166,7 +170,7 @@ func TestSchedulerStopLetsRunningAttemptFinish(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t, Config{}, SchedulerConfig{Workers: 1})
 		started := make(chan struct{})
-		out := s.Submit(context.Background(), func(context.Context, int) error {
+		out := s.Submit(context.Background(), func(context.Context) error {
 			close(started)
 			time.Sleep(time.Second)
 			return nil
@@ -180,20 +184,19 @@ func TestSchedulerStopLetsRunningAttemptFinish(t *testing.T) {
 func TestSchedulerPanics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t, Config{}, SchedulerConfig{})
-		err := <-s.Submit(context.Background(), func(context.Context, int) error { panic("kaboom") })
+		err := <-s.Submit(context.Background(), func(context.Context) error { panic("kaboom") })
 		re := asError(t, err)
-		assert.Equal(t, CausePermanent, re.Cause, "a panicking job is not retried")
-		var pe *PanicError
-		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, 1, re.Attempts, "a panicking job is not retried")
+		var pe *resilience.PanicError
+		require.ErrorAs(t, re.Last, &pe)
 		assert.Equal(t, "kaboom", pe.Value)
 		stop(t, s)
 
-		s = newSched(t, Config{OnRetry: func(Event) { panic("bad hook") }}, SchedulerConfig{})
+		s = newSched(t, Config{Classify: func(error) resilience.Outcome { panic("bad classifier") }}, SchedulerConfig{})
 		var calls atomic.Int32
 		err = <-s.Submit(context.Background(), flaky(1, &calls))
-		assert.Equal(t, CausePermanent, asError(t, err).Cause, "the job being decided is answered with the panic")
-		require.ErrorAs(t, err, &pe)
-		assert.Equal(t, "bad hook", pe.Value)
+		require.ErrorAs(t, asError(t, err).Reason, &pe, "the job being decided is answered with the panic")
+		assert.Equal(t, "bad classifier", pe.Value)
 		require.NoError(t, s.Stop(context.Background()), "the actor did not fail")
 	})
 }
@@ -202,17 +205,18 @@ func TestSchedulerBadInput(t *testing.T) {
 	_, err := NewScheduler(nil, SchedulerConfig{})
 	assert.Error(t, err)
 	_, err = NewScheduler(mustNew(t, Config{}), SchedulerConfig{Workers: -1})
-	var ce *ConfigError
+	var ce *resilience.ConfigError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "Workers", ce.Field)
+	assert.Equal(t, "retry.SchedulerConfig.Workers", ce.Field)
 	_, err = NewScheduler(mustNew(t, Config{}), SchedulerConfig{Mailbox: -1})
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "Mailbox", ce.Field)
+	assert.Equal(t, "retry.SchedulerConfig.Mailbox", ce.Field)
 
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t, Config{}, SchedulerConfig{})
 		defer stop(t, s)
-		assert.ErrorIs(t, <-s.Submit(context.Background(), nil), ErrNilFunc)
+		require.ErrorAs(t, <-s.Submit(context.Background(), nil), &ce)
+		assert.Equal(t, "fn", ce.Field)
 	})
 }
 
@@ -233,7 +237,8 @@ func TestSchedulerLoad(t *testing.T) {
 					ctx, cancel := context.WithCancel(context.Background())
 					failUntil := rng.IntN(8)
 					sleep := time.Duration(rng.IntN(5)) * ms
-					out := s.Submit(ctx, func(_ context.Context, attempt int) error {
+					out := s.Submit(ctx, func(ctx context.Context) error {
+						attempt := resilience.Attempt(ctx)
 						n := running.Add(1)
 						for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 						}
@@ -273,14 +278,14 @@ func TestSchedulerLoad(t *testing.T) {
 
 func TestSchedulerHintAndBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, err := NewBudget(BudgetConfig{Tokens: 1, Refill: 1})
+		b, err := NewBudget(1, 1)
 		require.NoError(t, err)
 		s := newSched(t, Config{Budget: b, MaxAttempts: 10}, SchedulerConfig{})
 		defer stop(t, s)
 		start := time.Now()
-		err = <-s.Submit(context.Background(), func(context.Context, int) error { return After(errBoom, 2*time.Second) })
+		err = <-s.Submit(context.Background(), func(context.Context) error { return resilience.RetryAfter(errBoom, 2*time.Second) })
 		re := asError(t, err)
-		assert.Equal(t, CauseBudget, re.Cause, "one token: one retry, then the budget stops it")
+		assert.Same(t, errBudget, re.Reason, "one token: one retry, then the budget stops it")
 		assert.Equal(t, 2, re.Attempts)
 		assert.Equal(t, 2*time.Second, time.Since(start), "the retry waited the hinted delay")
 		assert.Equal(t, 2*time.Second, re.Elapsed)

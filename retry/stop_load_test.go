@@ -12,12 +12,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Stop with a short context while 16 goroutines keep submitting and
 // cancelling, and jobs are running, waiting and queued: Stop returns by its deadline, every job
 // submitted before, during and after it is answered exactly once (a
-// result, or CauseStopped), and every goroutine exits.
+// result, or Reason ErrStopped), and every goroutine exits.
 func TestStopUnderLoadIsBoundedAndAnswersEveryJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t, Config{InitialDelay: ms, MaxDelay: 20 * ms, MaxAttempts: 5}, SchedulerConfig{Workers: 8, Mailbox: 8})
@@ -38,7 +40,8 @@ func TestStopUnderLoadIsBoundedAndAnswersEveryJob(t *testing.T) {
 					work, failUntil := time.Duration(rng.IntN(8))*ms, rng.IntN(3)
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
-					outs = append(outs, s.Submit(ctx, func(_ context.Context, n int) error {
+					outs = append(outs, s.Submit(ctx, func(ctx context.Context) error {
+						n := resilience.Attempt(ctx)
 						time.Sleep(work)
 						if n <= failUntil {
 							return errBoom
@@ -58,10 +61,10 @@ func TestStopUnderLoadIsBoundedAndAnswersEveryJob(t *testing.T) {
 					if err != nil && !errors.As(err, &re) {
 						t.Errorf("answer %v is not an *Error", err)
 					}
-					if i >= len(outs)-after && (re == nil || re.Cause != CauseStopped || !errors.Is(err, ErrStopped)) {
-						t.Errorf("submitted after Stop: answer %v, want CauseStopped", err)
+					if i >= len(outs)-after && (re == nil || re.Reason != resilience.ErrStopped || !errors.Is(err, resilience.ErrStopped)) {
+						t.Errorf("submitted after Stop: answer %v, want Reason ErrStopped", err)
 					}
-					if re != nil && re.Cause == CauseStopped {
+					if re != nil && re.Reason == resilience.ErrStopped {
 						refused.Add(1)
 					}
 				}

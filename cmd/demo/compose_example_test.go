@@ -63,7 +63,7 @@ func Example_retryOutside() {
 	_, err := retryOutside(ctx, r, b, nil, lim, up.call)
 	var re *retry.Error
 	errors.As(err, &re)
-	fmt.Printf("call 1: %d attempts, upstream called %d times, stopped: %s\n", re.Attempts, up.calls, re.Cause)
+	fmt.Printf("call 1: %d attempts, upstream called %d times, stopped: %v\n", re.Attempts, up.calls, re.Reason)
 	ev := <-events
 	fmt.Printf("breaker %s: %s → %s after %s\n", ev.Name, ev.From, ev.To, ev.Reason)
 
@@ -71,10 +71,10 @@ func Example_retryOutside() {
 	errors.As(err, &re)
 	var open *breaker.OpenError
 	errors.As(err, &open)
-	fmt.Printf("call 2: %d attempt, upstream called %d times, stopped: %s, retry after about %v\n",
-		re.Attempts, up.calls, re.Cause, open.RetryAfter().Round(time.Minute))
+	fmt.Printf("call 2: %d attempt, upstream called %d times, stopped: %v, retry after about %v\n",
+		re.Attempts, up.calls, re.Reason, open.RetryAfter().Round(time.Minute))
 	// Output:
-	// call 1: 2 attempts, upstream called 2 times, stopped: exhausted
+	// call 1: 2 attempts, upstream called 2 times, stopped: resilience: retries exhausted
 	// breaker payments: closed → open after consecutive failures
-	// call 2: 1 attempt, upstream called 2 times, stopped: open, retry after about 1m0s
+	// call 2: 1 attempt, upstream called 2 times, stopped: context deadline exceeded, retry after about 1m0s
 }

@@ -19,7 +19,7 @@ import (
 // They run on virtual time: while a retry sleeps, the breaker's actor
 // handles its messages before the clock moves, so the trips are exact.
 
-type composeFunc func(context.Context, *retry.Retrier, *breaker.Breaker, *deadline.Scheduler, deadline.Limit, func(context.Context, int) (string, error)) (string, error)
+type composeFunc func(context.Context, *retry.Policy, *breaker.Breaker, *deadline.Scheduler, deadline.Limit, func(context.Context, int) (string, error)) (string, error)
 
 var orders = []struct {
 	name string
@@ -39,7 +39,7 @@ func newBreaker(t *testing.T, cfg breaker.Config) *breaker.Breaker {
 	return b
 }
 
-func newRetrier(t *testing.T, cfg retry.Config) *retry.Retrier {
+func newRetrier(t *testing.T, cfg retry.Config) *retry.Policy {
 	t.Helper()
 	r, err := retry.New(cfg)
 	require.NoError(t, err)
@@ -94,7 +94,7 @@ func TestRetryOutsideStopsAtOnceWhenRetryAfterIsPastTheDeadline(t *testing.T) {
 
 		var re *retry.Error
 		require.ErrorAs(t, err, &re)
-		assert.Equal(t, retry.CauseOpen, re.Cause)
+		assert.Equal(t, context.DeadlineExceeded, re.Reason, "the retry-after ends past the deadline")
 		assert.ErrorIs(t, err, breaker.ErrOpen)
 		assert.Equal(t, 2, up.calls, "only the attempts before the trip reach the upstream")
 		assert.Equal(t, 3, re.Attempts)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/deadline"
 	"github.com/llm-research-lab/resilience/lifecycle"
@@ -131,7 +132,7 @@ func newBackend(name, url string) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	budget, err := retry.NewBudget(retry.BudgetConfig{Tokens: 10, Refill: 0.1})
+	budget, err := retry.NewBudget(10, 0.1)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +167,18 @@ func retryable(err error) bool {
 		return false
 	}
 	return true
+}
+
+// retryClassify is the retry policy's classifier: a retryable error is a
+// Failure, worth another attempt; any other ends the loop at once.
+func retryClassify(err error) resilience.Outcome {
+	if err == nil {
+		return resilience.Success
+	}
+	if retryable(err) {
+		return resilience.Failure
+	}
+	return resilience.Terminal
 }
 
 // statusError is an upstream's non-200 answer.
@@ -245,7 +258,7 @@ func (g *gateway) caller(rt route) (callFunc, error) {
 		MaxDelay:     200 * time.Millisecond,
 		Jitter:       retry.DecorrelatedJitter,
 		Budget:       b.budget,
-		RetryIf:      retryable,
+		Classify:     retryClassify,
 		Rand:         g.rnd,
 	})
 	if err != nil {
@@ -328,8 +341,8 @@ func verdict(err error) (status int, outcome string, after time.Duration) {
 	}
 	last := err
 	var re *retry.Error
-	if errors.As(err, &re) && re.Last() != nil {
-		last = re.Last()
+	if errors.As(err, &re) && re.Last != nil {
+		last = re.Last
 	}
 	var oe *breaker.OpenError
 	var ne net.Error
