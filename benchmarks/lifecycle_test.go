@@ -65,11 +65,11 @@ func spawnerChild() (lifecycle.Child, error) {
 }
 
 func adoptedChild() (lifecycle.Child, error) {
-	a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop())
+	a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop)
 	if err != nil {
 		return nil, err
 	}
-	return lifecycle.FromActor(a, actor.Drain), nil
+	return lifecycle.FromActor(a), nil
 }
 
 func flatSpecs(n int, mk func() (lifecycle.Child, error)) []lifecycle.Spec {
@@ -111,7 +111,7 @@ func startGoroutines(context.Context) (func(context.Context) error, error) {
 func startActors(context.Context) (func(context.Context) error, error) {
 	as := make([]*actor.Actor[int], lifecycleActors)
 	for i := range as {
-		a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop())
+		a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +119,7 @@ func startActors(context.Context) (func(context.Context) error, error) {
 	}
 	return func(ctx context.Context) error {
 		for i := len(as) - 1; i >= 0; i-- {
-			if _, err := as[i].Stop(ctx, actor.Drain); err != nil {
+			if err := as[i].Stop(ctx); err != nil {
 				return err
 			}
 		}

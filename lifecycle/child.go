@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -31,6 +32,8 @@ type Child interface {
 	Err() error
 }
 
+var errNilBehavior = &resilience.ConfigError{Field: "newBehavior", Reason: "returned a nil Behavior"}
+
 // exitNotifier is implemented by the children of this package: they report
 // their exit through a callback instead of needing a goroutine to watch
 // Done, which halves the cost of a supervised actor.
@@ -46,16 +49,15 @@ type prompt interface {
 }
 
 // FromActor adapts a running actor: Start does nothing (the actor runs
-// since Spawn), Stop calls a.Stop(ctx, mode), Done and Err are the actor's.
+// since Spawn), Stop calls a.Stop(ctx), Done and Err are the actor's.
 // Use it inside Spec.New, after actor.Spawn, so each restart gets a fresh
 // actor. [Spawner] does the same and saves a goroutine per actor.
-func FromActor[M any](a *actor.Actor[M], mode actor.StopMode) Child {
-	return &adopted[M]{a: a, mode: mode}
+func FromActor[M any](a *actor.Actor[M]) Child {
+	return &adopted[M]{a: a}
 }
 
 type adopted[M any] struct {
-	a    *actor.Actor[M]
-	mode actor.StopMode
+	a *actor.Actor[M]
 }
 
 func (c *adopted[M]) Start(context.Context) error { return nil }
@@ -64,8 +66,7 @@ func (c *adopted[M]) Err() error                  { return c.a.Err() }
 func (c *adopted[M]) prompt()                     {}
 
 func (c *adopted[M]) Stop(ctx context.Context) error {
-	_, err := c.a.Stop(ctx, c.mode)
-	return err
+	return c.a.Stop(ctx)
 }
 
 // Spawner returns a Spec.New function that spawns a fresh actor, with a
@@ -77,11 +78,11 @@ func (c *adopted[M]) Stop(ctx context.Context) error {
 func Spawner[M any](cfg actor.Config, newBehavior func() actor.Behavior[M], publish func(*actor.Actor[M])) func() (Child, error) {
 	return func() (Child, error) {
 		if newBehavior == nil {
-			return nil, actor.ErrNilBehavior
+			return nil, errNilBehavior
 		}
 		b := newBehavior()
 		if f, ok := b.(actor.Func[M]); b == nil || ok && f == nil {
-			return nil, actor.ErrNilBehavior // Spawn would not see it once wrapped
+			return nil, errNilBehavior // Spawn would not see it once wrapped
 		}
 		return &spawned[M]{cfg: cfg, b: b, publish: publish}, nil
 	}
@@ -104,7 +105,7 @@ func (c *spawned[M]) onExit(fn func(error)) { c.hook = fn }
 func (c *spawned[M]) prompt()               {}
 
 func (c *spawned[M]) Start(context.Context) error {
-	a, err := actor.Spawn(c.cfg, &notifying[M]{Behavior: c.b, hook: c.hook})
+	a, err := actor.Spawn(c.cfg, func() actor.Behavior[M] { return &notifying[M]{Behavior: c.b, hook: c.hook} })
 	if err != nil {
 		return err
 	}
@@ -119,8 +120,7 @@ func (c *spawned[M]) Stop(ctx context.Context) error {
 	if c.a == nil {
 		return nil
 	}
-	_, err := c.a.Stop(ctx, actor.Drain)
-	return err
+	return c.a.Stop(ctx)
 }
 
 func (c *spawned[M]) Done() <-chan struct{} {
@@ -146,7 +146,7 @@ type notifying[M any] struct {
 
 // Discard forwards to the wrapped behaviour's Discard, if it has one.
 func (n *notifying[M]) Discard(msg M, cause error) {
-	if d, ok := n.Behavior.(actor.Discarder[M]); ok {
+	if d, ok := n.Behavior.(interface{ Discard(M, error) }); ok {
 		d.Discard(msg, cause)
 	}
 }
@@ -157,7 +157,7 @@ func (n *notifying[M]) Stopped(cause error) {
 	defer func() {
 		v := recover()
 		if v != nil && cause == nil {
-			cause = &actor.PanicError{Value: v}
+			cause = &resilience.PanicError{Value: v}
 		}
 		if n.hook != nil {
 			n.hook(cause)
@@ -166,7 +166,7 @@ func (n *notifying[M]) Stopped(cause error) {
 			panic(v)
 		}
 	}()
-	if s, ok := n.Behavior.(actor.Stopper); ok {
+	if s, ok := n.Behavior.(interface{ Stopped(error) }); ok {
 		s.Stopped(cause)
 	}
 }

@@ -68,7 +68,7 @@ func (x *executor) Receive(self *actor.Self[message], m message) {
 		err := x.startAll(m.ctx)
 		m.reply <- err
 		if err != nil {
-			self.Stop(actor.Discard)
+			self.Stop()
 			return
 		}
 	case stopMsg:
@@ -76,7 +76,7 @@ func (x *executor) Receive(self *actor.Self[message], m message) {
 		x.apply(self, m.ctx, event{kind: evStop})
 		x.drainExits(self) // decide ignores exits once stopping
 		m.reply <- x.rep.err()
-		self.Stop(actor.Discard)
+		self.Stop()
 		return
 	case dueMsg:
 		if x.s.haltCtx.Err() == nil { // after Stop, restarts are dropped
@@ -139,7 +139,7 @@ func (x *executor) apply(self *actor.Self[message], ctx context.Context, ev even
 			k := x.kids[a.children[0]]
 			x.fail = &IntensityError{Supervisor: x.s.path, Child: k.path,
 				Restarts: x.s.cfg.MaxRestarts, Period: x.s.cfg.Period, Last: k.lastErr}
-			self.Stop(actor.Discard)
+			self.Stop()
 		}
 	}
 }

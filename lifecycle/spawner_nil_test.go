@@ -17,7 +17,7 @@ func TestSpawnerRefusesANilBehavior(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c, err := Spawner(actor.Config{Name: "x"}, nb, nil)()
 			if err != nil {
-				if !errors.Is(err, actor.ErrNilBehavior) {
+				if !errors.Is(err, errNilBehavior) {
 					t.Fatal(err)
 				}
 				return
@@ -26,7 +26,7 @@ func TestSpawnerRefusesANilBehavior(t *testing.T) {
 			if err == nil {
 				_ = c.Stop(t.Context())
 			}
-			if !errors.Is(err, actor.ErrNilBehavior) {
+			if !errors.Is(err, errNilBehavior) {
 				t.Fatalf("Start = %v, want ErrNilBehavior", err)
 			}
 		})

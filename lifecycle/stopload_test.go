@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llm-research-lab/resilience/actor"
+	"github.com/llm-research-lab/resilience"
 )
 
 // Supervisor.Stop with a short ctx while many goroutines query it, a child
@@ -35,7 +35,7 @@ func TestSupervisorStopBoundedUnderLoad(t *testing.T) {
 					_, err := s.Children(t.Context())
 					answered.Add(1)
 					if err != nil {
-						assert.ErrorIs(t, err, actor.ErrStopped)
+						assert.ErrorIs(t, err, resilience.ErrStopped)
 						return
 					}
 					time.Sleep(time.Millisecond) // lets virtual time advance

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -121,14 +122,14 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	select {
 	case err = <-reply:
 	case <-s.done:
-		err = errors.Join(actor.ErrStopped, s.err)
+		err = errors.Join(resilience.ErrStopped, s.err)
 	}
 	if err != nil {
 		if s.haltCtx.Err() != nil {
 			err = errors.Join(ErrStopped, err)
 		}
 		// Bounded: the actor stops each started child within its StopTimeout.
-		ref.Stop(context.Background(), actor.Discard)
+		_ = ref.Stop(context.Background())
 		<-s.done
 	}
 	return err
@@ -147,12 +148,12 @@ func (s *Supervisor) spawn(start startMsg) (*actor.Actor[message], error) {
 		return nil, ErrStopped
 	}
 	s.started = true
-	ref, err := actor.Spawn(actor.Config{Name: s.path}, &executor{s: s})
+	ref, err := actor.Spawn(actor.Config{Name: s.path, DiscardOnStop: true}, func() actor.Behavior[message] { return &executor{s: s} })
 	if err != nil {
 		return nil, err
 	}
 	if err := ref.Tell(start); err != nil { // a new, empty mailbox takes it
-		ref.Stop(context.Background(), actor.Discard)
+		_ = ref.Stop(context.Background())
 		return nil, err
 	}
 	s.ref.Store(ref)
@@ -184,10 +185,10 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	begin := time.Now()
 	reply := make(chan error, 1)
 	began := make(chan struct{})
-	if err := ref.Send(ctx, stopMsg{ctx: ctx, reply: reply, began: began}); err != nil && !errors.Is(err, actor.ErrStopped) {
+	if err := ref.Send(ctx, stopMsg{ctx: ctx, reply: reply, began: began}); err != nil && !errors.Is(err, resilience.ErrStopped) {
 		// The mailbox stayed full: stop the actor from outside; it stops
 		// its children on the way out, each within its StopTimeout.
-		_, _ = ref.Stop(ctx, actor.Discard)
+		_ = ref.Stop(ctx)
 		return s.abandonedSelf(begin)
 	}
 	select {
@@ -256,7 +257,7 @@ func (s *Supervisor) Err() error {
 func (s *Supervisor) Children(ctx context.Context) ([]ChildStatus, error) {
 	ref := s.ref.Load()
 	if ref == nil {
-		return nil, actor.ErrStopped
+		return nil, resilience.ErrStopped
 	}
 	reply := make(chan []ChildStatus, 1)
 	if err := ref.Send(ctx, infoMsg{reply: reply}); err != nil {
@@ -266,7 +267,7 @@ func (s *Supervisor) Children(ctx context.Context) ([]ChildStatus, error) {
 	case st := <-reply:
 		return st, nil
 	case <-s.done:
-		return nil, actor.ErrStopped
+		return nil, resilience.ErrStopped
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,7 +139,7 @@ func TestActorPanicIsRestartedAfterBackoff(t *testing.T) {
 		st, err := s.Children(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, 1, st[0].Restarts)
-		var pe *actor.PanicError
+		var pe *resilience.PanicError
 		assert.ErrorAs(t, st[0].LastErr, &pe, "the panic is the exit error")
 		require.NoError(t, s.Stop(t.Context()))
 	})
@@ -172,7 +173,7 @@ func TestIntensityExceededFailsUpward(t *testing.T) {
 		require.ErrorAs(t, st[1].LastErr, &ie)
 		assert.Equal(t, "root/inner", ie.Supervisor)
 		assert.Equal(t, "root/inner/worker", ie.Child)
-		var pe *actor.PanicError
+		var pe *resilience.PanicError
 		assert.ErrorAs(t, st[1].LastErr, &pe, "the cause is visible through the intensity error")
 		assert.Equal(t, 0, st[0].Restarts, "one-for-one leaves the sibling alone")
 		require.NoError(t, root.Stop(t.Context()))
@@ -286,7 +287,7 @@ func TestSupervisorMisuse(t *testing.T) {
 		require.NoError(t, err)
 		assert.NoError(t, s.Stop(t.Context()), "stop before start")
 		_, err = s.Children(t.Context())
-		assert.ErrorIs(t, err, actor.ErrStopped)
+		assert.ErrorIs(t, err, resilience.ErrStopped)
 		assert.ErrorIs(t, s.Start(t.Context()), ErrStopped, "start after stop")
 		<-s.Done()
 
@@ -361,12 +362,12 @@ func TestFromFuncAndFromActor(t *testing.T) {
 				}), nil
 			}},
 			Spec{Name: "adopted", New: func() (Child, error) {
-				a, err := actor.Spawn(actor.Config{}, actor.Func[int](func(*actor.Self[int], int) { panic("no") }))
+				a, err := actor.Spawn(actor.Config{}, func() actor.Behavior[int] { return actor.Func[int](func(*actor.Self[int], int) { panic("no") }) })
 				if err != nil {
 					return nil, err
 				}
 				adopted.Store(a)
-				return FromActor(a, actor.Drain), nil
+				return FromActor(a), nil
 			}},
 		)
 		require.NoError(t, err)

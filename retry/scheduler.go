@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -69,8 +70,9 @@ func NewScheduler(r *Retrier, cfg SchedulerConfig) (*Scheduler, error) {
 	}
 	s := &Scheduler{r: r, work: make(chan *job, cfg.Workers), drained: make(chan struct{}), epoch: time.Now()}
 	s.quit, s.unquit = context.WithCancel(context.Background())
-	a, err := actor.Spawn(actor.Config{Name: "retry-scheduler", Mailbox: cfg.Mailbox},
-		&schedLoop{s: s, workers: cfg.Workers})
+	loop := &schedLoop{s: s, workers: cfg.Workers}
+	a, err := actor.Spawn(actor.Config{Name: "retry-scheduler", Mailbox: cfg.Mailbox, DiscardOnStop: true},
+		func() actor.Behavior[*job] { return loop })
 	if err != nil {
 		s.unquit()
 		return nil, err
@@ -109,7 +111,7 @@ func (s *Scheduler) Submit(ctx context.Context, fn func(ctx context.Context, att
 		s.watch(j)
 	}
 	if err := s.a.Send(ctx, j); err != nil {
-		if errors.Is(err, actor.ErrStopped) {
+		if errors.Is(err, resilience.ErrStopped) {
 			s.answer(j, newError(errLog{}, CauseStopped, ErrStopped, 0))
 		} else {
 			s.answer(j, notStarted(ctx))
@@ -133,13 +135,13 @@ func (s *Scheduler) Pending() int { return int(s.pending.Load()) }
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.halt.Store(true)
 	s.unquit()
-	_, err := s.a.Stop(ctx, actor.Discard)
+	err := s.a.Stop(ctx)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	select {
 	case <-s.drained:
-		return err // nil, or the actor's *actor.PanicError after a Goexit
+		return err // nil, or the actor's *resilience.PanicError after a Goexit
 	case <-ctx.Done():
 		return ctx.Err()
 	}
