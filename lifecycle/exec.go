@@ -56,9 +56,9 @@ type executor struct {
 type kid struct {
 	spec    Spec
 	path    string
-	child   Component     // the current incarnation; nil when none runs
-	gen     uint64        // incarnation number
-	forget  chan struct{} // closed to end the watcher goroutine, if any
+	index   int       // its place in the start order
+	child   Component // the current incarnation; nil when none runs
+	gen     uint64    // incarnation number
 	starts  int
 	lastErr error
 }
@@ -97,7 +97,7 @@ func (x *executor) startAll(ctx context.Context) error {
 	x.kids = make([]kid, len(x.s.specs))
 	restarts := make([]Restart, len(x.s.specs))
 	for j, sp := range x.s.specs {
-		x.kids[j] = kid{spec: sp, path: x.s.path + "/" + sp.Name}
+		x.kids[j] = kid{spec: sp, path: x.s.path + "/" + sp.Name, index: j}
 		restarts[j] = sp.Restart
 	}
 	for j := range x.kids {
@@ -218,8 +218,7 @@ func (x *executor) startKid(ctx context.Context, j int) error {
 	k.child = c
 	k.starts++
 	if !notifies {
-		k.forget = make(chan struct{})
-		x.r.watch(j, gen, c, k.forget)
+		x.r.watch.add(j, gen, c)
 	}
 	return nil
 }
@@ -270,10 +269,7 @@ func (x *executor) stopKid(ctx context.Context, j int) {
 // detach forgets k's current incarnation.
 func (x *executor) detach(k *kid) {
 	k.child = nil
-	if k.forget != nil {
-		close(k.forget)
-		k.forget = nil
-	}
+	x.r.watch.remove(k.index)
 }
 
 // status returns a snapshot of the children.
@@ -293,7 +289,7 @@ func (x *executor) Stopped(cause error) {
 	for j := len(x.kids) - 1; j >= 0; j-- {
 		x.stopKid(context.Background(), j)
 	}
-	x.r.watchers.Wait()
+	x.r.watch.stop()
 	err := x.fail
 	if cause != nil {
 		err = cause

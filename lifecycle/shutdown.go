@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -202,15 +203,25 @@ func (c *Coordinator) Start(ctx context.Context) error {
 }
 
 // Serve starts the coordinator, waits until ctx is done (for example by
-// [NotifyContext] on a signal), then stops it and returns the result of
-// Stop, or Start's error if it did not start. The shutdown is bounded by
-// the phases' own timeouts, not by ctx, which is already done.
+// [NotifyContext] on a signal) or the tree exits on its own, then stops it
+// and returns the result of Stop, joined with the tree's failure if it
+// failed; or Start's error if it did not start. The shutdown is bounded by
+// the phases' own timeouts, not by ctx, which may be done already.
 func (c *Coordinator) Serve(ctx context.Context) error {
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	<-ctx.Done()
-	return c.Stop(context.WithoutCancel(ctx))
+	var treeDone <-chan struct{}
+	if c.cfg.Tree != nil {
+		treeDone = c.cfg.Tree.Done()
+	}
+	var failed error
+	select {
+	case <-ctx.Done():
+	case <-treeDone:
+		failed = c.cfg.Tree.Err()
+	}
+	return errors.Join(failed, c.Stop(context.WithoutCancel(ctx)))
 }
 
 // Stop runs the shutdown phases in order and returns when the last one has

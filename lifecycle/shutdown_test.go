@@ -318,3 +318,24 @@ func TestFromServerClosesFreshConnections(t *testing.T) {
 	_, err = spare.Read(make([]byte, 1))
 	assert.Error(t, err, "the fresh connection was closed")
 }
+
+func TestCoordinatorServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		tree, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways))
+		require.NoError(t, err)
+		c, err := NewCoordinator(ShutdownConfig{Tree: tree})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		served := make(chan error, 1)
+		go func() { served <- c.Serve(ctx) }()
+		synctest.Wait()
+		assert.Equal(t, []string{"start a"}, ps.log.all(), "Serve starts the tree")
+		assert.False(t, c.ShuttingDown())
+		cancel()
+		require.NoError(t, <-served)
+		assert.Equal(t, []string{"start a", "stop a"}, ps.log.all())
+		assert.ErrorIs(t, c.Start(t.Context()), resilience.ErrStopped, "a coordinator runs once")
+		assert.NoError(t, c.Stop(t.Context()), "a later Stop returns the first's result")
+	})
+}

@@ -48,7 +48,7 @@ type run struct {
 	exits  []exitNote // child exits not yet seen by the actor
 	woken  atomic.Bool
 
-	watchers sync.WaitGroup // goroutines watching Done of foreign children
+	watch *watcher // watches the Done of foreign children; executor-only
 
 	done    chan struct{} // closed when the actor has exited and every child stopped
 	err     error         // the supervisor's failure; written before done is closed
@@ -57,6 +57,7 @@ type run struct {
 
 func newRun(s *Supervisor) *run {
 	r := &run{s: s, done: make(chan struct{})}
+	r.watch = newWatcher(r)
 	r.haltCtx, r.halt = context.WithCancel(context.Background())
 	return r
 }
@@ -242,6 +243,23 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	}
 }
 
+// Serve starts the supervisor, waits until ctx is done or the supervisor
+// gives up, and then stops it. It returns Start's error, the failure that
+// made the supervisor give up, or the result of Stop, which is bounded by
+// the children's stop timeouts rather than by ctx. It makes a tree usable
+// wherever a Serve(ctx) error function is expected (errgroup, suture).
+func (s *Supervisor) Serve(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return s.Stop(context.WithoutCancel(ctx))
+	case <-s.Done():
+		return s.Err()
+	}
+}
+
 // haltNow marks the current run stopped, so that nothing starts any
 // more, and returns it and its actor (nil if it never started; Done is
 // then closed).
@@ -324,21 +342,6 @@ func (s *run) takeExits() []exitNote {
 	n := s.exits
 	s.exits = nil
 	return n
-}
-
-// watch starts a goroutine that reports c's exit, for children that cannot
-// report it themselves. It ends when c exits or forget is closed; the
-// actor waits for all of them before the supervisor is done.
-func (s *run) watch(j int, gen uint64, c Component, forget <-chan struct{}) {
-	s.watchers.Add(1)
-	go func() {
-		defer s.watchers.Done()
-		select {
-		case <-c.Done():
-			s.noteExit(exitNote{child: j, gen: gen, err: c.Err()})
-		case <-forget:
-		}
-	}()
 }
 
 // finish publishes the supervisor's outcome.

@@ -443,3 +443,27 @@ func TestStopDuringBackoffCancelsRestart(t *testing.T) {
 		assert.Equal(t, []string{"start a", "start b", "stop b"}, ps.log.all(), "a is not restarted after the stop")
 	})
 }
+
+func TestSupervisorServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(ctx) }()
+		synctest.Wait()
+		assert.Equal(t, []string{"start a"}, ps.log.all())
+		cancel()
+		require.NoError(t, <-served)
+		assert.Equal(t, []string{"start a", "stop a"}, ps.log.all())
+
+		s, err = New(Config{Name: "app", MaxRestarts: -1}, ps.spec("b", RestartAlways))
+		require.NoError(t, err)
+		go func() { served <- s.Serve(t.Context()) }()
+		synctest.Wait()
+		ps.get("b").exit(errBoom)
+		var ie *IntensityError
+		require.ErrorAs(t, <-served, &ie, "Serve returns when the supervisor gives up")
+	})
+}
