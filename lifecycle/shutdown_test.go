@@ -339,3 +339,18 @@ func TestCoordinatorServe(t *testing.T) {
 		assert.NoError(t, c.Stop(t.Context()), "a later Stop returns the first's result")
 	})
 }
+
+func TestServerStartsOnce(t *testing.T) {
+	var ce *resilience.ConfigError
+	require.ErrorAs(t, Server(nil, nil).Start(t.Context()), &ce)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	c := Server(&http.Server{ReadHeaderTimeout: time.Second}, ln)
+	require.NoError(t, c.Start(t.Context()))
+	require.NoError(t, c.Start(t.Context()), "Start while serving does nothing")
+	require.NoError(t, c.Stop(t.Context()))
+	<-c.Done()
+	assert.NoError(t, c.Err())
+	assert.Error(t, c.Start(t.Context()), "an http.Server cannot serve again")
+}
