@@ -30,8 +30,9 @@ type watchGroup struct {
 }
 
 type watched struct {
-	gen uint64
-	c   Component
+	gen  uint64
+	c    Component
+	done <-chan struct{} // c.Done() of incarnation gen, read once it started
 }
 
 func newWatcher(r *run) *watcher {
@@ -42,7 +43,7 @@ func newWatcher(r *run) *watcher {
 func (w *watcher) add(j int, gen uint64, c Component) {
 	g := w.open()
 	g.mu.Lock()
-	g.items[j] = watched{gen, c}
+	g.items[j] = watched{gen, c, c.Done()}
 	g.mu.Unlock()
 	w.where[j] = g
 	g.poke()
@@ -97,13 +98,17 @@ func (w *watcher) loop(g *watchGroup) {
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(w.quit)},
 		{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(g.kick)},
 	}
-	var keys []int
+	type key struct {
+		j   int
+		gen uint64
+	}
+	var keys []key
 	for {
 		cases, keys = cases[:2], keys[:0]
 		g.mu.Lock()
 		for j, it := range g.items {
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(it.c.Done())})
-			keys = append(keys, j)
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(it.done)})
+			keys = append(keys, key{j, it.gen})
 		}
 		g.mu.Unlock()
 		i, _, _ := reflect.Select(cases)
@@ -113,15 +118,16 @@ func (w *watcher) loop(g *watchGroup) {
 		case 1:
 			continue
 		}
-		j := keys[i-2]
+		k := keys[i-2]
 		g.mu.Lock()
-		it, ok := g.items[j]
+		it, ok := g.items[k.j]
+		ok = ok && it.gen == k.gen // not a later incarnation added meanwhile
 		if ok {
-			delete(g.items, j)
+			delete(g.items, k.j)
 		}
 		g.mu.Unlock()
 		if ok {
-			w.r.noteExit(exitNote{child: j, gen: it.gen, err: it.c.Err()})
+			w.r.noteExit(exitNote{child: k.j, gen: it.gen, err: it.c.Err()})
 		}
 	}
 }
