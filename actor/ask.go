@@ -89,11 +89,14 @@ func NewReply[R any]() (Reply[R], <-chan R) {
 // ends first, and an error matching [resilience.ErrStopped] if the actor stops without
 // replying: a message it discards, or one it handled without replying, is
 // answered by the actor as it stops (wrapping the [*resilience.PanicError]
-// if it failed). A nil mk returns a [*resilience.ConfigError]. A reply sent before that is still returned. The handler may keep
+// if it failed). A nil a or mk returns a [*resilience.ConfigError]. A reply sent before that is still returned. The handler may keep
 // the Reply and send later, from any goroutine.
 func Ask[M, R any](ctx context.Context, a *Actor[M], mk func(Reply[R]) M) (R, error) {
-	if mk == nil {
-		var zero R
+	var zero R
+	switch {
+	case a == nil:
+		return zero, &resilience.ConfigError{Field: "a", Reason: "must not be nil"}
+	case mk == nil:
 		return zero, &resilience.ConfigError{Field: "mk", Reason: "must not be nil"}
 	}
 	s, _ := a.slots.Get().(*replySlot[R])

@@ -116,3 +116,17 @@ func TestStartReportsNilFromFactory(t *testing.T) {
 	require.ErrorAs(t, a.Start(context.Background()), &cerr)
 	require.ErrorIs(t, a.Tell(1), resilience.ErrStopped)
 }
+
+// TestAskRefusesNilArguments checks that Ask reports a nil actor or a nil
+// message builder as a configuration error instead of panicking.
+func TestAskRefusesNilArguments(t *testing.T) {
+	var cerr *resilience.ConfigError
+	_, err := actor.Ask[int, int](context.Background(), nil, func(actor.Reply[int]) int { return 0 })
+	require.ErrorAs(t, err, &cerr)
+	assert.Equal(t, "a", cerr.Field)
+	a := spawn(t, actor.Config{}, &gated{})
+	_, err = actor.Ask[int, int](context.Background(), a, nil)
+	require.ErrorAs(t, err, &cerr)
+	assert.Equal(t, "mk", cerr.Field)
+	stop(t, a)
+}
