@@ -9,6 +9,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -28,12 +29,12 @@ func TestNothingAcceptedIsLost(t *testing.T) {
 		senders := rapid.IntRange(1, 8).Draw(t, "senders")
 		perSender := rapid.IntRange(0, 400).Draw(t, "perSender")
 		mailbox := rapid.IntRange(1, 64).Draw(t, "mailbox")
-		mode := actor.StopMode(rapid.IntRange(0, 1).Draw(t, "mode"))
+		discard := rapid.Bool().Draw(t, "discardOnStop")
 		stopAfter := rapid.IntRange(0, senders*perSender).Draw(t, "stopAfter")
 		blocking := rapid.Bool().Draw(t, "blockingSend")
 
 		c := &counter{}
-		a, err := actor.Spawn[int](actor.Config{Mailbox: mailbox}, c)
+		a, err := actor.Spawn(actor.Config{Mailbox: mailbox, DiscardOnStop: discard}, same[int](c))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,9 +53,9 @@ func TestNothingAcceptedIsLost(t *testing.T) {
 					switch {
 					case err == nil:
 						accepted.Add(1)
-					case errors.Is(err, actor.ErrStopped):
+					case errors.Is(err, resilience.ErrStopped):
 						return
-					case errors.Is(err, actor.ErrMailboxFull):
+					case errors.Is(err, resilience.ErrFull):
 					default:
 						t.Errorf("unexpected error %v", err)
 					}
@@ -65,7 +66,8 @@ func TestNothingAcceptedIsLost(t *testing.T) {
 			// Let the senders make progress before the stop races them.
 			runtimeGosched()
 		}
-		undelivered, err := a.Stop(context.Background(), mode)
+		err = a.Stop(context.Background())
+		undelivered := a.Undelivered()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +79,7 @@ func TestNothingAcceptedIsLost(t *testing.T) {
 		if c.discarded != undelivered {
 			t.Fatalf("Discard saw %d messages, Stop reported %d undelivered", c.discarded, undelivered)
 		}
-		if mode == actor.Drain && undelivered != 0 {
+		if !discard && undelivered != 0 {
 			t.Fatalf("a drain without deadline left %d messages", undelivered)
 		}
 	})

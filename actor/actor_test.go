@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -34,39 +35,73 @@ func (g *gated) Receive(_ *actor.Self[int], msg int) {
 	g.got = append(g.got, msg)
 }
 
+// same returns a factory that always returns b.
+func same[M any](b actor.Behavior[M]) func() actor.Behavior[M] {
+	return func() actor.Behavior[M] { return b }
+}
+
 func spawn[M any](t *testing.T, cfg actor.Config, b actor.Behavior[M]) *actor.Actor[M] {
 	t.Helper()
-	a, err := actor.Spawn(cfg, b)
+	a, err := actor.Spawn(cfg, same(b))
 	require.NoError(t, err)
 	return a
 }
 
-func stop[M any](t *testing.T, a *actor.Actor[M], mode actor.StopMode) int {
+func stop[M any](t *testing.T, a *actor.Actor[M]) int {
 	t.Helper()
-	n, err := a.Stop(context.Background(), mode)
+	err := a.Stop(context.Background())
 	require.NoError(t, err, "a clean stop returns no error")
-	return n
+	return a.Undelivered()
+}
+
+// assertStopped checks that a's goroutine has exited, failed or not.
+func assertStopped[M any](t *testing.T, a *actor.Actor[M], failed bool) {
+	t.Helper()
+	select {
+	case <-a.Done():
+	default:
+		t.Fatal("Done is not closed")
+	}
+	if failed {
+		assert.Error(t, a.Err())
+	} else {
+		assert.NoError(t, a.Err())
+	}
+}
+
+// assertRunning checks that a's goroutine has not exited.
+func assertRunning[M any](t *testing.T, a *actor.Actor[M]) {
+	t.Helper()
+	select {
+	case <-a.Done():
+		t.Fatal("Done is closed")
+	default:
+	}
 }
 
 func TestSpawnRejectsBadInput(t *testing.T) {
+	var cerr *resilience.ConfigError
 	_, err := actor.Spawn[int](actor.Config{}, nil)
-	require.ErrorIs(t, err, actor.ErrNilBehavior)
-
-	_, err = actor.Spawn[int](actor.Config{}, actor.Func[int](nil))
-	require.ErrorIs(t, err, actor.ErrNilBehavior)
-
-	_, err = actor.Spawn(actor.Config{Mailbox: -1}, actor.Func[int](func(*actor.Self[int], int) {}))
-	var cerr *actor.ConfigError
 	require.ErrorAs(t, err, &cerr)
-	assert.Equal(t, "Mailbox", cerr.Field)
+	assert.Equal(t, "newBehavior", cerr.Field)
+
+	_, err = actor.Spawn(actor.Config{}, same[int](nil))
+	require.ErrorAs(t, err, &cerr)
+
+	_, err = actor.Spawn(actor.Config{}, same[int](actor.Func[int](nil)))
+	require.ErrorAs(t, err, &cerr)
+
+	_, err = actor.Spawn(actor.Config{Mailbox: -1}, same[int](actor.Func[int](func(*actor.Self[int], int) {})))
+	require.ErrorAs(t, err, &cerr)
+	assert.Equal(t, "actor.Config.Mailbox", cerr.Field)
 	assert.Contains(t, err.Error(), "Mailbox")
 }
 
 func TestZeroConfigUsesDefaults(t *testing.T) {
 	a := spawn(t, actor.Config{}, &gated{})
-	assert.Equal(t, actor.DefaultMailbox, a.Cap())
+	assert.Equal(t, 64, a.Cap())
 	assert.Equal(t, "actor", a.Name())
-	stop(t, a, actor.Drain)
+	stop(t, a)
 }
 
 func TestTellHandlesInOrder(t *testing.T) {
@@ -75,10 +110,10 @@ func TestTellHandlesInOrder(t *testing.T) {
 	for i := range 8 {
 		require.NoError(t, a.Tell(i))
 	}
-	assert.Equal(t, 0, stop(t, a, actor.Drain), "drain handles every queued message")
+	assert.Equal(t, 0, stop(t, a), "drain handles every queued message")
 	assert.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7}, g.got, "messages are handled in the order they were told")
 	assert.EqualValues(t, 8, a.Handled())
-	assert.Equal(t, actor.Stopped, a.State())
+	assertStopped(t, a, false)
 }
 
 func TestTellFullMailboxRejects(t *testing.T) {
@@ -89,26 +124,26 @@ func TestTellFullMailboxRejects(t *testing.T) {
 	require.NoError(t, a.Tell(1))
 	require.NoError(t, a.Tell(2))
 	assert.Equal(t, 2, a.Len())
-	require.ErrorIs(t, a.Tell(3), actor.ErrMailboxFull, "a full mailbox must reject, not block")
+	require.ErrorIs(t, a.Tell(3), resilience.ErrFull, "a full mailbox must reject, not block")
 
 	close(g.hold)
-	assert.Equal(t, 0, stop(t, a, actor.Drain))
+	assert.Equal(t, 0, stop(t, a))
 	assert.Equal(t, []int{0, 1, 2}, g.got)
 }
 
 func TestTellAfterStop(t *testing.T) {
 	a := spawn(t, actor.Config{}, &gated{})
-	stop(t, a, actor.Drain)
-	require.ErrorIs(t, a.Tell(1), actor.ErrStopped)
-	require.ErrorIs(t, a.Send(context.Background(), 1), actor.ErrStopped)
+	stop(t, a)
+	require.ErrorIs(t, a.Tell(1), resilience.ErrStopped)
+	require.ErrorIs(t, a.Send(context.Background(), 1), resilience.ErrStopped)
 	_, err := actor.Ask(context.Background(), a, func(actor.Reply[int]) int { return 1 })
-	require.ErrorIs(t, err, actor.ErrStopped)
+	require.ErrorIs(t, err, resilience.ErrStopped)
 }
 
 func TestStopIsIdempotent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &gated{hold: make(chan struct{}), entered: make(chan int, 1)}
-		a := spawn(t, actor.Config{Mailbox: 4}, g)
+		a := spawn(t, actor.Config{Mailbox: 4, DiscardOnStop: true}, g)
 		require.NoError(t, a.Tell(0))
 		<-g.entered
 		require.NoError(t, a.Tell(1))
@@ -117,7 +152,8 @@ func TestStopIsIdempotent(t *testing.T) {
 		results := make(chan int, 3)
 		for range 3 {
 			go func() {
-				n, _ := a.Stop(context.Background(), actor.Discard)
+				_ = a.Stop(context.Background())
+				n := a.Undelivered()
 				results <- n
 			}()
 		}
@@ -126,7 +162,8 @@ func TestStopIsIdempotent(t *testing.T) {
 		for range 3 {
 			assert.Equal(t, 2, <-results, "every Stop call reports the same undelivered count")
 		}
-		n, err := a.Stop(context.Background(), actor.Drain)
+		err := a.Stop(context.Background())
+		n := a.Undelivered()
 		require.NoError(t, err)
 		assert.Equal(t, 2, n, "a later Stop does not change the outcome of the first")
 		assert.Equal(t, []int{0}, g.got)
@@ -136,7 +173,7 @@ func TestStopIsIdempotent(t *testing.T) {
 func TestStopOvertakesQueuedMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &gated{hold: make(chan struct{}), entered: make(chan int, 1)}
-		a := spawn(t, actor.Config{Mailbox: 16}, g)
+		a := spawn(t, actor.Config{Mailbox: 16, DiscardOnStop: true}, g)
 		require.NoError(t, a.Tell(0))
 		<-g.entered
 		for i := 1; i <= 16; i++ {
@@ -144,11 +181,12 @@ func TestStopOvertakesQueuedMessages(t *testing.T) {
 		}
 		stopped := make(chan int, 1)
 		go func() {
-			n, _ := a.Stop(context.Background(), actor.Discard)
+			_ = a.Stop(context.Background())
+			n := a.Undelivered()
 			stopped <- n
 		}()
 		synctest.Wait()
-		assert.Equal(t, actor.Stopping, a.State())
+		assertRunning(t, a)
 		close(g.hold)
 		assert.Equal(t, 16, <-stopped, "a discard stop skips every queued message")
 		assert.Equal(t, []int{0}, g.got, "stop is handled before the queued user messages")
@@ -173,14 +211,15 @@ func (d *discarding) Stopped(cause error) { d.stopped = append(d.stopped, cause)
 func TestDiscardHookSeesEveryUndeliveredMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := &discarding{gated: gated{hold: make(chan struct{}), entered: make(chan int, 1)}}
-		a := spawn(t, actor.Config{Mailbox: 4}, d)
+		a := spawn(t, actor.Config{Mailbox: 4, DiscardOnStop: true}, d)
 		require.NoError(t, a.Tell(0))
 		<-d.entered
 		require.NoError(t, a.Tell(1))
 		require.NoError(t, a.Tell(2))
 		stopped := make(chan int, 1)
 		go func() {
-			n, _ := a.Stop(context.Background(), actor.Discard)
+			_ = a.Stop(context.Background())
+			n := a.Undelivered()
 			stopped <- n
 		}()
 		synctest.Wait()
@@ -188,7 +227,7 @@ func TestDiscardHookSeesEveryUndeliveredMessage(t *testing.T) {
 		assert.Equal(t, 2, <-stopped)
 		assert.Equal(t, []int{1, 2}, d.discarded)
 		for _, c := range d.causes {
-			assert.ErrorIs(t, c, actor.ErrStopped)
+			assert.ErrorIs(t, c, resilience.ErrStopped)
 		}
 		assert.Equal(t, []error{nil}, d.stopped, "Stopped runs once, with a nil cause after a clean stop")
 	})
@@ -203,13 +242,13 @@ func TestStopContextEndsWhileHandlerHangs(t *testing.T) {
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_, err := a.Stop(ctx, actor.Drain)
+		err := a.Stop(ctx)
 		require.ErrorIs(t, err, context.DeadlineExceeded, "Stop honours its context's deadline")
-		assert.Equal(t, actor.Stopping, a.State())
+		assertRunning(t, a)
 
 		close(g.hold)
 		<-a.Done()
-		assert.Equal(t, actor.Stopped, a.State())
+		assertStopped(t, a, false)
 	})
 }
 
@@ -229,7 +268,8 @@ func TestDrainStopsAtContextDeadline(t *testing.T) {
 		defer cancel()
 		done := make(chan int)
 		go func() {
-			n, _ := a.Stop(ctx, actor.Drain)
+			_ = a.Stop(ctx)
+			n := a.Undelivered()
 			done <- n
 		}()
 		<-a.Done()
@@ -255,7 +295,7 @@ func TestSendWaitsForRoom(t *testing.T) {
 		g.hold <- struct{}{} // finish message 0; 1 is taken, making room for 2
 		require.NoError(t, <-sent)
 		close(g.hold)
-		stop(t, a, actor.Drain)
+		stop(t, a)
 		assert.Equal(t, []int{0, 1, 2}, g.got)
 	})
 }
@@ -263,7 +303,7 @@ func TestSendWaitsForRoom(t *testing.T) {
 func TestSendHonoursContextAndStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := &gated{hold: make(chan struct{}), entered: make(chan int, 1)}
-		a := spawn(t, actor.Config{Mailbox: 1}, g)
+		a := spawn(t, actor.Config{Mailbox: 1, DiscardOnStop: true}, g)
 		require.NoError(t, a.Tell(0))
 		<-g.entered
 		require.NoError(t, a.Tell(1))
@@ -277,10 +317,11 @@ func TestSendHonoursContextAndStop(t *testing.T) {
 		synctest.Wait()
 		stopped := make(chan int, 1)
 		go func() {
-			n, _ := a.Stop(context.Background(), actor.Discard)
+			_ = a.Stop(context.Background())
+			n := a.Undelivered()
 			stopped <- n
 		}()
-		require.ErrorIs(t, <-sent, actor.ErrStopped, "a blocked Send wakes when the actor stops")
+		require.ErrorIs(t, <-sent, resilience.ErrStopped, "a blocked Send wakes when the actor stops")
 		close(g.hold)
 		assert.Equal(t, 1, <-stopped)
 	})
@@ -302,7 +343,7 @@ func TestAskReplies(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 2*i, v)
 	}
-	stop(t, a, actor.Drain)
+	stop(t, a)
 }
 
 func TestAskContextCancelled(t *testing.T) {
@@ -313,7 +354,7 @@ func TestAskContextCancelled(t *testing.T) {
 		defer cancel()
 		_, err := actor.Ask(ctx, a, func(r actor.Reply[int]) request { return request{1, r} })
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		stop(t, a, actor.Drain)
+		stop(t, a)
 	})
 }
 
@@ -325,7 +366,7 @@ func TestAskReturnsWhenActorStopsWithoutReplying(t *testing.T) {
 			entered <- struct{}{}
 			<-hold
 		})
-		a := spawn(t, actor.Config{}, b)
+		a := spawn(t, actor.Config{DiscardOnStop: true}, b)
 		require.NoError(t, a.Tell(request{}))
 		<-entered
 		asked := make(chan error, 1)
@@ -334,9 +375,9 @@ func TestAskReturnsWhenActorStopsWithoutReplying(t *testing.T) {
 			asked <- err
 		}()
 		synctest.Wait()
-		go func() { _, _ = a.Stop(context.Background(), actor.Discard) }()
+		go func() { _ = a.Stop(context.Background()) }()
 		close(hold)
-		require.ErrorIs(t, <-asked, actor.ErrStopped, "a waiting Ask must not hang when the actor stops")
+		require.ErrorIs(t, <-asked, resilience.ErrStopped, "a waiting Ask must not hang when the actor stops")
 	})
 }
 
@@ -363,19 +404,18 @@ func TestPanicFailsActorAndIsReported(t *testing.T) {
 		<-a.Done()
 		close(hold)
 
-		var perr *actor.PanicError
+		var perr *resilience.PanicError
 		require.ErrorAs(t, a.Err(), &perr)
-		assert.Equal(t, "fragile", perr.Actor)
 		assert.ErrorIs(t, a.Err(), boom, "the panic value is reachable with errors.Is")
 		assert.Contains(t, string(perr.Stack), "actor_test", "the failure carries the stack")
-		assert.Equal(t, actor.Failed, a.State())
+		assertStopped(t, a, true)
 		assert.Equal(t, []int{0}, d.got)
 		assert.Equal(t, []int{2}, d.discarded, "messages behind the panic are discarded, not lost")
 		require.Len(t, d.stopped, 1)
 		assert.ErrorIs(t, d.stopped[0], boom)
 
-		require.ErrorIs(t, a.Tell(3), actor.ErrStopped)
-		_, err := a.Stop(context.Background(), actor.Drain)
+		require.ErrorIs(t, a.Tell(3), resilience.ErrStopped)
+		err := a.Stop(context.Background())
 		require.ErrorAs(t, err, &perr, "Stop reports the failure")
 	})
 }
@@ -384,8 +424,8 @@ func TestAskSeesPanicFailure(t *testing.T) {
 	b := actor.Func[request](func(*actor.Self[request], request) { panic("nope") })
 	a := spawn(t, actor.Config{}, b)
 	_, err := actor.Ask(context.Background(), a, func(r actor.Reply[int]) request { return request{1, r} })
-	require.ErrorIs(t, err, actor.ErrStopped)
-	var perr *actor.PanicError
+	require.ErrorIs(t, err, resilience.ErrStopped)
+	var perr *resilience.PanicError
 	require.ErrorAs(t, err, &perr)
 	assert.Equal(t, "nope", perr.Value)
 }
@@ -395,7 +435,7 @@ func TestGoexitFailsActor(t *testing.T) {
 	a := spawn(t, actor.Config{}, b)
 	require.NoError(t, a.Tell(1))
 	<-a.Done()
-	assert.Equal(t, actor.Failed, a.State())
+	assertStopped(t, a, true)
 	require.Error(t, a.Err())
 }
 
@@ -404,7 +444,7 @@ func TestSelfStop(t *testing.T) {
 	b := actor.Func[int](func(self *actor.Self[int], n int) {
 		g.got = append(g.got, n)
 		if n == 2 {
-			self.Stop(actor.Drain)
+			self.Stop()
 		}
 	})
 	a := spawn(t, actor.Config{Mailbox: 8}, b)
@@ -416,28 +456,19 @@ func TestSelfStop(t *testing.T) {
 	assert.Equal(t, []int{0, 1, 2, 3, 4}, g.got, "a self-requested drain still handles what was queued")
 }
 
-func TestStateString(t *testing.T) {
-	for s, want := range map[actor.State]string{
-		actor.Running: "running", actor.Stopping: "stopping", actor.Stopped: "stopped",
-		actor.Failed: "failed", actor.State(99): "unknown",
-	} {
-		assert.Equal(t, want, s.String())
-	}
-}
-
 func TestNewReplyWithSend(t *testing.T) {
 	a := spawn(t, actor.Config{}, doubler())
 	reply, ch := actor.NewReply[int]()
 	require.NoError(t, a.Send(context.Background(), request{21, reply}))
 	assert.Equal(t, 42, <-ch)
-	stop(t, a, actor.Drain)
+	stop(t, a)
 }
 
 func TestAskSeesGoexit(t *testing.T) {
 	b := actor.Func[request](func(*actor.Self[request], request) { runtimeGoexit() })
 	a := spawn(t, actor.Config{}, b)
 	_, err := actor.Ask(context.Background(), a, func(r actor.Reply[int]) request { return request{1, r} })
-	require.ErrorIs(t, err, actor.ErrStopped, "an Ask must not hang when the handler exits its goroutine")
+	require.ErrorIs(t, err, resilience.ErrStopped, "an Ask must not hang when the handler exits its goroutine")
 }
 
 // TestDeferredReplyAnsweredAtStop keeps the Reply to answer later, then
@@ -457,11 +488,11 @@ func TestDeferredReplyAnsweredAtStop(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, 100, len(kept))
 		kept[0].Send(7) // one answered before the stop
-		stop(t, a, actor.Drain)
+		stop(t, a)
 		errs := 0
 		for range 100 {
 			if err := <-asked; err != nil {
-				require.ErrorIs(t, err, actor.ErrStopped)
+				require.ErrorIs(t, err, resilience.ErrStopped)
 				errs++
 			}
 		}
@@ -489,5 +520,5 @@ func TestStaleRepliesNeverAnswerLaterAsks(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 2*i, v, "ask %d got a stale or duplicate reply", i)
 	}
-	stop(t, a, actor.Drain)
+	stop(t, a)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Reply is the reply path of one request: the handler calls Send once. It
@@ -82,23 +84,31 @@ func NewReply[R any]() (Reply[R], <-chan R) {
 
 // Ask sends the message built by mk to a and waits for the reply the handler
 // sends on the given [Reply]. It does not block to enqueue: a full mailbox
-// returns [ErrMailboxFull] at once, and a stopping or stopped actor an error
-// matching [ErrStopped], as [Actor.Tell] does. While waiting it returns ctx.Err() if ctx
-// ends first, and an error matching [ErrStopped] if the actor stops without
+// returns a [*resilience.RejectedError] (Reason [resilience.ErrFull]) at once, and a stopping or stopped actor an error
+// matching [resilience.ErrStopped], as [Actor.Tell] does. While waiting it returns ctx.Err() if ctx
+// ends first, and an error matching [resilience.ErrStopped] if the actor stops without
 // replying: a message it discards, or one it handled without replying, is
-// answered by the actor as it stops (wrapping the [*PanicError] if it
-// failed). A reply sent before that is still returned. The handler may keep
+// answered by the actor as it stops (wrapping the [*resilience.PanicError]
+// if it failed). A nil a or mk returns a [*resilience.ConfigError]. A reply sent before that is still returned. The handler may keep
 // the Reply and send later, from any goroutine.
 func Ask[M, R any](ctx context.Context, a *Actor[M], mk func(Reply[R]) M) (R, error) {
+	var zero R
+	switch {
+	case a == nil:
+		return zero, &resilience.ConfigError{Field: "a", Reason: "must not be nil"}
+	case mk == nil:
+		return zero, &resilience.ConfigError{Field: "mk", Reason: "must not be nil"}
+	}
 	s, _ := a.slots.Get().(*replySlot[R])
 	if s == nil {
 		s = &replySlot[R]{ch: make(chan R, 1)}
 	}
 	gen := s.state.Load() >> 2
-	err := a.offer(envelope[M]{msg: mk(Reply[R]{s: s, gen: gen}), ask: s, gen: gen})
+	l := a.cur.Load()
+	err := l.offer(envelope[M]{msg: mk(Reply[R]{s: s, gen: gen}), ask: s, gen: gen})
 	var v R
 	if err == nil {
-		v, err = s.wait(ctx, gen, a)
+		v, err = s.wait(ctx, gen, l)
 	}
 	// The message was refused, or its one answer taken: retire this use so
 	// stray copies of its Reply stay inert, and recycle the slot.
@@ -128,9 +138,9 @@ func (s *replySlot[R]) wait(ctx context.Context, gen uint64, a stopInfo) (R, err
 		return v, nil
 	}
 	if err := a.failure(); err != nil { // written before the slot was abandoned
-		return v, fmt.Errorf("%w: %w", ErrStopped, err)
+		return v, fmt.Errorf("%w: %w", resilience.ErrStopped, err)
 	}
-	return v, ErrStopped
+	return v, resilience.ErrStopped
 }
 
 // stopInfo is what an asker reads from an actor that abandoned its ask.

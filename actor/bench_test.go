@@ -11,7 +11,7 @@ import (
 // that counts what it receives.
 func BenchmarkTell(b *testing.B) {
 	c := &counter{}
-	a, _ := actor.Spawn[int](actor.Config{Mailbox: 1024}, c)
+	a, _ := actor.Spawn(actor.Config{Mailbox: 1024}, same[int](c))
 	b.ReportAllocs()
 	for b.Loop() {
 		for a.Tell(1) != nil {
@@ -19,7 +19,7 @@ func BenchmarkTell(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	_, _ = a.Stop(context.Background(), actor.Drain)
+	_ = a.Stop(context.Background())
 }
 
 // BenchmarkAsk compares an Ask round trip with the same round trip on bare
@@ -27,21 +27,21 @@ func BenchmarkTell(b *testing.B) {
 // to a goroutine that replies on it.
 func BenchmarkAsk(b *testing.B) {
 	b.Run("lib=actor", func(b *testing.B) {
-		a, _ := actor.Spawn(actor.Config{}, doubler())
+		a, _ := actor.Spawn(actor.Config{}, same(doubler()))
 		ctx := context.Background()
 		b.ReportAllocs()
 		for b.Loop() {
 			_, _ = actor.Ask(ctx, a, func(r actor.Reply[int]) request { return request{1, r} })
 		}
 		b.StopTimer()
-		_, _ = a.Stop(ctx, actor.Drain)
+		_ = a.Stop(ctx)
 	})
 	b.Run("lib=channel", func(b *testing.B) {
 		type req struct {
 			n     int
 			reply chan int
 		}
-		reqs := make(chan req, actor.DefaultMailbox)
+		reqs := make(chan req, 64)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -67,7 +67,7 @@ func BenchmarkAsk(b *testing.B) {
 func BenchmarkTellRefused(b *testing.B) {
 	b.Run("why=full", func(b *testing.B) {
 		g := &gated{hold: make(chan struct{}), entered: make(chan int, 1)}
-		a, _ := actor.Spawn[int](actor.Config{Mailbox: 1}, g)
+		a, _ := actor.Spawn(actor.Config{Mailbox: 1}, same[int](g))
 		_ = a.Tell(0)
 		<-g.entered
 		_ = a.Tell(1)
@@ -79,11 +79,11 @@ func BenchmarkTellRefused(b *testing.B) {
 		}
 		b.StopTimer()
 		close(g.hold)
-		_, _ = a.Stop(context.Background(), actor.Drain)
+		_ = a.Stop(context.Background())
 	})
 	b.Run("why=stopped", func(b *testing.B) {
-		a, _ := actor.Spawn[int](actor.Config{}, &counter{})
-		_, _ = a.Stop(context.Background(), actor.Drain)
+		a, _ := actor.Spawn(actor.Config{}, same[int](&counter{}))
+		_ = a.Stop(context.Background())
 		b.ReportAllocs()
 		for b.Loop() {
 			if a.Tell(1) == nil {

@@ -24,7 +24,7 @@ func (a *account) Receive(_ *actor.Self[op], m op) {
 }
 
 func Example() {
-	acct, err := actor.Spawn[op](actor.Config{Name: "account", Mailbox: 16}, &account{})
+	acct, err := actor.Spawn(actor.Config{Name: "account", Mailbox: 16}, func() actor.Behavior[op] { return &account{} })
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -39,11 +39,20 @@ func Example() {
 	balance, err := actor.Ask(ctx, acct, func(r actor.Reply[int]) op { return op{balance: r} })
 	fmt.Println("balance:", balance, err)
 
-	undelivered, err := acct.Stop(ctx, actor.Drain)
-	fmt.Println("undelivered:", undelivered, "err:", err, "state:", acct.State())
+	err = acct.Stop(ctx)
+	fmt.Println("stop:", err, "undelivered:", acct.Undelivered())
 	fmt.Println("after stop:", acct.Tell(op{deposit: 1}))
+
+	// Start again: a fresh account from the factory, same handle.
+	fmt.Println("restart:", acct.Start(ctx))
+	balance, err = actor.Ask(ctx, acct, func(r actor.Reply[int]) op { return op{balance: r} })
+	fmt.Println("balance:", balance, err)
+	fmt.Println("stop:", acct.Stop(ctx))
 	// Output:
 	// balance: 42 <nil>
-	// undelivered: 0 err: <nil> state: stopped
-	// after stop: actor: stopped
+	// stop: <nil> undelivered: 0
+	// after stop: resilience: stopped
+	// restart: <nil>
+	// balance: 0 <nil>
+	// stop: <nil>
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -50,7 +51,7 @@ func TestHookGoexitStillAnswersEveryone(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			b := &tc
 			b.hold = make(chan struct{})
-			a := spawn[request](t, actor.Config{Mailbox: 4}, b)
+			a := spawn[request](t, actor.Config{Mailbox: 4, DiscardOnStop: true}, b)
 			require.NoError(t, a.Tell(request{}))
 			synctest.Wait() // the handler holds the first message
 			asked := make(chan error, 3)
@@ -63,20 +64,21 @@ func TestHookGoexitStillAnswersEveryone(t *testing.T) {
 			synctest.Wait()
 			stopped := make(chan error, 1)
 			go func() {
-				n, err := a.Stop(context.Background(), actor.Discard)
+				err := a.Stop(context.Background())
+				n := a.Undelivered()
 				assert.Equal(t, 3, n, "the queued asks are undelivered")
 				stopped <- err
 			}()
 			synctest.Wait()
 			close(b.hold)
 
-			var perr *actor.PanicError
+			var perr *resilience.PanicError
 			require.ErrorAs(t, <-stopped, &perr, "a hook that exits the goroutine fails the actor")
 			for range 3 {
-				require.ErrorIs(t, <-asked, actor.ErrStopped)
+				require.ErrorIs(t, <-asked, resilience.ErrStopped)
 			}
 			<-a.Done()
-			assert.Equal(t, actor.Failed, a.State())
+			assertStopped(t, a, true)
 			if tc.inDiscard {
 				assert.Equal(t, 1, b.discards, "an exited Discard hook is not called again")
 				assert.Zero(t, b.stoppedCalls)

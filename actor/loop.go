@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // errGoexit is the panic value recorded when a handler or a shutdown hook
@@ -14,18 +16,18 @@ var errGoexit = errors.New("handler called runtime.Goexit")
 // run is the actor's goroutine. It owns the behaviour, the timers and the
 // receiving end of the mailbox; nothing else touches them. a.err holds the
 // first failure as it goes.
-func (a *Actor[M]) run() {
-	self := &Self[M]{actor: a}
+func (a *life[M]) run() {
+	self := &Self[M]{actor: a, ref: a.h}
 	defer a.afterGoexit(self)
 
 	// Step 1: handle messages and timers until a stop is requested or a
 	// handler panics.
 	a.err = a.serve(self)
 
-	// Step 2: on a requested stop in Drain mode, handle what is already
-	// queued, unless the Stop context ends first. The mailbox is sealed
+	// Step 2: on a requested stop, unless Config.DiscardOnStop is set,
+	// handle what is already queued, unless the Stop context ends first. The mailbox is sealed
 	// once the senders in flight leave the gate, so this loop ends.
-	if a.err == nil && a.stopMode == Drain {
+	if a.err == nil && !a.discardOnStop {
 		a.err = a.drain(self)
 	}
 
@@ -39,12 +41,12 @@ func (a *Actor[M]) run() {
 // actor's failure, Done still closes and every caller is answered. A hook
 // that exited is not called again; if one exits again, the last deferred
 // finish runs without hooks.
-func (a *Actor[M]) afterGoexit(self *Self[M]) {
+func (a *life[M]) afterGoexit(self *Self[M]) {
 	if a.published {
 		return
 	}
 	if a.err == nil {
-		a.err = &PanicError{Actor: a.name, Value: errGoexit, Stack: debug.Stack()}
+		a.err = &resilience.PanicError{Value: errGoexit, Stack: debug.Stack()}
 	}
 	defer func() {
 		if !a.published {
@@ -58,7 +60,7 @@ func (a *Actor[M]) afterGoexit(self *Self[M]) {
 // pending, which keeps the common round trip as cheap as a bare channel.
 // Stop overtakes queued messages: stopReq is checked before each one, and
 // a message taken out after the stop began goes back to the stop path.
-func (a *Actor[M]) serve(self *Self[M]) error {
+func (a *life[M]) serve(self *Self[M]) error {
 	for {
 		var env envelope[M]
 		var ok bool
@@ -89,7 +91,7 @@ func (a *Actor[M]) serve(self *Self[M]) error {
 
 // fire handles every timer whose deadline is at or before now, then points
 // the runtime timer at the next one.
-func (a *Actor[M]) fire(self *Self[M], now time.Time) error {
+func (a *life[M]) fire(self *Self[M], now time.Time) error {
 	for !a.stopReq.Load() {
 		e, ok := self.due(now)
 		if !ok {
@@ -103,8 +105,8 @@ func (a *Actor[M]) fire(self *Self[M], now time.Time) error {
 	return nil
 }
 
-// drain handles the messages still queued when a Drain stop began.
-func (a *Actor[M]) drain(self *Self[M]) error {
+// drain handles the messages still queued when a draining stop began.
+func (a *life[M]) drain(self *Self[M]) error {
 	for {
 		select {
 		case <-a.stopCancel:
@@ -123,7 +125,7 @@ func (a *Actor[M]) drain(self *Self[M]) error {
 
 // next returns the leftover message serve put aside, else the next queued
 // one; false once the closed mailbox is empty.
-func (a *Actor[M]) next() (envelope[M], bool) {
+func (a *life[M]) next() (envelope[M], bool) {
 	if a.hasLeftover {
 		a.hasLeftover = false
 		return a.leftover, true
@@ -135,7 +137,7 @@ func (a *Actor[M]) next() (envelope[M], bool) {
 // receive runs the behaviour on one message, turning a panic into an error.
 // An Ask the handler did not answer yet is remembered, so that the asker
 // is answered if the actor stops first.
-func (a *Actor[M]) receive(self *Self[M], env envelope[M]) (err error) {
+func (a *life[M]) receive(self *Self[M], env envelope[M]) (err error) {
 	returned := false
 	defer func() {
 		if returned {
@@ -144,7 +146,7 @@ func (a *Actor[M]) receive(self *Self[M], env envelope[M]) (err error) {
 		// A panic, or runtime.Goexit (recover returns nil): the actor
 		// fails, and finish answers the ask this message carried.
 		if v := recover(); v != nil {
-			err = &PanicError{Actor: a.name, Value: v, Stack: debug.Stack()}
+			err = &resilience.PanicError{Value: v, Stack: debug.Stack()}
 		}
 		if env.ask != nil {
 			a.remember(pendingAsk{env.ask, env.gen})
@@ -152,7 +154,7 @@ func (a *Actor[M]) receive(self *Self[M], env envelope[M]) (err error) {
 	}()
 	a.behavior.Receive(self, env.msg)
 	returned = true
-	a.handled.Add(1)
+	a.h.handled.Add(1)
 	if env.ask != nil && !env.ask.answered(env.gen) {
 		a.remember(pendingAsk{env.ask, env.gen})
 	}
@@ -167,7 +169,7 @@ type pendingAsk struct {
 
 // remember adds p to the outstanding asks, first dropping the answered
 // ones whenever the list has doubled since it was last pruned.
-func (a *Actor[M]) remember(p pendingAsk) {
+func (a *life[M]) remember(p pendingAsk) {
 	if len(a.outstanding) >= 64 && len(a.outstanding) == cap(a.outstanding) {
 		kept := a.outstanding[:0]
 		for _, o := range a.outstanding {
@@ -183,14 +185,14 @@ func (a *Actor[M]) remember(p pendingAsk) {
 
 // finish discards what is left, runs the behaviour's Stopped hook, and
 // publishes the outcome. The Discard and Stopped hooks run only if hooks.
-func (a *Actor[M]) finish(self *Self[M], hooks bool) {
-	a.requestStop(Discard, nil) // after a panic: refuse senders, seal the mailbox
+func (a *life[M]) finish(self *Self[M], hooks bool) {
+	a.requestStop(nil) // after a panic: refuse senders, seal the mailbox
 	a.inHooks = hooks
-	discard := ErrStopped
+	discard := resilience.ErrStopped
 	if a.err != nil {
-		discard = fmt.Errorf("%w: %w", ErrStopped, a.err)
+		discard = fmt.Errorf("%w: %w", resilience.ErrStopped, a.err)
 	}
-	d, _ := a.behavior.(Discarder[M])
+	d, _ := a.behavior.(discarder[M])
 	if !hooks {
 		d = nil
 	}
@@ -208,7 +210,7 @@ func (a *Actor[M]) finish(self *Self[M], hooks bool) {
 			a.guard(func() { d.Discard(e.msg, discard) })
 		}
 	}
-	if s, ok := a.behavior.(Stopper); ok && hooks {
+	if s, ok := a.behavior.(stopper); ok && hooks {
 		cause := a.err
 		a.guard(func() { s.Stopped(cause) })
 	}
@@ -217,29 +219,24 @@ func (a *Actor[M]) finish(self *Self[M], hooks bool) {
 
 // publish answers the asks left unanswered, sets the final state and
 // closes Done. It runs no user code.
-func (a *Actor[M]) publish() {
+func (a *life[M]) publish() {
 	a.published = true
-	a.refusal = ErrStopped
+	a.refusal = resilience.ErrStopped
 	if a.err != nil {
-		a.refusal = fmt.Errorf("%w: %w", ErrStopped, a.err)
+		a.refusal = fmt.Errorf("%w: %w", resilience.ErrStopped, a.err)
 	}
 	for _, o := range a.outstanding { // after Stopped, which may still reply
 		o.ask.abandon(o.gen) // after a.err is final: the askers read it
 	}
 	a.outstanding = nil
-	if a.err != nil {
-		a.state.Store(int32(Failed))
-	} else {
-		a.state.Store(int32(Stopped))
-	}
 	close(a.done)
 }
 
 // guard runs a shutdown hook, keeping the first failure in a.err.
-func (a *Actor[M]) guard(f func()) {
+func (a *life[M]) guard(f func()) {
 	defer func() {
 		if v := recover(); v != nil && a.err == nil {
-			a.err = &PanicError{Actor: a.name, Value: v, Stack: debug.Stack()}
+			a.err = &resilience.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
 	f()

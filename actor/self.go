@@ -8,7 +8,8 @@ import (
 // methods must be called only from the actor's own goroutine (inside
 // Receive); that is what lets timers work without locks.
 type Self[M any] struct {
-	actor  *Actor[M]
+	actor  *life[M]
+	ref    *Actor[M]
 	timers timerHeap[M]
 	timer  *time.Timer // fires at the earliest timer's deadline; nil until first used
 	seq    uint64      // orders timers due at the same instant
@@ -29,11 +30,12 @@ func (s *Self[M]) Name() string { return s.actor.name }
 
 // Ref returns the actor's own handle, to give to others so they can send it
 // messages. Do not call its Stop from Receive; use [Self.Stop].
-func (s *Self[M]) Ref() *Actor[M] { return s.actor }
+func (s *Self[M]) Ref() *Actor[M] { return s.ref }
 
-// Stop asks the actor to stop once the current Receive returns, in the
-// given mode, and returns at once. Calling it again has no further effect.
-func (s *Self[M]) Stop(mode StopMode) { s.actor.requestStop(mode, nil) }
+// Stop asks the actor to stop once the current Receive returns, draining
+// or discarding its mailbox as Config.DiscardOnStop says, and returns at
+// once. Calling it again has no further effect.
+func (s *Self[M]) Stop() { s.actor.requestStop(nil) }
 
 // Schedule arranges for msg to be handled by this actor after d (at once if
 // d <= 0, but after the current Receive). The message does not pass through
@@ -41,7 +43,7 @@ func (s *Self[M]) Stop(mode StopMode) { s.actor.requestStop(mode, nil) }
 // [Self.Cancel]. A cancelled timer never fires: cancellation and firing both
 // happen on the actor's goroutine, so there is no race between them. Timers
 // that have not fired when the actor stops are passed to the behaviour's
-// Discard method, if it has one.
+// Discard method, if it has one (see [Behavior]).
 func (s *Self[M]) Schedule(d time.Duration, msg M) Timer[M] {
 	s.seq++
 	e := &timerEntry[M]{when: time.Now().Add(d), seq: s.seq, msg: msg}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -65,7 +66,7 @@ func (t *tally) count(k kind, err error) bool {
 		t.replies++
 	case err == nil:
 		t.accepted++
-	case errors.Is(err, actor.ErrStopped), errors.Is(err, actor.ErrMailboxFull),
+	case errors.Is(err, resilience.ErrStopped), errors.Is(err, resilience.ErrFull),
 		errors.Is(err, context.DeadlineExceeded):
 		t.refused++
 	default:
@@ -119,7 +120,8 @@ func (c *countingDoubler) Discard(r request, _ error) {
 func checkAccounting(t *testing.T, a *actor.Actor[request], b *countingDoubler, tl tally) {
 	t.Helper()
 	<-a.Done()
-	undelivered, err := a.Stop(context.Background(), actor.Drain)
+	err := a.Stop(context.Background())
+	undelivered := a.Undelivered()
 	require.NoError(t, err)
 	assert.Equal(t, tl.calls, tl.accepted+tl.replies+tl.refused, "every call was answered")
 	assert.Equal(t, tl.accepted+tl.replies+int64(b.discardedAsks), int64(b.handled+undelivered),
@@ -133,9 +135,9 @@ func checkAccounting(t *testing.T, a *actor.Actor[request], b *countingDoubler, 
 // error however long the callers go on. The 10 s limit only detects a Stop
 // that never returns; it is not a performance threshold.
 func TestStopBoundedUnderConcurrentCallers(t *testing.T) {
-	for _, mode := range []actor.StopMode{actor.Drain, actor.Discard} {
+	for _, discard := range []bool{false, true} {
 		b := &countingDoubler{}
-		a := spawn[request](t, actor.Config{Mailbox: 16}, b)
+		a := spawn[request](t, actor.Config{Mailbox: 16, DiscardOnStop: discard}, b)
 		var tl tally
 		var mu sync.Mutex
 		quit := make(chan struct{})
@@ -153,7 +155,7 @@ func TestStopBoundedUnderConcurrentCallers(t *testing.T) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			_, err := a.Stop(ctx, mode)
+			err := a.Stop(ctx)
 			stopped <- err
 		}()
 		select {
@@ -165,7 +167,7 @@ func TestStopBoundedUnderConcurrentCallers(t *testing.T) {
 			close(quit)
 			wg.Wait()
 			<-stopped
-			t.Fatalf("mode %d: Stop returned only after the callers quit", mode)
+			t.Fatalf("DiscardOnStop %v: Stop returned only after the callers quit", discard)
 		}
 		close(quit)
 		wg.Wait()
@@ -198,7 +200,7 @@ func pacedCaller(t *testing.T, a *actor.Actor[request], k kind, pause time.Durat
 			t.Errorf("unexpected error %v", err)
 			return tl
 		}
-		if errors.Is(err, actor.ErrStopped) {
+		if errors.Is(err, resilience.ErrStopped) {
 			return tl
 		}
 		if err != nil && k == sendCall {
@@ -216,16 +218,16 @@ func pacedCaller(t *testing.T, a *actor.Actor[request], k kind, pause time.Durat
 // is answered and the accepted messages add up.
 func TestStopUnderLoadKeepsItsDeadline(t *testing.T) {
 	for _, tc := range []struct {
-		mode    actor.StopMode
+		discard bool
 		wantErr error
 		within  time.Duration
 	}{
-		{actor.Drain, context.DeadlineExceeded, 5 * time.Millisecond},
-		{actor.Discard, nil, time.Millisecond},
+		{false, context.DeadlineExceeded, 5 * time.Millisecond},
+		{true, nil, time.Millisecond},
 	} {
 		synctest.Test(t, func(t *testing.T) {
 			b := &slowDoubler{}
-			a := spawn[request](t, actor.Config{Mailbox: 16}, b)
+			a := spawn[request](t, actor.Config{Mailbox: 16, DiscardOnStop: tc.discard}, b)
 			var tl tally
 			var mu sync.Mutex
 			var wg sync.WaitGroup
@@ -241,7 +243,7 @@ func TestStopUnderLoadKeepsItsDeadline(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			_, err := a.Stop(ctx, tc.mode)
+			err := a.Stop(ctx)
 			elapsed := time.Since(start)
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)

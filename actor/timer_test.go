@@ -62,7 +62,7 @@ func TestTimersFireInDeadlineOrder(t *testing.T) {
 		}
 		time.Sleep(10 * time.Second) // virtual: every timer is due
 		synctest.Wait()
-		stop(t, a, actor.Drain)
+		stop(t, a)
 		assert.Equal(t, []string{"a", "a2", "b", "c"}, al.fired, "deadline order, ties in scheduling order")
 		assert.Equal(t, []time.Duration{time.Second, time.Second, 2 * time.Second, 3 * time.Second}, al.at)
 	})
@@ -79,7 +79,7 @@ func TestCancelledTimerNeverFires(t *testing.T) {
 		time.Sleep(5 * time.Minute)
 		require.NoError(t, a.Tell(clockMsg{op: "cancel", name: "y"}))
 		synctest.Wait()
-		stop(t, a, actor.Drain)
+		stop(t, a)
 		assert.Equal(t, []string{"y"}, al.fired, "a cancelled timer never fires")
 		assert.True(t, al.cancelled["x"], "cancelling a pending timer reports true")
 		assert.False(t, al.cancelled["y"], "cancelling a fired timer reports false")
@@ -95,7 +95,7 @@ func TestTimerFiresWhenMailboxIsFull(t *testing.T) {
 		require.NoError(t, a.Tell(clockMsg{op: "noop"}))
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		stop(t, a, actor.Drain)
+		stop(t, a)
 		assert.Equal(t, []string{"t"}, al.fired)
 	})
 }
@@ -106,7 +106,7 @@ func TestPendingTimersAreDiscardedAtStop(t *testing.T) {
 		a := spawn[clockMsg](t, actor.Config{}, al)
 		require.NoError(t, a.Tell(clockMsg{op: "schedule", name: "late", after: time.Hour}))
 		synctest.Wait()
-		n := stop(t, a, actor.Drain)
+		n := stop(t, a)
 		assert.Zero(t, n, "timers are not mailbox messages")
 		assert.Equal(t, []string{"late"}, al.discarded, "a pending timer is handed to Discard at stop")
 		assert.Empty(t, al.fired)
@@ -129,7 +129,7 @@ func TestTimerHeapUnderChurn(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 		synctest.Wait()
-		stop(t, a, actor.Drain)
+		stop(t, a)
 		assert.Len(t, al.fired, n-(n+2)/3)
 		for i := 1; i < len(al.at); i++ {
 			assert.LessOrEqual(t, al.at[i-1], al.at[i], "timers fire in deadline order")

@@ -273,23 +273,25 @@ type naiveBreaker struct{ a *actor.Actor[naiveMsg] }
 func newNaive(tb testing.TB, open bool) naiveBreaker {
 	failures := 0
 	opened := open
-	a, err := actor.Spawn(actor.Config{Name: "naive", Mailbox: 1024}, actor.Func[naiveMsg](func(_ *actor.Self[naiveMsg], m naiveMsg) {
-		switch {
-		case m.isAsk && opened:
-			m.ask.Send(errNaiveOpen)
-		case m.isAsk:
-			m.ask.Send(nil)
-		case m.failed:
-			failures++
-			opened = failures >= 5
-		default:
-			failures = 0
-		}
-	}))
+	a, err := actor.Spawn(actor.Config{Name: "naive", Mailbox: 1024, DiscardOnStop: true}, func() actor.Behavior[naiveMsg] {
+		return actor.Func[naiveMsg](func(_ *actor.Self[naiveMsg], m naiveMsg) {
+			switch {
+			case m.isAsk && opened:
+				m.ask.Send(errNaiveOpen)
+			case m.isAsk:
+				m.ask.Send(nil)
+			case m.failed:
+				failures++
+				opened = failures >= 5
+			default:
+				failures = 0
+			}
+		})
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _, _ = a.Stop(context.Background(), actor.Discard) })
+	tb.Cleanup(func() { _ = a.Stop(context.Background()) })
 	return naiveBreaker{a}
 }
 

@@ -20,10 +20,10 @@ import (
 //	lib=goroutines      10,000 bare goroutines, each stopped by closing its
 //	                    channel and waiting for it (the floor)
 //	lib=actors          10,000 actor.Spawn actors stopped directly (no tree)
-//	lib=lifecycle-flat  one Supervisor with 10,000 Spawner children
+//	lib=lifecycle-flat  one Supervisor with 10,000 actors as Components
 //	lib=lifecycle-tree  a root of 100 nested supervisors of 100 actors each
-//	lib=lifecycle-adopt one Supervisor of 10,000 FromActor children (a
-//	                    watcher goroutine per child, the generic Child path)
+//	lib=lifecycle-new   one Supervisor of 10,000 actors spawned by Spec.New (a
+//	                    fresh actor at each start)
 //
 // Custom metrics: start-ms and stop-ms per op (wall time of the start and
 // of the ordered stop), B/actor (heap plus goroutine stacks retained while
@@ -45,37 +45,53 @@ func lifecyclePeers() []lifecyclePeer {
 		{"goroutines", startGoroutines},
 		{"actors", startActors},
 		{"lifecycle-flat", func(ctx context.Context) (func(context.Context) error, error) {
-			return startTree(ctx, flatSpecs(lifecycleActors, spawnerChild))
+			specs, err := actorSpecs(lifecycleActors)
+			if err != nil {
+				return nil, err
+			}
+			return startTree(ctx, specs)
 		}},
 		{"lifecycle-tree", func(ctx context.Context) (func(context.Context) error, error) {
 			subs := make([]lifecycle.Spec, 100)
 			for i := range subs {
-				subs[i] = lifecycle.Sub(lifecycle.Config{Name: fmt.Sprint("s", i)}, flatSpecs(lifecycleActors/100, spawnerChild)...)
+				specs, err := actorSpecs(lifecycleActors / 100)
+				if err != nil {
+					return nil, err
+				}
+				sub, err := lifecycle.New(lifecycle.Config{Name: fmt.Sprint("s", i)}, specs...)
+				if err != nil {
+					return nil, err
+				}
+				subs[i] = lifecycle.Spec{Name: sub.Name(), Component: sub, StartTimeout: time.Hour, StopTimeout: time.Hour}
 			}
 			return startTree(ctx, subs)
 		}},
-		{"lifecycle-adopt", func(ctx context.Context) (func(context.Context) error, error) {
-			return startTree(ctx, flatSpecs(lifecycleActors, adoptedChild))
+		{"lifecycle-new", func(ctx context.Context) (func(context.Context) error, error) {
+			return startTree(ctx, newSpecs(lifecycleActors))
 		}},
 	}
 }
 
-func spawnerChild() (lifecycle.Child, error) {
-	return lifecycle.Spawner(actor.Config{Mailbox: 1}, nop, nil)()
-}
-
-func adoptedChild() (lifecycle.Child, error) {
-	a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop())
-	if err != nil {
-		return nil, err
-	}
-	return lifecycle.FromActor(a, actor.Drain), nil
-}
-
-func flatSpecs(n int, mk func() (lifecycle.Child, error)) []lifecycle.Spec {
+// actorSpecs spawns n actors and returns them as Components.
+func actorSpecs(n int) ([]lifecycle.Spec, error) {
 	specs := make([]lifecycle.Spec, n)
 	for i := range specs {
-		specs[i] = lifecycle.Spec{Name: fmt.Sprint("a", i), New: mk}
+		a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop)
+		if err != nil {
+			return nil, err
+		}
+		specs[i] = lifecycle.Spec{Name: fmt.Sprint("a", i), Component: a}
+	}
+	return specs, nil
+}
+
+// newSpecs returns n specs whose New spawns an actor at each start.
+func newSpecs(n int) []lifecycle.Spec {
+	specs := make([]lifecycle.Spec, n)
+	for i := range specs {
+		specs[i] = lifecycle.Spec{Name: fmt.Sprint("a", i), New: func() (lifecycle.Component, error) {
+			return actor.Spawn(actor.Config{Mailbox: 1}, nop)
+		}}
 	}
 	return specs
 }
@@ -111,7 +127,7 @@ func startGoroutines(context.Context) (func(context.Context) error, error) {
 func startActors(context.Context) (func(context.Context) error, error) {
 	as := make([]*actor.Actor[int], lifecycleActors)
 	for i := range as {
-		a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop())
+		a, err := actor.Spawn(actor.Config{Mailbox: 1}, nop)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +135,7 @@ func startActors(context.Context) (func(context.Context) error, error) {
 	}
 	return func(ctx context.Context) error {
 		for i := len(as) - 1; i >= 0; i-- {
-			if _, err := as[i].Stop(ctx, actor.Drain); err != nil {
+			if err := as[i].Stop(ctx); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -31,7 +32,7 @@ func (c *crashing) Stopped(err error) { c.eng.Stopped(err) }
 // crash starts b's actor as crashing and kills it.
 func crash(t *testing.T, b *Breaker) {
 	c := &crashing{eng: &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg)}}
-	a, err := actor.Spawn(actor.Config{}, actor.Behavior[msg](c))
+	a, err := actor.Spawn(actor.Config{}, func() actor.Behavior[msg] { return c })
 	require.NoError(t, err)
 	b.act.Store(a)
 	require.NoError(t, a.Tell(msg{kind: kWake, gen: 99}))
@@ -60,7 +61,7 @@ func TestDeadActorRefusesEveryCallAtOnce(t *testing.T) {
 		require.NoError(t, err)
 		_, err = g.Do(ctx, func(context.Context) (int, error) { return 1, nil })
 		assert.ErrorIs(t, err, ErrStopped)
-		var pe *actor.PanicError
+		var pe *resilience.PanicError
 		assert.ErrorAs(t, b.Stop(ctx), &pe, "Stop reports the actor's failure")
 	})
 }

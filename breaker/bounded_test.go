@@ -34,7 +34,7 @@ func (h *heldEngine) Stopped(err error) { h.eng.Stopped(err) }
 func holdable(t *testing.T, b *Breaker) (*heldEngine, *actor.Actor[msg]) {
 	h := &heldEngine{release: make(chan struct{}),
 		eng: &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg)}}
-	a, err := actor.Spawn(actor.Config{Mailbox: 1}, actor.Behavior[msg](h))
+	a, err := actor.Spawn(actor.Config{Mailbox: 1}, func() actor.Behavior[msg] { return h })
 	require.NoError(t, err)
 	b.act.Store(a)
 	return h, a

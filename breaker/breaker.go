@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -310,8 +311,7 @@ func (b *Breaker) Stop(ctx context.Context) error {
 	if a == nil {
 		return nil
 	}
-	_, err := a.Stop(ctx, actor.Drain)
-	return err
+	return a.Stop(ctx)
 }
 
 // ref returns the actor, starting it on first use.
@@ -331,7 +331,7 @@ func (b *Breaker) ref() (*actor.Actor[msg], error) {
 	// the first snapshot, so an idle breaker costs neither a goroutine nor
 	// the engine's memory.
 	eng := &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg)}
-	a, err := actor.Spawn(actor.Config{Name: b.name, Mailbox: b.cfg.Mailbox}, actor.Behavior[msg](eng))
+	a, err := actor.Spawn(actor.Config{Name: b.name, Mailbox: b.cfg.Mailbox}, func() actor.Behavior[msg] { return eng })
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func (b *Breaker) tell(m msg) error {
 // stoppedOr maps the actor's stop to [ErrStopped] and returns any other
 // error as it is.
 func stoppedOr(err error) error {
-	if errors.Is(err, actor.ErrStopped) {
+	if errors.Is(err, resilience.ErrStopped) {
 		return ErrStopped
 	}
 	return err

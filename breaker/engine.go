@@ -47,8 +47,8 @@ type msg struct {
 }
 
 var (
-	_ actor.Behavior[msg] = (*engine)(nil)
-	_ actor.Stopper       = (*engine)(nil)
+	_ actor.Behavior[msg]         = (*engine)(nil)
+	_ interface{ Stopped(error) } = (*engine)(nil)
 )
 
 // engine is the breaker actor's behaviour. It owns the state machine, the

@@ -132,7 +132,8 @@ func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 	cfg.MaxKeys = or(cfg.MaxKeys, DefaultMaxKeys)
 	f := &Family[K]{cfg: cfg, interval: max(cfg.IdleTimeout/2, 1), halt: signalStop, stopping: map[*Breaker]struct{}{}}
 	f.idx.init()
-	a, err := actor.Spawn(actor.Config{Name: bc.Name + " family", Mailbox: 1}, actor.Func[famMsg](f.receive))
+	a, err := actor.Spawn(actor.Config{Name: bc.Name + " family", Mailbox: 1, DiscardOnStop: true},
+		func() actor.Behavior[famMsg] { return actor.Func[famMsg](f.receive) })
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package breaker
 import (
 	"context"
 	"errors"
-
-	"github.com/llm-research-lab/resilience/actor"
 )
 
 // ExecuteKey runs fn through the breaker for key in f, creating it on
@@ -145,11 +143,11 @@ func (f *Family[K]) Metrics() FamilyMetrics {
 // [ErrStopped] for every key, and so do calls on breakers obtained before.
 // Calls in flight are not waited for (as with [Breaker.Stop]). It returns
 // ctx.Err() if ctx ended first (the goroutines then finish exiting in the
-// background), or the sweeping actor's [*actor.PanicError] if it failed.
+// background), or the sweeping actor's [*resilience.PanicError] if it failed.
 // Stop is idempotent. The breakers are stopped after the family's lock is
 // released, so a breaker slow to stop never holds up other callers.
 func (f *Family[K]) Stop(ctx context.Context) error {
-	_, _ = f.janitor.Stop(cancelled, actor.Discard) // signal; waited for below
+	_ = f.janitor.Stop(cancelled) // signal; waited for below
 	f.mu.Lock()
 	if !f.stopped {
 		f.stopped = true

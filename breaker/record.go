@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -125,7 +126,7 @@ func (b *Breaker) reportProbe(ctx context.Context, s *snapshot, o Outcome) {
 	if err != nil {
 		return
 	}
-	if err := a.Send(ctx, msg{kind: kProbe, gen: s.gen, outcome: o}); err != nil && !errors.Is(err, actor.ErrStopped) {
+	if err := a.Send(ctx, msg{kind: kProbe, gen: s.gen, outcome: o}); err != nil && !errors.Is(err, resilience.ErrStopped) {
 		s.probes[o].Add(1)
 		b.wake()
 	}

@@ -30,20 +30,22 @@ type naiveEntry struct {
 }
 
 func newNaive(b *testing.B) *naive {
-	a, err := actor.Spawn(actor.Config{Mailbox: 1024}, actor.Func[naiveMsg](func(self *actor.Self[naiveMsg], m naiveMsg) {
-		switch m.op {
-		case 0:
-			m.e.timer = self.Schedule(m.after, naiveMsg{op: 2, e: m.e})
-		case 1:
-			self.Cancel(m.e.timer)
-		case 2:
-			m.e.cancel()
-		}
-	}))
+	a, err := actor.Spawn(actor.Config{Mailbox: 1024}, func() actor.Behavior[naiveMsg] {
+		return actor.Func[naiveMsg](func(self *actor.Self[naiveMsg], m naiveMsg) {
+			switch m.op {
+			case 0:
+				m.e.timer = self.Schedule(m.after, naiveMsg{op: 2, e: m.e})
+			case 1:
+				self.Cancel(m.e.timer)
+			case 2:
+				m.e.cancel()
+			}
+		})
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _, _ = a.Stop(context.Background(), actor.Drain) })
+	b.Cleanup(func() { _ = a.Stop(context.Background()) })
 	return &naive{a: a}
 }
 

@@ -115,7 +115,8 @@ func New(cfg Config) (*Scheduler, error) {
 		onLate: cfg.OnLate,
 	}
 	s.next.Store(math.MaxInt64)
-	s.actor, err = actor.Spawn(actor.Config{Name: cfg.Name, Mailbox: 16}, &sweeper{s: s})
+	s.actor, err = actor.Spawn(actor.Config{Name: cfg.Name, Mailbox: 16, DiscardOnStop: true},
+		func() actor.Behavior[message] { return &sweeper{s: s} })
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +199,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
-	if _, err := s.actor.Stop(ctx, actor.Discard); err != nil {
+	if err := s.actor.Stop(ctx); err != nil {
 		return err
 	}
 	return s.waitGoroutines(ctx)

@@ -22,7 +22,7 @@ func BenchmarkAcquireRelease(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			g.Release()
+			g()
 		}
 	})
 }
@@ -49,8 +49,10 @@ func BenchmarkStartStop(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			specs := make([]Spec, n)
 			for i := range specs {
-				specs[i] = Spec{Name: fmt.Sprint(i), New: Spawner(actor.Config{Mailbox: 1},
-					func() actor.Behavior[int] { return actor.Func[int](func(*actor.Self[int], int) {}) }, nil)}
+				specs[i] = Spec{Name: fmt.Sprint(i), New: func() (Component, error) {
+					return actor.Spawn(actor.Config{Mailbox: 1},
+						func() actor.Behavior[int] { return actor.Func[int](func(*actor.Self[int], int) {}) })
+				}}
 			}
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Strategy says which children a supervisor restarts when one of them
@@ -41,44 +43,44 @@ func (s Strategy) String() string {
 type Restart int
 
 const (
-	// Permanent children are always restarted, whether they failed or
-	// returned cleanly. The default.
-	Permanent Restart = iota
-	// Transient children are restarted only when they fail (a non-nil
+	// RestartAlways restarts the child whether it failed or returned
+	// cleanly. The default.
+	RestartAlways Restart = iota
+	// RestartOnFailure restarts the child only when it fails (a non-nil
 	// error from Err, including a panic).
-	Transient
-	// Temporary children are never restarted, not even when a sibling's
-	// exit makes a OneForAll or RestForOne supervisor stop them.
-	Temporary
+	RestartOnFailure
+	// RestartNever never restarts the child, not even when a sibling's
+	// exit makes a OneForAll or RestForOne supervisor stop it.
+	RestartNever
 )
 
-// String returns the restart type's name, e.g. "permanent".
+// String returns the restart policy's name, e.g. "always".
 func (r Restart) String() string {
 	switch r {
-	case Permanent:
-		return "permanent"
-	case Transient:
-		return "transient"
-	case Temporary:
-		return "temporary"
+	case RestartAlways:
+		return "always"
+	case RestartOnFailure:
+		return "on-failure"
+	case RestartNever:
+		return "never"
 	}
 	return fmt.Sprintf("Restart(%d)", int(r))
 }
 
 // restarts reports whether an exit (failed or not) calls for a restart.
 func (r Restart) restarts(failed bool) bool {
-	return r == Permanent || (r == Transient && failed)
+	return r == RestartAlways || (r == RestartOnFailure && failed)
 }
 
 // Defaults for [Config] and [Spec] fields left zero.
 const (
-	DefaultMaxRestarts  = 3                      // DefaultMaxRestarts is Config.MaxRestarts's default.
-	DefaultPeriod       = 5 * time.Second        // DefaultPeriod is Config.Period's default.
-	DefaultBackoff      = 100 * time.Millisecond // DefaultBackoff is Config.Backoff's default.
-	DefaultMaxBackoff   = 5 * time.Second        // DefaultMaxBackoff is Config.MaxBackoff's default.
-	DefaultQuietPeriod  = 10 * time.Second       // DefaultQuietPeriod is Config.QuietPeriod's default.
-	DefaultStartTimeout = 5 * time.Second        // DefaultStartTimeout is Spec.StartTimeout's default.
-	DefaultStopTimeout  = 5 * time.Second        // DefaultStopTimeout is Spec.StopTimeout's default.
+	defaultMaxRestarts  = 3
+	defaultPeriod       = 5 * time.Second
+	defaultBackoff      = 100 * time.Millisecond
+	defaultMaxBackoff   = 5 * time.Second
+	defaultQuietPeriod  = 10 * time.Second
+	defaultStartTimeout = 5 * time.Second
+	defaultStopTimeout  = 5 * time.Second
 )
 
 // Config configures a [Supervisor]. The zero value is valid: a one-for-one
@@ -93,20 +95,20 @@ type Config struct {
 	Strategy Strategy
 	// MaxRestarts is how many restarts are allowed within Period; one more
 	// and the supervisor stops its children and fails with an
-	// *IntensityError. Default 3; negative means none: the first exit that
+	// *IntensityError. 0 means 3; negative means none: the first exit that
 	// needs a restart fails the supervisor.
 	MaxRestarts int
-	// Period is the window MaxRestarts counts in. Default 5s.
+	// Period is the window MaxRestarts counts in. 0 means 5s.
 	Period time.Duration
 	// Backoff is the delay before a child's first restart; each further
-	// restart of the same child doubles it, up to MaxBackoff. Default
+	// restart of the same child doubles it, up to MaxBackoff. 0 means
 	// 100ms; negative means restart at once, always.
 	Backoff time.Duration
-	// MaxBackoff caps the delay between restarts. Default 5s, or Backoff
+	// MaxBackoff caps the delay between restarts. 0 means 5s, or Backoff
 	// if that is larger; a value below Backoff is refused.
 	MaxBackoff time.Duration
 	// QuietPeriod is how long a restarted child must run without exiting
-	// for its backoff to start again from Backoff. Default 10s.
+	// for its backoff to start again from Backoff. 0 means 10s.
 	QuietPeriod time.Duration
 }
 
@@ -116,63 +118,73 @@ func (c Config) withDefaults() (Config, error) {
 		v    time.Duration
 	}{{"Period", c.Period}, {"MaxBackoff", c.MaxBackoff}, {"QuietPeriod", c.QuietPeriod}} {
 		if f.v < 0 {
-			return c, &ConfigError{Field: f.name, Reason: "must not be negative"}
+			return c, &resilience.ConfigError{Field: "lifecycle.Config." + f.name, Reason: "must not be negative"}
 		}
 	}
 	if c.Strategy < OneForOne || c.Strategy > RestForOne {
-		return c, &ConfigError{Field: "Strategy", Reason: "is not OneForOne, OneForAll or RestForOne"}
+		return c, &resilience.ConfigError{Field: "lifecycle.Config.Strategy", Reason: "is not OneForOne, OneForAll or RestForOne"}
 	}
 	if strings.Contains(c.Name, "/") {
-		return c, &ConfigError{Field: "Name", Reason: `must not contain "/"`}
+		return c, &resilience.ConfigError{Field: "lifecycle.Config.Name", Reason: `must not contain "/"`}
 	}
 	c.Name = orDefault(c.Name, "supervisor")
-	c.MaxRestarts = orDefault(c.MaxRestarts, DefaultMaxRestarts)
+	c.MaxRestarts = orDefault(c.MaxRestarts, defaultMaxRestarts)
 	c.MaxRestarts = max(c.MaxRestarts, 0)
-	c.Period = orDefault(c.Period, DefaultPeriod)
-	c.Backoff = orDefault(c.Backoff, DefaultBackoff)
+	c.Period = orDefault(c.Period, defaultPeriod)
+	c.Backoff = orDefault(c.Backoff, defaultBackoff)
 	c.Backoff = max(c.Backoff, 0)
-	c.MaxBackoff = orDefault(c.MaxBackoff, max(DefaultMaxBackoff, c.Backoff))
-	c.QuietPeriod = orDefault(c.QuietPeriod, DefaultQuietPeriod)
+	c.MaxBackoff = orDefault(c.MaxBackoff, max(defaultMaxBackoff, c.Backoff))
+	c.QuietPeriod = orDefault(c.QuietPeriod, defaultQuietPeriod)
 	if c.MaxBackoff < c.Backoff {
-		return c, &ConfigError{Field: "MaxBackoff", Reason: "must not be less than Backoff"}
+		return c, &resilience.ConfigError{Field: "lifecycle.Config.MaxBackoff", Reason: "must not be less than Backoff"}
 	}
 	return c, nil
 }
 
-// Spec describes one child of a supervisor.
+// Spec describes one child of a supervisor: set exactly one of Component
+// and New.
 type Spec struct {
 	// Name identifies the child among its siblings; required, unique,
 	// without "/".
 	Name string
-	// New builds a fresh, not yet started child; it is called before every
-	// start and restart, in start order. Required. See [Spawner],
-	// [FromActor], [FromFunc], [FromServer] and [Sub].
-	New func() (Child, error)
-	// Restart says when the child is restarted. Default Permanent.
+	// Component is the child. The supervisor calls its Start to start it
+	// and again to restart it, in place, after it exits or is stopped; an
+	// actor, a nested *Supervisor or a [Func] restart this way.
+	Component Component
+	// New builds a fresh, not yet started child before every start and
+	// restart, for components that cannot start twice (an http.Server
+	// behind [Server]).
+	New func() (Component, error)
+	// Restart says when the child is restarted. 0 means RestartAlways.
 	Restart Restart
-	// StartTimeout bounds the child's Start. Default 5s.
+	// StartTimeout bounds the child's Start. 0 means 5s.
 	StartTimeout time.Duration
 	// StopTimeout bounds the child's Stop; a child that has not stopped by
-	// then is abandoned and reported. Default 5s.
+	// then is abandoned and reported. 0 means 5s.
 	StopTimeout time.Duration
 }
 
 func (s Spec) withDefaults(i int) (Spec, error) {
-	field := func(f string) string { return fmt.Sprintf("Spec[%d].%s", i, f) }
+	field := func(f string) string { return fmt.Sprintf("lifecycle.Spec[%d].%s", i, f) }
+	bad := func(f, reason string) (Spec, error) {
+		return s, &resilience.ConfigError{Field: field(f), Reason: reason}
+	}
 	switch {
 	case s.Name == "":
-		return s, &ConfigError{Field: field("Name"), Reason: "is required"}
+		return bad("Name", "is required")
 	case strings.Contains(s.Name, "/"):
-		return s, &ConfigError{Field: field("Name"), Reason: `must not contain "/"`}
-	case s.New == nil:
-		return s, &ConfigError{Field: field("New"), Reason: "is required"}
-	case s.Restart < Permanent || s.Restart > Temporary:
-		return s, &ConfigError{Field: field("Restart"), Reason: "is not Permanent, Transient or Temporary"}
-	case s.StartTimeout < 0 || s.StopTimeout < 0:
-		return s, &ConfigError{Field: field("StartTimeout/StopTimeout"), Reason: "must not be negative"}
+		return bad("Name", `must not contain "/"`)
+	case (s.New == nil) == (s.Component == nil):
+		return bad("Component", "exactly one of Component and New is required")
+	case s.Restart < RestartAlways || s.Restart > RestartNever:
+		return bad("Restart", "is not RestartAlways, RestartOnFailure or RestartNever")
+	case s.StartTimeout < 0:
+		return bad("StartTimeout", "must not be negative")
+	case s.StopTimeout < 0:
+		return bad("StopTimeout", "must not be negative")
 	}
-	s.StartTimeout = orDefault(s.StartTimeout, DefaultStartTimeout)
-	s.StopTimeout = orDefault(s.StopTimeout, DefaultStopTimeout)
+	s.StartTimeout = orDefault(s.StartTimeout, defaultStartTimeout)
+	s.StopTimeout = orDefault(s.StopTimeout, defaultStopTimeout)
 	return s, nil
 }
 
@@ -186,7 +198,7 @@ func validateSpecs(specs []Spec) ([]Spec, error) {
 			return nil, err
 		}
 		if seen[s.Name] {
-			return nil, &ConfigError{Field: fmt.Sprintf("Spec[%d].Name", i), Reason: fmt.Sprintf("%q is used twice", s.Name)}
+			return nil, &resilience.ConfigError{Field: fmt.Sprintf("lifecycle.Spec[%d].Name", i), Reason: fmt.Sprintf("%q is used twice", s.Name)}
 		}
 		seen[s.Name] = true
 		out[i] = s

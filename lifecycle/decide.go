@@ -181,7 +181,7 @@ func (s state) restartGroup(i int, delay time.Duration) (state, []action) {
 		}
 		wanted := j == i || c.status != idle
 		c.status = idle
-		if wanted && c.restart != Temporary {
+		if wanted && c.restart != RestartNever {
 			c.status, c.token = pending, s.seq
 		}
 	}

@@ -75,7 +75,7 @@ func TestDecideProperties(t *testing.T) {
 				t.Fatalf("step %d: %d restarts within %v, max %d", step, inWindow, p.period, p.maxRestarts)
 			}
 			for j, c := range s.children {
-				if c.restart == Temporary && c.status == pending {
+				if c.restart == RestartNever && c.status == pending {
 					t.Fatalf("step %d: temporary child %d scheduled for restart", step, j)
 				}
 				if s.stopping && c.status != idle {

@@ -44,7 +44,7 @@ func statuses(s state) []status {
 }
 
 func TestDecideExit(t *testing.T) {
-	P, Tr, Te := Permanent, Transient, Temporary
+	P, Tr, Te := RestartAlways, RestartOnFailure, RestartNever
 	ms := 100 * time.Millisecond
 	tests := []struct {
 		name    string
@@ -123,7 +123,7 @@ func TestDecideIntensity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := fixture(OneForAll, Permanent, Permanent)
+			s := fixture(OneForAll, RestartAlways, RestartAlways)
 			s.maxRestarts = tt.max
 			gaveUp := -1
 			for i, d := range tt.exits {
@@ -148,7 +148,7 @@ func TestDecideIntensity(t *testing.T) {
 }
 
 func TestDecideBackoff(t *testing.T) {
-	s := fixture(OneForOne, Permanent)
+	s := fixture(OneForOne, RestartAlways)
 	s.maxRestarts = 100
 	s.period = time.Millisecond // keep the intensity out of the way
 	// Each step: the child exits at `exit` after its restart at the previous step.
@@ -179,7 +179,7 @@ func TestDecideBackoff(t *testing.T) {
 func TestDecideDue(t *testing.T) {
 	// Rest-for-one: child 2 fails (batch 1 = {2,3}), then child 0 fails
 	// before batch 1 is due (batch 2 = {0,1,2,3}): batch 1 is stale.
-	s := fixture(RestForOne, Permanent, Permanent, Permanent, Permanent)
+	s := fixture(RestForOne, RestartAlways, RestartAlways, RestartAlways, RestartAlways)
 	s, acts := decide(s, exitEv(2, true), at(0))
 	require.Equal(t, []action{stopAct(3), schedAct(1, 100*time.Millisecond)}, acts)
 	s, acts = decide(s, exitEv(0, true), at(time.Millisecond))
@@ -196,7 +196,7 @@ func TestDecideDue(t *testing.T) {
 }
 
 func TestDecideStop(t *testing.T) {
-	s := fixture(OneForOne, Permanent, Permanent, Permanent, Permanent)
+	s := fixture(OneForOne, RestartAlways, RestartAlways, RestartAlways, RestartAlways)
 	s, _ = decide(s, exitEv(1, true), at(0)) // child 1 waits for its restart
 	s, acts := decide(s, event{kind: evStop}, at(time.Millisecond))
 	assert.Equal(t, []action{stopAct(3, 2, 0)}, acts, "running children stop in reverse order")

@@ -14,11 +14,17 @@ type service struct{ name string }
 func (s *service) Receive(*actor.Self[string], string) {}
 func (s *service) Stopped(error)                       { fmt.Println("stopped", s.name) }
 
-// spec is a supervised actor that prints when it starts.
+// spec is a supervised actor that prints when it starts: an actor is a
+// lifecycle.Component, restarted in place with a fresh behaviour.
 func spec(name string) lifecycle.Spec {
-	return lifecycle.Spec{Name: name, New: lifecycle.Spawner(actor.Config{Name: name},
-		func() actor.Behavior[string] { return &service{name: name} },
-		func(*actor.Actor[string]) { fmt.Println("started", name) })}
+	a, err := actor.Spawn(actor.Config{Name: name}, func() actor.Behavior[string] {
+		fmt.Println("started", name)
+		return &service{name: name}
+	})
+	if err != nil {
+		panic(err)
+	}
+	return lifecycle.Spec{Name: name, Component: a}
 }
 
 // A tree of three actors, shut down by a coordinator: children stop in
@@ -30,12 +36,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	if err := tree.Start(ctx); err != nil {
+	coord, err := lifecycle.NewCoordinator(lifecycle.ShutdownConfig{Tree: tree})
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	coord, err := lifecycle.NewCoordinator(lifecycle.ShutdownConfig{Tree: tree})
-	if err != nil {
+	if err := coord.Start(ctx); err != nil { // starts the tree
 		fmt.Println(err)
 		return
 	}
@@ -45,8 +51,8 @@ func Example() {
 			return nil
 		})
 	}
-	fmt.Println("shutdown:", coord.Shutdown(ctx))
-	fmt.Println("again:", coord.Shutdown(ctx))
+	fmt.Println("shutdown:", coord.Stop(ctx))
+	fmt.Println("again:", coord.Stop(ctx))
 	// Output:
 	// started db
 	// started cache
@@ -57,7 +63,7 @@ func Example() {
 	// hook flush logs
 	// hook close database pool
 	// shutdown: <nil>
-	// again: lifecycle: already shutting down
+	// again: <nil>
 }
 
 // The usual main: the first SIGINT or SIGTERM starts a graceful shutdown,
@@ -66,8 +72,9 @@ func ExampleNotifyContext() {
 	ctx, stop := lifecycle.NotifyContext(context.Background(), nil)
 	defer stop()
 	coord, _ := lifecycle.NewCoordinator(lifecycle.ShutdownConfig{})
-	<-ctx.Done()
-	if err := coord.Shutdown(context.Background()); err != nil {
+	// Serve starts the coordinator (and its tree), waits for the signal,
+	// then runs the shutdown.
+	if err := coord.Serve(ctx); err != nil {
 		fmt.Println(err)
 	}
 }

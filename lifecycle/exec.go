@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -30,7 +31,7 @@ type (
 	wakeMsg struct{}
 	// infoMsg asks for a snapshot of the children.
 	infoMsg struct {
-		reply chan<- []ChildStatus // capacity 1
+		reply chan<- []Status // capacity 1
 	}
 )
 
@@ -44,6 +45,7 @@ func (infoMsg) isMessage()  {}
 // and the children, feeds events to decide and carries out its actions.
 type executor struct {
 	s    *Supervisor
+	r    *run // the run this actor carries out
 	st   state
 	kids []kid
 	rep  report // what stops have left behind so far
@@ -54,9 +56,9 @@ type executor struct {
 type kid struct {
 	spec    Spec
 	path    string
-	child   Child         // the current incarnation; nil when none runs
-	gen     uint64        // incarnation number
-	forget  chan struct{} // closed to end the watcher goroutine, if any
+	index   int       // its place in the start order
+	child   Component // the current incarnation; nil when none runs
+	gen     uint64    // incarnation number
 	starts  int
 	lastErr error
 }
@@ -68,7 +70,7 @@ func (x *executor) Receive(self *actor.Self[message], m message) {
 		err := x.startAll(m.ctx)
 		m.reply <- err
 		if err != nil {
-			self.Stop(actor.Discard)
+			self.Stop()
 			return
 		}
 	case stopMsg:
@@ -76,10 +78,10 @@ func (x *executor) Receive(self *actor.Self[message], m message) {
 		x.apply(self, m.ctx, event{kind: evStop})
 		x.drainExits(self) // decide ignores exits once stopping
 		m.reply <- x.rep.err()
-		self.Stop(actor.Discard)
+		self.Stop()
 		return
 	case dueMsg:
-		if x.s.haltCtx.Err() == nil { // after Stop, restarts are dropped
+		if x.r.haltCtx.Err() == nil { // after Stop, restarts are dropped
 			x.apply(self, context.Background(), event{kind: evDue, token: m.token})
 		}
 	case infoMsg:
@@ -95,7 +97,7 @@ func (x *executor) startAll(ctx context.Context) error {
 	x.kids = make([]kid, len(x.s.specs))
 	restarts := make([]Restart, len(x.s.specs))
 	for j, sp := range x.s.specs {
-		x.kids[j] = kid{spec: sp, path: x.s.path + "/" + sp.Name}
+		x.kids[j] = kid{spec: sp, path: x.s.path + "/" + sp.Name, index: j}
 		restarts[j] = sp.Restart
 	}
 	for j := range x.kids {
@@ -134,12 +136,12 @@ func (x *executor) apply(self *actor.Self[message], ctx context.Context, ev even
 		case actSchedule:
 			self.Schedule(a.delay, dueMsg{token: a.token})
 		case actStart:
-			x.startBatch(x.s.haltCtx, a.children)
+			x.startBatch(x.r.haltCtx, a.children)
 		case actGiveUp:
 			k := x.kids[a.children[0]]
 			x.fail = &IntensityError{Supervisor: x.s.path, Child: k.path,
 				Restarts: x.s.cfg.MaxRestarts, Period: x.s.cfg.Period, Last: k.lastErr}
-			self.Stop(actor.Discard)
+			self.Stop()
 		}
 	}
 }
@@ -149,7 +151,7 @@ func (x *executor) apply(self *actor.Self[message], ctx context.Context, ev even
 func (x *executor) startBatch(ctx context.Context, batch []int) {
 	for _, j := range batch {
 		if err := x.startKid(ctx, j); err != nil {
-			x.s.noteExit(exitNote{child: j, gen: x.kids[j].gen, err: err, startFailed: true})
+			x.r.noteExit(exitNote{child: j, gen: x.kids[j].gen, err: err, startFailed: true})
 		}
 	}
 }
@@ -157,7 +159,7 @@ func (x *executor) startBatch(ctx context.Context, batch []int) {
 // drainExits turns every queued, current exit into an evExit.
 func (x *executor) drainExits(self *actor.Self[message]) {
 	for {
-		notes := x.s.takeExits()
+		notes := x.r.takeExits()
 		if len(notes) == 0 {
 			return
 		}
@@ -168,7 +170,7 @@ func (x *executor) drainExits(self *actor.Self[message]) {
 			}
 			k.lastErr = n.err
 			x.detach(k)
-			if x.s.haltCtx.Err() != nil {
+			if x.r.haltCtx.Err() != nil {
 				continue // stopping: nothing restarts
 			}
 			x.apply(self, context.Background(), event{kind: evExit, child: n.child, failed: n.err != nil})
@@ -188,19 +190,21 @@ func (x *executor) startKid(ctx context.Context, j int) error {
 	if err != nil {
 		return err
 	}
+	start := c.Start
 	if sub, ok := c.(*Supervisor); ok {
 		sub.path = k.path
+		start = sub.restart
 	}
 	n, notifies := c.(exitNotifier)
 	if notifies {
-		n.onExit(func(err error) { x.s.noteExit(exitNote{child: j, gen: gen, err: err}) })
+		n.onExit(func(err error) { x.r.noteExit(exitNote{child: j, gen: gen, err: err}) })
 	}
 	var given time.Duration
 	timedOut := false
 	if _, direct := c.(prompt); direct {
-		err = safeRun(ctx, c.Start) // does not block: no timer needed
+		err = safeRun(ctx, start) // does not block: no timer needed
 	} else {
-		given, err, timedOut = call(ctx, k.spec.StartTimeout, false, c.Start)
+		given, err, timedOut = call(ctx, k.spec.StartTimeout, false, start)
 	}
 	if timedOut {
 		// It may still come up: ask it to stop, within its stop timeout.
@@ -214,22 +218,25 @@ func (x *executor) startKid(ctx context.Context, j int) error {
 	k.child = c
 	k.starts++
 	if !notifies {
-		k.forget = make(chan struct{})
-		x.s.watch(j, gen, c, k.forget)
+		x.r.watch.add(j, gen, c)
 	}
 	return nil
 }
 
 // stopsPromptly reports whether c's Stop returns once its ctx is done, so
 // it can be called directly. A Supervisor's does (its Start may not).
-func stopsPromptly(c Child) bool {
+func stopsPromptly(c Component) bool {
 	_, p := c.(prompt)
 	_, s := c.(*Supervisor)
 	return p || s
 }
 
-// build calls spec.New, turning a panic or a nil child into an error.
-func build(spec Spec) (c Child, err error) {
+// build returns spec.Component, or calls spec.New, turning a panic or a
+// nil component into an error.
+func build(spec Spec) (c Component, err error) {
+	if spec.Component != nil {
+		return spec.Component, nil
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			err = panicError(v)
@@ -237,7 +244,7 @@ func build(spec Spec) (c Child, err error) {
 	}()
 	c, err = spec.New()
 	if err == nil && c == nil {
-		err = errors.New("Spec.New returned a nil Child")
+		err = errors.New("Spec.New returned a nil Component")
 	}
 	return c, err
 }
@@ -253,7 +260,7 @@ func (x *executor) stopKid(ctx context.Context, j int) {
 	x.detach(k)
 	given, err, timedOut := call(ctx, k.spec.StopTimeout, stopsPromptly(c), c.Stop)
 	if timedOut {
-		x.rep.abandoned = append(x.rep.abandoned, Abandoned{Name: k.spec.Name, Path: k.path, Given: given})
+		x.rep.add(abandonedErr("stop", k.path, given))
 		return
 	}
 	x.rep.absorb("stop", k.path, err)
@@ -262,17 +269,14 @@ func (x *executor) stopKid(ctx context.Context, j int) {
 // detach forgets k's current incarnation.
 func (x *executor) detach(k *kid) {
 	k.child = nil
-	if k.forget != nil {
-		close(k.forget)
-		k.forget = nil
-	}
+	x.r.watch.remove(k.index)
 }
 
 // status returns a snapshot of the children.
-func (x *executor) status() []ChildStatus {
-	out := make([]ChildStatus, len(x.kids))
+func (x *executor) status() []Status {
+	out := make([]Status, len(x.kids))
 	for j, k := range x.kids {
-		out[j] = ChildStatus{Name: k.spec.Name, Path: k.path, Running: k.child != nil,
+		out[j] = Status{Name: k.spec.Name, Path: k.path, Running: k.child != nil,
 			Restarts: max(k.starts-1, 0), LastErr: k.lastErr}
 	}
 	return out
@@ -285,12 +289,12 @@ func (x *executor) Stopped(cause error) {
 	for j := len(x.kids) - 1; j >= 0; j-- {
 		x.stopKid(context.Background(), j)
 	}
-	x.s.watchers.Wait()
+	x.r.watch.stop()
 	err := x.fail
 	if cause != nil {
 		err = cause
 	}
-	x.s.finish(err, x.rep.err())
+	x.r.finish(err, x.rep.err())
 }
 
 // call runs fn within timeout (and ctx). A direct call runs on the calling
@@ -323,8 +327,9 @@ func call(ctx context.Context, timeout time.Duration, direct bool, fn func(conte
 	return max(min(time.Since(begin), deadline.Sub(begin)), 0), err, true
 }
 
-// expired reports whether err is fn giving up because its ctx ended.
+// expired reports whether err is fn giving up because its ctx ended (a
+// report of parts that fn itself abandoned is not).
 func expired(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() != nil &&
+	return err != nil && ctx.Err() != nil && !errors.Is(err, resilience.ErrTimeout) &&
 		(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // journal records events from many goroutines, in order.
@@ -107,7 +109,7 @@ func newProbes() *probes {
 
 // spec returns a Spec whose New builds a probe named name.
 func (ps *probes) spec(name string, r Restart) Spec {
-	return Spec{Name: name, Restart: r, New: func() (Child, error) {
+	return Spec{Name: name, Restart: r, New: func() (Component, error) {
 		p := &probe{name: name, log: ps.log, done: make(chan struct{})}
 		ps.mu.Lock()
 		defer ps.mu.Unlock()
@@ -126,3 +128,50 @@ func (ps *probes) get(name string) *probe {
 }
 
 var errBoom = errors.New("boom")
+
+// part is one component a stop abandoned: its path and the time it was
+// given.
+type part struct {
+	Path  string
+	Given time.Duration
+}
+
+// abandonedParts lists, in order, the components err reports as abandoned:
+// the *ComponentErrors wrapping a *resilience.TimeoutError, drains apart.
+func abandonedParts(err error) []part {
+	var out []part
+	for _, e := range flatten(err) {
+		var ce *ComponentError
+		var te *resilience.TimeoutError
+		if errors.As(e, &ce) && ce.Op != "drain" && errors.As(e, &te) {
+			out = append(out, part{ce.Name, te.Limit})
+		}
+	}
+	return out
+}
+
+// activeLeft returns the number of connections err reports still held.
+func activeLeft(err error) int {
+	for _, e := range flatten(err) {
+		var n stillActive
+		if errors.As(e, &n) {
+			return int(n)
+		}
+	}
+	return 0
+}
+
+// flatten returns the leaves of a tree of joined errors.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

@@ -5,36 +5,56 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
+
+	"github.com/llm-research-lab/resilience"
 )
 
-// FromServer adapts an *http.Server: Start listens (on ln, or on srv.Addr
-// if ln is nil, so a port already in use is a start error) and serves on a
-// goroutine the child owns; Stop calls srv.Shutdown(ctx), which stops
+// Server adapts an *http.Server: Start listens (on ln, or on srv.Addr if
+// ln is nil, so a port already in use is a start error) and serves on a
+// goroutine the component owns; Stop calls srv.Shutdown(ctx), which stops
 // accepting and waits for active requests, and on timeout srv.Close, then
 // waits for Serve to return. Connections that have not sent a request yet
 // (idle spares opened by HTTP clients) are closed when shutdown begins, so
 // they do not hold it for the five seconds http.Server would give them;
-// to track them FromServer chains its own hook in front of srv.ConnState.
-// An http.Server cannot serve again after Shutdown: build the server (and
-// listener) inside Spec.New.
-func FromServer(srv *http.Server, ln net.Listener) Child {
+// to track them Server chains its own hook in front of srv.ConnState.
+//
+// An http.Server cannot serve again after Shutdown, so a Server starts
+// once: a second Start returns an error. To restart a server under a
+// supervisor, build the server (and listener) inside Spec.New. A nil srv
+// makes Start return a *resilience.ConfigError.
+func Server(srv *http.Server, ln net.Listener) Component {
 	if srv != nil {
 		closeFreshOnShutdown(srv)
 	}
-	return &serverChild{srv: srv, ln: ln, exitState: newExitState()}
+	return &serverComponent{srv: srv, ln: ln}
 }
 
-type serverChild struct {
-	exitState
-	srv *http.Server
-	ln  net.Listener
+type serverComponent struct {
+	srv  *http.Server
+	ln   net.Listener
+	hook func(error)
+
+	mu  sync.Mutex
+	cur *exitState // nil until started
 }
 
-func (c *serverChild) prompt() {}
+var errServerOnce = errors.New("lifecycle: an http.Server cannot start again; build it in Spec.New")
 
-func (c *serverChild) Start(ctx context.Context) error {
+func (c *serverComponent) prompt()               {}
+func (c *serverComponent) onExit(fn func(error)) { c.hook = fn }
+
+func (c *serverComponent) Start(ctx context.Context) error {
 	if c.srv == nil {
-		return errors.New("lifecycle: FromServer: nil server")
+		return &resilience.ConfigError{Field: "srv", Reason: "lifecycle.Server: must not be nil"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil {
+		if !c.cur.exited() {
+			return nil
+		}
+		return errServerOnce
 	}
 	if c.ln == nil {
 		addr := c.srv.Addr
@@ -47,20 +67,28 @@ func (c *serverChild) Start(ctx context.Context) error {
 		}
 		c.ln = ln
 	}
-	go c.serve()
+	c.cur = newExitState(c.hook)
+	go c.serve(c.cur)
 	return nil
 }
 
-func (c *serverChild) serve() {
+func (c *serverComponent) serve(x *exitState) {
 	err := c.srv.Serve(c.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	c.exit(err)
+	x.exit(err)
 }
 
-func (c *serverChild) Stop(ctx context.Context) error {
-	if c.ln == nil {
+func (c *serverComponent) current() *exitState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}
+
+func (c *serverComponent) Stop(ctx context.Context) error {
+	x := c.current()
+	if x == nil {
 		return nil
 	}
 	err := c.srv.Shutdown(ctx)
@@ -68,10 +96,24 @@ func (c *serverChild) Stop(ctx context.Context) error {
 		_ = c.srv.Close() // its error adds nothing to Shutdown's
 	}
 	select {
-	case <-c.done:
+	case <-x.done:
 	case <-ctx.Done():
 	}
 	return err
+}
+
+func (c *serverComponent) Done() <-chan struct{} {
+	if x := c.current(); x != nil {
+		return x.done
+	}
+	return never
+}
+
+func (c *serverComponent) Err() error {
+	if x := c.current(); x != nil {
+		return x.Err()
+	}
+	return nil
 }
 
 // Readiness returns a readiness probe handler: 200 "ok" until shutdown
@@ -95,13 +137,13 @@ func (c *Coordinator) Readiness() http.Handler {
 // "Connection: close".
 func (c *Coordinator) Track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		g, err := c.Acquire()
+		release, err := c.Acquire()
 		if err != nil {
 			w.Header().Set("Connection", "close")
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
-		defer g.Release()
+		defer release()
 		next.ServeHTTP(w, r)
 	})
 }

@@ -19,7 +19,7 @@ func TestTrackServesDuringPropagationDelay(t *testing.T) {
 		}
 		h := c.Track(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
 		done := make(chan error, 1)
-		go func() { done <- c.Shutdown(t.Context()) }()
+		go func() { done <- c.Stop(t.Context()) }()
 		time.Sleep(time.Second) // 1s into the 5s propagation delay
 		synctest.Wait()
 

@@ -2,19 +2,22 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Defaults for [ShutdownConfig] fields left zero.
 const (
-	DefaultServerTimeout = 10 * time.Second // DefaultServerTimeout is ShutdownConfig.ServerTimeout's default.
-	DefaultGracePeriod   = 30 * time.Second // DefaultGracePeriod is ShutdownConfig.GracePeriod's default.
-	DefaultTreeTimeout   = 30 * time.Second // DefaultTreeTimeout is ShutdownConfig.TreeTimeout's default.
-	DefaultHookTimeout   = 5 * time.Second  // DefaultHookTimeout is ShutdownConfig.HookTimeout's default.
+	defaultServerTimeout = 10 * time.Second
+	defaultGracePeriod   = 30 * time.Second
+	defaultTreeTimeout   = 30 * time.Second
+	defaultHookTimeout   = 5 * time.Second
 )
 
 // ShutdownConfig configures a [Coordinator]. The zero value is valid: no
@@ -26,23 +29,23 @@ type ShutdownConfig struct {
 	// Default 0 (none); a few seconds is typical behind Kubernetes.
 	PropagationDelay time.Duration
 	// ServerTimeout bounds http.Server.Shutdown for all Servers together;
-	// servers still busy then are closed. Default 10s.
+	// servers still busy then are closed. 0 means 10s.
 	ServerTimeout time.Duration
-	// GracePeriod bounds the wait for connection guards to be released.
-	// Default 30s.
+	// GracePeriod bounds the wait for tracked connections (see
+	// [Coordinator.Acquire]) to be released. 0 means 30s.
 	GracePeriod time.Duration
-	// TreeTimeout bounds the stop of Tree. Default 30s; give it at least
+	// TreeTimeout bounds the stop of Tree. 0 means 30s; give it at least
 	// the sum of the tree's stop timeouts.
 	TreeTimeout time.Duration
 	// HookTimeout is the timeout of a hook registered with a zero timeout.
-	// Default 5s.
+	// 0 means 5s.
 	HookTimeout time.Duration
 	// Servers stop accepting in the third phase (http.Server.Shutdown).
-	// List a server here or as a tree child ([FromServer]), not both.
+	// List a server here or as a tree child ([Server]), not both.
 	Servers []*http.Server
-	// Tree, usually the root *Supervisor, is stopped in the fifth phase.
-	// Optional.
-	Tree Child
+	// Tree, usually the root *Supervisor, is started by
+	// [Coordinator.Start] and stopped in the fifth phase. Optional.
+	Tree Component
 }
 
 func (c ShutdownConfig) withDefaults() (ShutdownConfig, error) {
@@ -52,44 +55,47 @@ func (c ShutdownConfig) withDefaults() (ShutdownConfig, error) {
 	}{{"PropagationDelay", c.PropagationDelay}, {"ServerTimeout", c.ServerTimeout},
 		{"GracePeriod", c.GracePeriod}, {"TreeTimeout", c.TreeTimeout}, {"HookTimeout", c.HookTimeout}} {
 		if f.v < 0 {
-			return c, &ConfigError{Field: f.name, Reason: "must not be negative"}
+			return c, &resilience.ConfigError{Field: "lifecycle.ShutdownConfig." + f.name, Reason: "must not be negative"}
 		}
 	}
 	for i, s := range c.Servers {
 		if s == nil {
-			return c, &ConfigError{Field: fmt.Sprintf("Servers[%d]", i), Reason: "is nil"}
+			return c, &resilience.ConfigError{Field: fmt.Sprintf("lifecycle.ShutdownConfig.Servers[%d]", i), Reason: "is nil"}
 		}
 	}
-	c.ServerTimeout = orDefault(c.ServerTimeout, DefaultServerTimeout)
-	c.GracePeriod = orDefault(c.GracePeriod, DefaultGracePeriod)
-	c.TreeTimeout = orDefault(c.TreeTimeout, DefaultTreeTimeout)
-	c.HookTimeout = orDefault(c.HookTimeout, DefaultHookTimeout)
+	c.ServerTimeout = orDefault(c.ServerTimeout, defaultServerTimeout)
+	c.GracePeriod = orDefault(c.GracePeriod, defaultGracePeriod)
+	c.TreeTimeout = orDefault(c.TreeTimeout, defaultTreeTimeout)
+	c.HookTimeout = orDefault(c.HookTimeout, defaultHookTimeout)
 	return c, nil
 }
 
 // Coordinator runs a graceful shutdown in phases, each bounded: mark not
 // ready, wait for the propagation delay, stop accepting (http.Server
-// Shutdown), drain connection guards, stop the supervision tree, run the
-// shutdown hooks in reverse registration order. It also hands out the
-// connection guards and serves the readiness probe.
+// Shutdown), drain tracked connections, stop the supervision tree, run the
+// shutdown hooks in reverse registration order. It also tracks connections
+// ([Coordinator.Acquire], [Coordinator.Track]) and serves the readiness
+// probe.
 //
-// A Coordinator is built by [NewCoordinator] (the zero value is not
-// usable); it is safe for concurrent use. Most callers want [Coordinator.Hook], [Coordinator.Track] and, on a
-// signal (see [NotifyContext]), [Coordinator.Shutdown].
+// A Coordinator is a [Component]: Start starts the tree, Stop runs the
+// shutdown, and [Coordinator.Serve] does both around a context, the usual
+// body of main. It is built by [NewCoordinator] (the zero value is not
+// usable) and is safe for concurrent use. It runs once: after Stop, Start
+// returns resilience.ErrStopped.
 type Coordinator struct {
 	cfg ShutdownConfig
 
 	// gate holds closedBit once shutdown began, plus the number of
-	// guards held.
+	// connections tracked.
 	gate     atomic.Int64
-	idle     chan struct{} // closed once shutting down with no guard held
+	idle     chan struct{} // closed once shutting down with no connection tracked
 	idleOnce sync.Once
 
 	began atomic.Bool
 	mu    sync.Mutex
 	hooks []hook
 
-	done chan struct{} // closed when Shutdown has finished
+	done chan struct{} // closed when Stop has finished
 	err  error         // written before done is closed
 }
 
@@ -102,7 +108,7 @@ type hook struct {
 // closedBit marks the guard gate closed.
 const closedBit = int64(1) << 62
 
-// NewCoordinator returns a coordinator, or a *ConfigError.
+// NewCoordinator returns a coordinator, or a *resilience.ConfigError.
 func NewCoordinator(cfg ShutdownConfig) (*Coordinator, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -116,53 +122,44 @@ func NewCoordinator(cfg ShutdownConfig) (*Coordinator, error) {
 // with its own timeout (zero means ShutdownConfig.HookTimeout) and a ctx
 // that ends then. A hook that fails, panics or does not return in time is
 // reported and the next one runs; one that ignores its ctx is abandoned on
-// its goroutine. It returns ErrShuttingDown once shutdown has begun and a
-// *ConfigError for an empty name, a nil fn or a negative timeout.
+// its goroutine. It returns resilience.ErrStopped once shutdown has begun
+// and a *resilience.ConfigError for an empty name, a nil fn or a negative
+// timeout.
 func (c *Coordinator) Hook(name string, timeout time.Duration, fn func(ctx context.Context) error) error {
 	switch {
 	case name == "":
-		return &ConfigError{Field: "Hook name", Reason: "is required"}
+		return &resilience.ConfigError{Field: "name", Reason: "lifecycle.Coordinator.Hook: is required"}
 	case fn == nil:
-		return &ConfigError{Field: "Hook fn", Reason: "is required"}
+		return &resilience.ConfigError{Field: "fn", Reason: "lifecycle.Coordinator.Hook: must not be nil"}
 	case timeout < 0:
-		return &ConfigError{Field: "Hook timeout", Reason: "must not be negative"}
+		return &resilience.ConfigError{Field: "timeout", Reason: "lifecycle.Coordinator.Hook: must not be negative"}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.began.Load() {
-		return ErrShuttingDown
+		return resilience.ErrStopped
 	}
 	c.hooks = append(c.hooks, hook{name: name, timeout: orDefault(timeout, c.cfg.HookTimeout), fn: fn})
 	return nil
 }
 
-// Guard is one tracked connection or request, from [Coordinator.Acquire].
-// Shutdown waits, up to the grace period, until every guard is released.
-// It is safe for concurrent use; the zero Guard tracks nothing.
-type Guard struct {
-	c        *Coordinator
-	released atomic.Bool
-}
-
-// Release gives the guard back. It is idempotent, and does nothing on a
-// nil or zero Guard.
-func (g *Guard) Release() {
-	if g == nil || g.c == nil || g.released.Swap(true) {
-		return
-	}
-	g.c.leave()
-}
-
-// Acquire takes a connection guard; release it when the connection or
-// request is done. It returns ErrShuttingDown once shutdown has passed its
-// propagation delay (at once when there is none): during the delay the
-// service is marked not ready but still serves what load balancers send.
-func (c *Coordinator) Acquire() (*Guard, error) {
+// Acquire tracks one connection or request; call release when it is
+// done (release is idempotent). Stop waits, up to the grace period, until
+// every tracked connection is released. Acquire returns
+// resilience.ErrStopped once shutdown has passed its propagation delay (at
+// once when there is none): during the delay the service is marked not
+// ready but still serves what load balancers send.
+func (c *Coordinator) Acquire() (release func(), err error) {
 	if c.gate.Add(1)&closedBit != 0 {
 		c.leave()
-		return nil, ErrShuttingDown
+		return nil, resilience.ErrStopped
 	}
-	return &Guard{c: c}, nil
+	var once atomic.Bool
+	return func() {
+		if !once.Swap(true) {
+			c.leave()
+		}
+	}, nil
 }
 
 func (c *Coordinator) leave() {
@@ -171,7 +168,7 @@ func (c *Coordinator) leave() {
 	}
 }
 
-// ActiveConnections returns the number of guards held.
+// ActiveConnections returns the number of connections tracked.
 func (c *Coordinator) ActiveConnections() int {
 	return int(c.gate.Load() &^ closedBit)
 }
@@ -179,10 +176,10 @@ func (c *Coordinator) ActiveConnections() int {
 // ShuttingDown reports whether shutdown has begun.
 func (c *Coordinator) ShuttingDown() bool { return c.began.Load() }
 
-// Done returns a channel closed when Shutdown has finished.
+// Done returns a channel closed when Stop has finished.
 func (c *Coordinator) Done() <-chan struct{} { return c.done }
 
-// Err returns the result of Shutdown once Done is closed, nil before.
+// Err returns the result of Stop once Done is closed, nil before.
 func (c *Coordinator) Err() error {
 	select {
 	case <-c.done:
@@ -192,37 +189,81 @@ func (c *Coordinator) Err() error {
 	}
 }
 
-// Shutdown runs the shutdown phases in order and returns when the last
-// one has finished:
+// Start starts the tree, if there is one, and returns its Start's error.
+// It is idempotent as the tree's Start is, and returns
+// resilience.ErrStopped once Stop has been called.
+func (c *Coordinator) Start(ctx context.Context) error {
+	if c.began.Load() {
+		return resilience.ErrStopped
+	}
+	if c.cfg.Tree == nil {
+		return nil
+	}
+	return c.cfg.Tree.Start(ctx)
+}
+
+// Serve starts the coordinator, waits until ctx is done (for example by
+// [NotifyContext] on a signal) or the tree exits on its own, then stops it
+// and returns the result of Stop, joined with the tree's failure if it
+// failed; or Start's error if it did not start. The shutdown is bounded by
+// the phases' own timeouts, not by ctx, which may be done already.
+func (c *Coordinator) Serve(ctx context.Context) error {
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	var treeDone <-chan struct{}
+	if c.cfg.Tree != nil {
+		treeDone = c.cfg.Tree.Done()
+	}
+	var failed error
+	select {
+	case <-ctx.Done():
+	case <-treeDone:
+		failed = c.cfg.Tree.Err()
+	}
+	return errors.Join(failed, c.Stop(context.WithoutCancel(ctx)))
+}
+
+// Stop runs the shutdown phases in order and returns when the last one has
+// finished:
 //
 //  1. not ready: [Coordinator.Readiness] starts failing, Hook starts
-//     returning ErrShuttingDown;
+//     returning resilience.ErrStopped;
 //  2. wait PropagationDelay, still serving; then Acquire starts returning
-//     ErrShuttingDown;
+//     resilience.ErrStopped;
 //  3. stop accepting: Shutdown every server, within ServerTimeout, Close
 //     those still busy;
-//  4. drain: wait up to GracePeriod for the guards to be released;
+//  4. drain: wait up to GracePeriod for tracked connections to be released;
 //  5. stop the tree, within TreeTimeout (each child within its own);
 //  6. run the hooks in reverse registration order, each within its own
 //     timeout.
 //
 // Every phase runs even if an earlier one failed or timed out. The result
-// joins a *ComponentError per failure and, if anything was abandoned or
-// guards were still held, one *TimeoutError (errors.Is ErrShutdownTimeout)
-// listing them; nil if everything finished cleanly. If ctx ends, the
+// joins a *ComponentError per failure; a part that did not finish in time
+// (a server, a child, a hook, or connections still held after the grace
+// period, Op "drain") wraps a *resilience.TimeoutError, so
+// errors.Is(err, resilience.ErrTimeout) reports that something was
+// abandoned. It is nil if everything finished cleanly. If ctx ends, the
 // remaining phases are hurried: each is started with an expired context
-// and not waited for. A second call returns ErrAlreadyShuttingDown at
-// once, without waiting; use [Coordinator.Done] to wait.
-func (c *Coordinator) Shutdown(ctx context.Context) error {
+// and not waited for. A later call does not wait (a hook calling Stop
+// would wait for itself): it returns resilience.ErrStopped while the first
+// runs and the first's result once it has finished; use
+// [Coordinator.Done] to wait.
+func (c *Coordinator) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	first := !c.began.Swap(true)
 	c.mu.Unlock()
 	if !first {
-		return ErrAlreadyShuttingDown
+		select {
+		case <-c.done:
+			return c.err
+		default:
+			return resilience.ErrStopped
+		}
 	}
 	var rep report
 	sleep(ctx, c.cfg.PropagationDelay) // 2: not ready, still serving
-	c.closeGate()                      // new guards refused from here on
+	c.closeGate()                      // new connections refused from here on
 	c.stopServers(ctx, &rep)           // 3
 	c.drain(ctx, &rep)                 // 4
 	c.stopTree(ctx, &rep)              // 5
@@ -268,7 +309,7 @@ func (c *Coordinator) stopServers(ctx context.Context, rep *report) {
 			mu.Lock()
 			defer mu.Unlock()
 			if timedOut {
-				rep.abandoned = append(rep.abandoned, Abandoned{Name: "server", Path: path, Given: given})
+				rep.add(abandonedErr("server", path, given))
 				return
 			}
 			rep.absorb("server", path, err)
@@ -277,8 +318,9 @@ func (c *Coordinator) stopServers(ctx context.Context, rep *report) {
 	wg.Wait()
 }
 
-// drain waits for the guards, up to GracePeriod.
+// drain waits for the tracked connections, up to GracePeriod.
 func (c *Coordinator) drain(ctx context.Context, rep *report) {
+	begin := time.Now()
 	t := time.NewTimer(c.cfg.GracePeriod)
 	defer t.Stop()
 	select {
@@ -287,7 +329,10 @@ func (c *Coordinator) drain(ctx context.Context, rep *report) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	rep.active = c.ActiveConnections()
+	if n := c.ActiveConnections(); n > 0 {
+		te := &resilience.TimeoutError{Op: "drain", Limit: time.Since(begin)}
+		rep.add(&ComponentError{Op: "drain", Name: "connections", Err: fmt.Errorf("%w: %w", stillActive(n), te)})
+	}
 }
 
 // stopTree stops the tree within TreeTimeout.
@@ -297,7 +342,7 @@ func (c *Coordinator) stopTree(ctx context.Context, rep *report) {
 	}
 	given, err, timedOut := call(ctx, c.cfg.TreeTimeout, stopsPromptly(c.cfg.Tree), c.cfg.Tree.Stop)
 	if timedOut {
-		rep.abandoned = append(rep.abandoned, Abandoned{Name: "tree", Path: "tree", Given: given})
+		rep.add(abandonedErr("stop", "tree", given))
 		return
 	}
 	rep.absorb("stop", "tree", err)
@@ -314,7 +359,7 @@ func (c *Coordinator) runHooks(ctx context.Context, rep *report) {
 		given, err, timedOut := call(ctx, h.timeout, false, h.fn)
 		switch {
 		case timedOut:
-			rep.abandoned = append(rep.abandoned, Abandoned{Name: h.name, Path: path, Given: given})
+			rep.add(abandonedErr("hook", path, given))
 		case err != nil:
 			rep.failures = append(rep.failures, &ComponentError{Op: "hook", Name: path, Err: err})
 		}

@@ -13,12 +13,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func TestShutdownPhasesInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
-		tree, err := New(Config{Name: "app"}, ps.spec("db", Permanent), ps.spec("api", Permanent))
+		tree, err := New(Config{Name: "app"}, ps.spec("db", RestartAlways), ps.spec("api", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, tree.Start(t.Context()))
 		c, err := NewCoordinator(ShutdownConfig{PropagationDelay: 5 * time.Second, Tree: tree})
@@ -38,12 +40,12 @@ func TestShutdownPhasesInOrder(t *testing.T) {
 			// The guard is released 2s after the propagation delay.
 			time.Sleep(7 * time.Second)
 			ps.log.add("release guard")
-			g.Release()
-			g.Release() // idempotent
+			g()
+			g() // idempotent
 		}()
 		synctest.Wait()
 		assert.False(t, c.ShuttingDown())
-		require.NoError(t, c.Shutdown(t.Context()))
+		require.NoError(t, c.Stop(t.Context()))
 		assert.Equal(t, 7*time.Second, time.Since(begin), "5s propagation + 2s drain")
 		assert.True(t, c.ShuttingDown())
 		assert.Equal(t, []string{"start db", "start api", "release guard", "stop api", "stop db",
@@ -72,17 +74,16 @@ func TestShutdownBadHooksAreReported(t *testing.T) {
 		add("slow-but-honest", time.Second, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
 
 		begin := time.Now()
-		err = c.Shutdown(t.Context())
+		err = c.Stop(t.Context())
 		assert.Equal(t, 4*time.Second, time.Since(begin), "each bad hook costs only its own timeout")
 		assert.Equal(t, []string{"slow-but-honest", "fails", "panics", "hangs", "ok"}, ran.all(), "all hooks run, in reverse")
 		assert.ErrorIs(t, err, errBoom)
-		assert.ErrorContains(t, err, "lifecycle: hook hook/panics: panic: hook bug")
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, []Abandoned{
-			{Name: "slow-but-honest", Path: "hook/slow-but-honest", Given: time.Second},
-			{Name: "hangs", Path: "hook/hangs", Given: 3 * time.Second},
-		}, te.Abandoned)
+		assert.ErrorContains(t, err, "lifecycle: hook hook/panics: resilience: panic: hook bug")
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, []part{
+			{"hook/slow-but-honest", time.Second},
+			{"hook/hangs", 3 * time.Second},
+		}, abandonedParts(err))
 		close(release)
 	})
 }
@@ -97,19 +98,18 @@ func TestShutdownGuards(t *testing.T) {
 		require.NoError(t, err)
 		begin := time.Now()
 		done := make(chan error, 1)
-		go func() { done <- c.Shutdown(t.Context()) }()
+		go func() { done <- c.Stop(t.Context()) }()
 		synctest.Wait()
 		_, err = c.Acquire()
-		assert.ErrorIs(t, err, ErrShuttingDown, "no new guard once shutdown began")
+		assert.ErrorIs(t, err, resilience.ErrStopped, "no new guard once shutdown began")
 		assert.Equal(t, 2, c.ActiveConnections())
-		assert.ErrorIs(t, c.Shutdown(t.Context()), ErrAlreadyShuttingDown, "a second Shutdown does not wait")
+		assert.ErrorIs(t, c.Stop(t.Context()), resilience.ErrStopped, "a second Stop does not wait")
 		err = <-done
 		assert.Equal(t, 10*time.Second, time.Since(begin), "waits out the grace period, then proceeds")
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, 2, te.Active)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, 2, activeLeft(err))
 		assert.ErrorContains(t, err, "2 connections still active")
-		assert.ErrorIs(t, c.Hook("late", 0, func(context.Context) error { return nil }), ErrShuttingDown)
+		assert.ErrorIs(t, c.Hook("late", 0, func(context.Context) error { return nil }), resilience.ErrStopped)
 	})
 }
 
@@ -118,7 +118,7 @@ func TestShutdownHangingTreeAndCancelledContext(t *testing.T) {
 		ps := newProbes()
 		release := make(chan struct{})
 		ps.tune["stuck"] = func(p *probe) { p.hang = release }
-		stuck := ps.spec("stuck", Permanent)
+		stuck := ps.spec("stuck", RestartAlways)
 		stuck.StopTimeout = time.Hour
 		tree, err := New(Config{Name: "app"}, stuck)
 		require.NoError(t, err)
@@ -128,12 +128,11 @@ func TestShutdownHangingTreeAndCancelledContext(t *testing.T) {
 		hookRan := false
 		require.NoError(t, c.Hook("after", 0, func(context.Context) error { hookRan = true; return nil }))
 		begin := time.Now()
-		err = c.Shutdown(t.Context())
+		err = c.Stop(t.Context())
 		assert.Equal(t, 2*time.Second, time.Since(begin), "the tree phase is bounded")
 		assert.True(t, hookRan, "hooks run after a hanging tree")
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, []Abandoned{{Name: "stuck", Path: "app/stuck", Given: 2 * time.Second}}, te.Abandoned)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, []part{{"app/stuck", 2 * time.Second}}, abandonedParts(err))
 		close(release)
 		<-tree.Done()
 	})
@@ -150,24 +149,23 @@ func TestShutdownContextHurriesPhases(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		begin := time.Now()
-		err = c.Shutdown(ctx)
+		err = c.Stop(ctx)
 		assert.Equal(t, time.Minute, time.Since(begin))
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, 1, te.Active)
-		assert.Equal(t, []Abandoned{{Name: "hangs", Path: "hook/hangs", Given: 0}}, te.Abandoned)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, 1, activeLeft(err))
+		assert.Equal(t, []part{{"hook/hangs", 0}}, abandonedParts(err))
 		close(release)
 	})
 }
 
 func TestShutdownConfigValidation(t *testing.T) {
 	_, err := NewCoordinator(ShutdownConfig{GracePeriod: -1})
-	var ce *ConfigError
+	var ce *resilience.ConfigError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "GracePeriod", ce.Field)
+	assert.Equal(t, "lifecycle.ShutdownConfig.GracePeriod", ce.Field)
 	_, err = NewCoordinator(ShutdownConfig{Servers: []*http.Server{nil}})
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "Servers[0]", ce.Field)
+	assert.Equal(t, "lifecycle.ShutdownConfig.Servers[0]", ce.Field)
 
 	c, err := NewCoordinator(ShutdownConfig{})
 	require.NoError(t, err)
@@ -177,9 +175,9 @@ func TestShutdownConfigValidation(t *testing.T) {
 		fn      func(context.Context) error
 		field   string
 	}{
-		{"", 0, func(context.Context) error { return nil }, "Hook name"},
-		{"x", 0, nil, "Hook fn"},
-		{"x", -1, func(context.Context) error { return nil }, "Hook timeout"},
+		{"", 0, func(context.Context) error { return nil }, "name"},
+		{"x", 0, nil, "fn"},
+		{"x", -1, func(context.Context) error { return nil }, "timeout"},
 	} {
 		require.ErrorAs(t, c.Hook(tt.name, tt.timeout, tt.fn), &ce)
 		assert.Equal(t, tt.field, ce.Field)
@@ -204,7 +202,7 @@ func TestReadinessAndTrack(t *testing.T) {
 		assert.Equal(t, 1, seen, "the request holds a guard while it runs")
 		assert.Equal(t, 0, c.ActiveConnections())
 
-		require.NoError(t, c.Shutdown(t.Context()))
+		require.NoError(t, c.Stop(t.Context()))
 		assert.Equal(t, http.StatusServiceUnavailable, get(c.Readiness()).Code)
 		rec := get(h)
 		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
@@ -223,7 +221,7 @@ func TestShutdownServer(t *testing.T) {
 	}), ReadHeaderTimeout: time.Second}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	child := FromServer(srv, ln)
+	child := Server(srv, ln)
 	require.NoError(t, child.Start(t.Context()))
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -242,7 +240,7 @@ func TestShutdownServer(t *testing.T) {
 	c, err := NewCoordinator(ShutdownConfig{Servers: []*http.Server{srv}})
 	require.NoError(t, err)
 	shut := make(chan error, 1)
-	go func() { shut <- c.Shutdown(t.Context()) }()
+	go func() { shut <- c.Stop(t.Context()) }()
 	close(finish)
 	assert.Equal(t, "done", <-got, "the request in flight completes")
 	require.NoError(t, <-shut)
@@ -271,11 +269,10 @@ func TestShutdownServerTimeout(t *testing.T) {
 	<-entered
 	c, err := NewCoordinator(ShutdownConfig{Servers: []*http.Server{srv}, ServerTimeout: 50 * time.Millisecond})
 	require.NoError(t, err)
-	err = c.Shutdown(t.Context())
-	var te *TimeoutError
-	require.ErrorAs(t, err, &te)
-	require.Len(t, te.Abandoned, 1)
-	assert.Equal(t, "server/0", te.Abandoned[0].Path)
+	err = c.Stop(t.Context())
+	require.ErrorIs(t, err, resilience.ErrTimeout)
+	require.Len(t, abandonedParts(err), 1)
+	assert.Equal(t, "server/0", abandonedParts(err)[0].Path)
 	close(finish)
 	assert.True(t, errors.Is(<-served, http.ErrServerClosed))
 }
@@ -284,10 +281,10 @@ func TestFromServerStartError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	c := FromServer(&http.Server{Addr: ln.Addr().String(), ReadHeaderTimeout: time.Second}, nil)
+	c := Server(&http.Server{Addr: ln.Addr().String(), ReadHeaderTimeout: time.Second}, nil)
 	assert.Error(t, c.Start(t.Context()), "a port in use is a start error")
 	assert.NoError(t, c.Stop(t.Context()))
-	assert.Error(t, FromServer(nil, nil).Start(t.Context()))
+	assert.Error(t, Server(nil, nil).Start(t.Context()))
 }
 
 // TestFromServerClosesFreshConnections checks that a connection which has
@@ -307,7 +304,7 @@ func TestFromServerClosesFreshConnections(t *testing.T) {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	child := FromServer(srv, ln)
+	child := Server(srv, ln)
 	require.NoError(t, child.Start(t.Context()))
 
 	spare, err := net.Dial("tcp", ln.Addr().String())
@@ -320,4 +317,40 @@ func TestFromServerClosesFreshConnections(t *testing.T) {
 	require.NoError(t, child.Stop(ctx), "a connection that sent nothing must not hold the shutdown")
 	_, err = spare.Read(make([]byte, 1))
 	assert.Error(t, err, "the fresh connection was closed")
+}
+
+func TestCoordinatorServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		tree, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways))
+		require.NoError(t, err)
+		c, err := NewCoordinator(ShutdownConfig{Tree: tree})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		served := make(chan error, 1)
+		go func() { served <- c.Serve(ctx) }()
+		synctest.Wait()
+		assert.Equal(t, []string{"start a"}, ps.log.all(), "Serve starts the tree")
+		assert.False(t, c.ShuttingDown())
+		cancel()
+		require.NoError(t, <-served)
+		assert.Equal(t, []string{"start a", "stop a"}, ps.log.all())
+		assert.ErrorIs(t, c.Start(t.Context()), resilience.ErrStopped, "a coordinator runs once")
+		assert.NoError(t, c.Stop(t.Context()), "a later Stop returns the first's result")
+	})
+}
+
+func TestServerStartsOnce(t *testing.T) {
+	var ce *resilience.ConfigError
+	require.ErrorAs(t, Server(nil, nil).Start(t.Context()), &ce)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	c := Server(&http.Server{ReadHeaderTimeout: time.Second}, ln)
+	require.NoError(t, c.Start(t.Context()))
+	require.NoError(t, c.Start(t.Context()), "Start while serving does nothing")
+	require.NoError(t, c.Stop(t.Context()))
+	<-c.Done()
+	assert.NoError(t, c.Err())
+	assert.Error(t, c.Start(t.Context()), "an http.Server cannot serve again")
 }

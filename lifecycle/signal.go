@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// Signals returns the signals that start a graceful shutdown: SIGINT
+// signals returns the signals that start a graceful shutdown: SIGINT
 // (os.Interrupt) and SIGTERM.
-func Signals() []os.Signal { return []os.Signal{os.Interrupt, syscall.SIGTERM} }
+func signals() []os.Signal { return []os.Signal{os.Interrupt, syscall.SIGTERM} }
 
 // SignalError is the cause (context.Cause) of a context cancelled by
 // [NotifyContext]: which signal started the shutdown.
@@ -32,7 +32,7 @@ func ExitCode(sig os.Signal) int {
 	return 1
 }
 
-// NotifyContext is [signal.NotifyContext] for [Signals] with an escape
+// NotifyContext is [signal.NotifyContext] for SIGINT and SIGTERM with an escape
 // hatch: the returned context is cancelled at the first SIGINT or SIGTERM,
 // with a *SignalError as its cause, and start a graceful shutdown; a
 // second signal calls force(sig) at once, on the goroutine that owns the
@@ -50,7 +50,7 @@ func NotifyContext(parent context.Context, force func(os.Signal)) (ctx context.C
 	}
 	ctx, cancel := context.WithCancelCause(parent)
 	sigs := make(chan os.Signal, 2) // the first two signals are all that matter
-	signal.Notify(sigs, Signals()...)
+	signal.Notify(sigs, signals()...)
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {

@@ -19,7 +19,7 @@ func TestStopRacingChildExitHonoursCtx(t *testing.T) {
 			ps := newProbes()
 			ps.tune["b"] = func(p *probe) { p.stopDelay = time.Minute } // honours ctx
 			s, err := New(Config{Name: "app", Strategy: OneForAll},
-				ps.spec("a", Permanent), ps.spec("b", Permanent))
+				ps.spec("a", RestartAlways), ps.spec("b", RestartAlways))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // starts counts the "start" entries in a journal.
@@ -26,11 +28,11 @@ func starts(events []string) int {
 func TestStopBeforeStartSticks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Stop(t.Context()))
 		<-s.Done()
-		assert.ErrorIs(t, s.Start(t.Context()), ErrStopped)
+		assert.ErrorIs(t, s.Start(t.Context()), resilience.ErrStopped)
 		synctest.Wait()
 		assert.Empty(t, ps.log.all(), "nothing may start after Stop")
 	})
@@ -42,9 +44,9 @@ func TestStopDuringStartStartsNothingLater(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
 		ps.tune["b"] = func(p *probe) { p.startDelay = time.Minute }
-		slow := ps.spec("b", Permanent)
+		slow := ps.spec("b", RestartAlways)
 		slow.StartTimeout = 2 * time.Minute
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), slow, ps.spec("c", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), slow, ps.spec("c", RestartAlways))
 		require.NoError(t, err)
 		startErr := make(chan error, 1)
 		go func() { startErr <- s.Start(t.Context()) }()
@@ -55,7 +57,7 @@ func TestStopDuringStartStartsNothingLater(t *testing.T) {
 		after := len(ps.log.all())
 		time.Sleep(5 * time.Minute)
 		synctest.Wait()
-		assert.ErrorIs(t, <-startErr, ErrStopped)
+		assert.ErrorIs(t, <-startErr, resilience.ErrStopped)
 		<-s.Done()
 		events := ps.log.all()
 		assert.Equal(t, 1, starts(events), "only a started: %v", events)
@@ -75,7 +77,7 @@ func TestStopDuringRestartStartsNothingLater(t *testing.T) {
 				p.startDelay = time.Minute // restarts are slow
 			}
 		}
-		sp := ps.spec("a", Permanent)
+		sp := ps.spec("a", RestartAlways)
 		sp.StartTimeout = 2 * time.Minute
 		s, err := New(Config{Name: "app", Backoff: time.Second}, sp)
 		require.NoError(t, err)
@@ -101,7 +103,7 @@ func TestStopRacingStartLeavesNothingRunning(t *testing.T) {
 	for range 200 {
 		synctest.Test(t, func(t *testing.T) {
 			ps := newProbes()
-			s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), ps.spec("b", Permanent))
+			s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), ps.spec("b", RestartAlways))
 			require.NoError(t, err)
 			var wg sync.WaitGroup
 			wg.Go(func() { _ = s.Start(t.Context()) })
@@ -121,7 +123,7 @@ func TestSecondStopBoundedByItsCtx(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
 		ps.tune["a"] = func(p *probe) { p.stopDelay = time.Minute }
-		sp := ps.spec("a", Permanent)
+		sp := ps.spec("a", RestartAlways)
 		sp.StopTimeout = 2 * time.Minute
 		s, err := New(Config{Name: "app"}, sp)
 		require.NoError(t, err)
@@ -133,7 +135,7 @@ func TestSecondStopBoundedByItsCtx(t *testing.T) {
 		begin := time.Now()
 		err = s.Stop(ctx)
 		assert.Equal(t, 100*time.Millisecond, time.Since(begin))
-		assert.ErrorIs(t, err, ErrShutdownTimeout)
+		assert.ErrorIs(t, err, resilience.ErrTimeout)
 		<-s.Done()
 	})
 }
@@ -146,9 +148,9 @@ func TestStopWithFullMailboxSticks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
 		ps.tune["b"] = func(p *probe) { p.stopDelay = time.Minute }
-		b := ps.spec("b", Permanent)
+		b := ps.spec("b", RestartAlways)
 		b.StopTimeout = 2 * time.Minute
-		s, err := New(Config{Name: "app", Strategy: OneForAll}, ps.spec("a", Permanent), b)
+		s, err := New(Config{Name: "app", Strategy: OneForAll}, ps.spec("a", RestartAlways), b)
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		ps.get("a").exit(errBoom) // the restart stops b first: a minute
@@ -161,7 +163,7 @@ func TestStopWithFullMailboxSticks(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
 		err = s.Stop(ctx)
-		assert.ErrorIs(t, err, ErrShutdownTimeout)
+		assert.ErrorIs(t, err, resilience.ErrTimeout)
 		after := len(ps.log.all())
 		callers.Wait()
 		<-s.Done()

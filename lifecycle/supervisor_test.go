@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,7 @@ import (
 func TestStartInOrderStopInReverse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), ps.spec("b", Permanent), ps.spec("c", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), ps.spec("b", RestartAlways), ps.spec("c", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		require.NoError(t, s.Stop(t.Context()))
@@ -31,7 +32,7 @@ func TestStartFailureRollsBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
 		ps.tune["c"] = func(p *probe) { p.startErr = errBoom }
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), ps.spec("b", Permanent), ps.spec("c", Permanent), ps.spec("d", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), ps.spec("b", RestartAlways), ps.spec("c", RestartAlways), ps.spec("d", RestartAlways))
 		require.NoError(t, err)
 		err = s.Start(t.Context())
 		var ce *ComponentError
@@ -48,9 +49,9 @@ func TestStartTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
 		ps.tune["slow"] = func(p *probe) { p.startDelay = time.Hour }
-		sp := ps.spec("slow", Permanent)
+		sp := ps.spec("slow", RestartAlways)
 		sp.StartTimeout = time.Second
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), sp)
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), sp)
 		require.NoError(t, err)
 		begin := time.Now()
 		err = s.Start(t.Context())
@@ -65,19 +66,18 @@ func TestHangingChildIsAbandoned(t *testing.T) {
 		ps := newProbes()
 		release := make(chan struct{})
 		ps.tune["stuck"] = func(p *probe) { p.hang = release }
-		stuck := ps.spec("stuck", Permanent)
+		stuck := ps.spec("stuck", RestartAlways)
 		stuck.StopTimeout = 2 * time.Second
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), stuck, ps.spec("c", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), stuck, ps.spec("c", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 
 		begin := time.Now()
 		err = s.Stop(t.Context())
 		assert.Equal(t, 2*time.Second, time.Since(begin), "only the stuck child's timeout is spent")
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.ErrorIs(t, err, ErrShutdownTimeout)
-		assert.Equal(t, []Abandoned{{Name: "stuck", Path: "app/stuck", Given: 2 * time.Second}}, te.Abandoned)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, []part{{"app/stuck", 2 * time.Second}}, abandonedParts(err))
 		assert.Equal(t, []string{"start a", "start stuck", "start c", "stop c", "stop stuck", "stop a"}, ps.log.all(),
 			"the rest still stop after an abandoned child")
 		close(release) // let the abandoned Stop return, for the leak check
@@ -90,7 +90,7 @@ func TestStopContextBoundsEveryChild(t *testing.T) {
 		for _, n := range []string{"a", "b"} {
 			ps.tune[n] = func(p *probe) { p.stopDelay = 3 * time.Second }
 		}
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent), ps.spec("b", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways), ps.spec("b", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
@@ -98,9 +98,8 @@ func TestStopContextBoundsEveryChild(t *testing.T) {
 		begin := time.Now()
 		err = s.Stop(ctx)
 		assert.Equal(t, 4*time.Second, time.Since(begin))
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, []Abandoned{{Name: "a", Path: "app/a", Given: time.Second}}, te.Abandoned)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, []part{{"app/a", time.Second}}, abandonedParts(err))
 	})
 }
 
@@ -119,26 +118,27 @@ func crasher(starts *atomic.Int32) func() actor.Behavior[string] {
 func TestActorPanicIsRestartedAfterBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var starts atomic.Int32
-		var current atomic.Pointer[actor.Actor[string]]
-		s, err := New(Config{Name: "app", Backoff: time.Second},
-			Spec{Name: "worker", New: Spawner(actor.Config{Name: "worker"}, crasher(&starts), current.Store)})
+		a, err := actor.Spawn(actor.Config{Name: "worker"}, crasher(&starts))
+		require.NoError(t, err)
+		s, err := New(Config{Name: "app", Backoff: time.Second}, Spec{Name: "worker", Component: a})
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
-		first := current.Load()
+		first := a.Done()
 
-		require.NoError(t, first.Tell("crash"))
-		<-first.Done()
+		require.NoError(t, a.Tell("crash"))
+		<-first
 		synctest.Wait()
 		assert.Equal(t, int32(1), starts.Load(), "not restarted before the backoff")
 		time.Sleep(time.Second)
 		synctest.Wait()
 		assert.Equal(t, int32(2), starts.Load(), "restarted after the backoff")
-		assert.NotSame(t, first, current.Load())
+		assert.NoError(t, a.Tell("hello"), "the same handle runs again")
+		assert.NotEqual(t, first, a.Done(), "a new incarnation")
 
 		st, err := s.Children(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, 1, st[0].Restarts)
-		var pe *actor.PanicError
+		var pe *resilience.PanicError
 		assert.ErrorAs(t, st[0].LastErr, &pe, "the panic is the exit error")
 		require.NoError(t, s.Stop(t.Context()))
 	})
@@ -147,32 +147,34 @@ func TestActorPanicIsRestartedAfterBackoff(t *testing.T) {
 func TestIntensityExceededFailsUpward(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var starts atomic.Int32
-		var current atomic.Pointer[actor.Actor[string]]
-		inner := Sub(Config{Name: "inner", MaxRestarts: 2, Period: time.Minute, Backoff: -1},
-			Spec{Name: "worker", New: Spawner(actor.Config{}, crasher(&starts), current.Store)})
+		a, err := actor.Spawn(actor.Config{}, crasher(&starts))
+		require.NoError(t, err)
+		inner, err := New(Config{Name: "inner", MaxRestarts: 2, Period: time.Minute, Backoff: -1},
+			Spec{Name: "worker", Component: a})
+		require.NoError(t, err)
 		ps := newProbes()
-		root, err := New(Config{Name: "root", Backoff: -1}, ps.spec("first", Permanent), inner)
+		root, err := New(Config{Name: "root", Backoff: -1}, ps.spec("first", RestartAlways),
+			Spec{Name: "inner", Component: inner})
 		require.NoError(t, err)
 		require.NoError(t, root.Start(t.Context()))
 
 		// Crash the worker three times: the inner supervisor allows two
 		// restarts, gives up on the third and the root restarts it.
 		for range 3 {
-			a := current.Load()
+			done := a.Done()
 			require.NoError(t, a.Tell("crash"))
-			<-a.Done()
+			<-done
 			synctest.Wait()
 		}
-		assert.Equal(t, int32(4), starts.Load(), "3 by the inner supervisor, then 1 by the fresh one")
+		assert.Equal(t, int32(4), starts.Load(), "3 by the inner supervisor, then 1 by its restart")
 		st, err := root.Children(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, 1, st[1].Restarts, "the root restarted the inner supervisor once")
-		assert.ErrorIs(t, st[1].LastErr, ErrTooManyRestarts)
 		var ie *IntensityError
 		require.ErrorAs(t, st[1].LastErr, &ie)
 		assert.Equal(t, "root/inner", ie.Supervisor)
 		assert.Equal(t, "root/inner/worker", ie.Child)
-		var pe *actor.PanicError
+		var pe *resilience.PanicError
 		assert.ErrorAs(t, st[1].LastErr, &pe, "the cause is visible through the intensity error")
 		assert.Equal(t, 0, st[0].Restarts, "one-for-one leaves the sibling alone")
 		require.NoError(t, root.Stop(t.Context()))
@@ -182,12 +184,13 @@ func TestIntensityExceededFailsUpward(t *testing.T) {
 func TestRootGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
-		s, err := New(Config{Name: "app", MaxRestarts: -1}, ps.spec("a", Permanent), ps.spec("b", Permanent))
+		s, err := New(Config{Name: "app", MaxRestarts: -1}, ps.spec("a", RestartAlways), ps.spec("b", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		ps.get("b").exit(errBoom)
 		<-s.Done()
-		assert.ErrorIs(t, s.Err(), ErrTooManyRestarts)
+		var ie *IntensityError
+		assert.ErrorAs(t, s.Err(), &ie)
 		assert.ErrorIs(t, s.Err(), errBoom)
 		assert.Equal(t, []string{"start a", "start b", "stop a"}, ps.log.all(), "the siblings are stopped")
 		assert.NoError(t, s.Stop(t.Context()), "Stop after giving up reports the give-up stop")
@@ -201,11 +204,11 @@ func TestRestartTypes(t *testing.T) {
 		exitErr   error
 		restarted bool
 	}{
-		{"permanent after clean exit", Permanent, nil, true},
-		{"permanent after failure", Permanent, errBoom, true},
-		{"transient after clean exit", Transient, nil, false},
-		{"transient after failure", Transient, errBoom, true},
-		{"temporary after failure", Temporary, errBoom, false},
+		{"permanent after clean exit", RestartAlways, nil, true},
+		{"permanent after failure", RestartAlways, errBoom, true},
+		{"transient after clean exit", RestartOnFailure, nil, false},
+		{"transient after failure", RestartOnFailure, errBoom, true},
+		{"temporary after failure", RestartNever, errBoom, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -241,7 +244,7 @@ func TestStrategiesWithRealChildren(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ps := newProbes()
 				s, err := New(Config{Name: "app", Strategy: tt.strategy},
-					ps.spec("a", Permanent), ps.spec("b", Permanent), ps.spec("c", Permanent))
+					ps.spec("a", RestartAlways), ps.spec("b", RestartAlways), ps.spec("c", RestartAlways))
 				require.NoError(t, err)
 				require.NoError(t, s.Start(t.Context()))
 				ps.get("b").exit(errBoom)
@@ -263,7 +266,7 @@ func TestStartFailureDuringRestartIsRetried(t *testing.T) {
 				p.startErr = errBoom // the first two restarts fail to start
 			}
 		}
-		s, err := New(Config{Name: "app", MaxRestarts: 5, Backoff: time.Second}, ps.spec("a", Permanent))
+		s, err := New(Config{Name: "app", MaxRestarts: 5, Backoff: time.Second}, ps.spec("a", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		begin := time.Now()
@@ -280,33 +283,56 @@ func TestStartFailureDuringRestartIsRetried(t *testing.T) {
 	})
 }
 
-func TestSupervisorMisuse(t *testing.T) {
+func TestSupervisorStartIsIdempotentAndStopSticks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, err := New(Config{})
 		require.NoError(t, err)
 		assert.NoError(t, s.Stop(t.Context()), "stop before start")
 		_, err = s.Children(t.Context())
-		assert.ErrorIs(t, err, actor.ErrStopped)
-		assert.ErrorIs(t, s.Start(t.Context()), ErrStopped, "start after stop")
+		assert.ErrorIs(t, err, resilience.ErrStopped)
+		assert.ErrorIs(t, s.Start(t.Context()), resilience.ErrStopped, "start after stop")
 		<-s.Done()
 
 		s, err = New(Config{})
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
-		assert.ErrorIs(t, s.Start(t.Context()), ErrAlreadyStarted)
+		assert.NoError(t, s.Start(t.Context()), "Start while running does nothing")
 		require.NoError(t, s.Stop(t.Context()))
-		assert.ErrorIs(t, s.Start(t.Context()), ErrAlreadyStarted)
+		assert.ErrorIs(t, s.Start(t.Context()), resilience.ErrStopped, "a stop sticks")
+	})
+}
+
+// TestSupervisorRestartsInPlaceAfterGivingUp fails a supervisor by its
+// intensity limit and starts the same handle again.
+func TestSupervisorRestartsInPlaceAfterGivingUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		s, err := New(Config{Name: "app", MaxRestarts: -1}, ps.spec("a", RestartAlways))
+		require.NoError(t, err)
+		require.NoError(t, s.Start(t.Context()))
+		ps.get("a").exit(errBoom)
+		<-s.Done()
+		var ie *IntensityError
+		require.ErrorAs(t, s.Err(), &ie)
+
+		require.NoError(t, s.Start(t.Context()), "Start after a failure restarts in place")
+		assert.NoError(t, s.Err(), "the new run has not failed")
+		st, err := s.Children(t.Context())
+		require.NoError(t, err)
+		assert.True(t, st[0].Running)
+		require.NoError(t, s.Stop(t.Context()))
+		assert.Equal(t, []string{"start a", "start a", "stop a"}, ps.log.all())
 	})
 }
 
 func TestSpecNewFailures(t *testing.T) {
 	tests := []struct {
 		name string
-		new  func() (Child, error)
+		new  func() (Component, error)
 	}{
-		{"error", func() (Child, error) { return nil, errBoom }},
-		{"nil child", func() (Child, error) { return nil, nil }},
-		{"panic", func() (Child, error) { panic("bad factory") }},
+		{"error", func() (Component, error) { return nil, errBoom }},
+		{"nil child", func() (Component, error) { return nil, nil }},
+		{"panic", func() (Component, error) { panic("bad factory") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,73 +347,72 @@ func TestSpecNewFailures(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	ok := func() (Child, error) { return nil, nil }
+	ok := func() (Component, error) { return nil, nil }
 	tests := []struct {
 		name  string
 		cfg   Config
 		specs []Spec
 		field string
 	}{
-		{"negative period", Config{Period: -1}, nil, "Period"},
-		{"bad strategy", Config{Strategy: 9}, nil, "Strategy"},
-		{"slash in name", Config{Name: "a/b"}, nil, "Name"},
-		{"max below first backoff", Config{Backoff: time.Minute, MaxBackoff: time.Second}, nil, "MaxBackoff"},
-		{"missing child name", Config{}, []Spec{{New: ok}}, "Spec[0].Name"},
-		{"missing New", Config{}, []Spec{{Name: "a"}}, "Spec[0].New"},
-		{"duplicate name", Config{}, []Spec{{Name: "a", New: ok}, {Name: "a", New: ok}}, "Spec[1].Name"},
-		{"bad restart", Config{}, []Spec{{Name: "a", New: ok, Restart: 7}}, "Spec[0].Restart"},
-		{"negative timeout", Config{}, []Spec{{Name: "a", New: ok, StopTimeout: -1}}, "Spec[0].StartTimeout/StopTimeout"},
+		{"negative period", Config{Period: -1}, nil, "lifecycle.Config.Period"},
+		{"bad strategy", Config{Strategy: 9}, nil, "lifecycle.Config.Strategy"},
+		{"slash in name", Config{Name: "a/b"}, nil, "lifecycle.Config.Name"},
+		{"max below first backoff", Config{Backoff: time.Minute, MaxBackoff: time.Second}, nil, "lifecycle.Config.MaxBackoff"},
+		{"missing child name", Config{}, []Spec{{New: ok}}, "lifecycle.Spec[0].Name"},
+		{"neither Component nor New", Config{}, []Spec{{Name: "a"}}, "lifecycle.Spec[0].Component"},
+		{"both Component and New", Config{}, []Spec{{Name: "a", New: ok, Component: Func(nil)}}, "lifecycle.Spec[0].Component"},
+		{"duplicate name", Config{}, []Spec{{Name: "a", New: ok}, {Name: "a", New: ok}}, "lifecycle.Spec[1].Name"},
+		{"bad restart", Config{}, []Spec{{Name: "a", New: ok, Restart: 7}}, "lifecycle.Spec[0].Restart"},
+		{"negative timeout", Config{}, []Spec{{Name: "a", New: ok, StopTimeout: -1}}, "lifecycle.Spec[0].StopTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(tt.cfg, tt.specs...)
-			var ce *ConfigError
+			var ce *resilience.ConfigError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tt.field, ce.Field)
 		})
 	}
 }
 
-func TestFromFuncAndFromActor(t *testing.T) {
+func TestFuncAndActorComponents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		runs := make(chan struct{}, 10)
-		var adopted atomic.Pointer[actor.Actor[int]]
+		var made atomic.Int32
+		a, err := actor.Spawn(actor.Config{}, func() actor.Behavior[int] {
+			made.Add(1)
+			return actor.Func[int](func(*actor.Self[int], int) { panic("no") })
+		})
+		require.NoError(t, err)
 		s, err := New(Config{Name: "app", Backoff: -1},
-			Spec{Name: "loop", New: func() (Child, error) {
-				return FromFunc(func(ctx context.Context) error {
-					runs <- struct{}{}
-					<-ctx.Done()
-					return ctx.Err()
-				}), nil
-			}},
-			Spec{Name: "adopted", New: func() (Child, error) {
-				a, err := actor.Spawn(actor.Config{}, actor.Func[int](func(*actor.Self[int], int) { panic("no") }))
-				if err != nil {
-					return nil, err
-				}
-				adopted.Store(a)
-				return FromActor(a, actor.Drain), nil
-			}},
+			Spec{Name: "loop", Component: Func(func(ctx context.Context) error {
+				runs <- struct{}{}
+				<-ctx.Done()
+				return ctx.Err()
+			})},
+			Spec{Name: "actor", Component: a},
 		)
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
-		first := adopted.Load()
-		require.NoError(t, first.Tell(1))
+		first := a.Done()
+		require.NoError(t, a.Tell(1))
+		<-first
 		synctest.Wait()
-		assert.NotSame(t, first, adopted.Load(), "the adopted actor's panic is seen through Done and it is replaced")
+		assert.Equal(t, int32(2), made.Load(), "the actor's panic is seen through Done and it restarts in place")
+		assert.NoError(t, a.Err())
 		assert.Len(t, runs, 1)
 		require.NoError(t, s.Stop(t.Context()), "a cancelled run function is a clean stop")
 	})
 }
 
-func TestFromFuncFailureAndPanic(t *testing.T) {
+func TestFuncFailureAndPanic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := FromFunc(func(context.Context) error { panic(errBoom) })
+		c := Func(func(context.Context) error { panic(errBoom) })
 		require.NoError(t, c.Start(t.Context()))
 		<-c.Done()
 		assert.ErrorIs(t, c.Err(), errBoom)
 		assert.ErrorContains(t, c.Err(), "panic")
-		assert.Error(t, FromFunc(nil).Start(t.Context()))
+		assert.Error(t, Func(nil).Start(t.Context()))
 		assert.True(t, errors.Is(c.Stop(t.Context()), errBoom))
 	})
 }
@@ -395,7 +420,7 @@ func TestFromFuncFailureAndPanic(t *testing.T) {
 func TestStartWithCancelledContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
-		s, err := New(Config{Name: "app"}, ps.spec("a", Permanent))
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways))
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -408,7 +433,7 @@ func TestStartWithCancelledContext(t *testing.T) {
 func TestStopDuringBackoffCancelsRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ps := newProbes()
-		s, err := New(Config{Name: "app", Backoff: time.Minute}, ps.spec("a", Permanent), ps.spec("b", Permanent))
+		s, err := New(Config{Name: "app", Backoff: time.Minute}, ps.spec("a", RestartAlways), ps.spec("b", RestartAlways))
 		require.NoError(t, err)
 		require.NoError(t, s.Start(t.Context()))
 		ps.get("a").exit(errBoom)
@@ -416,5 +441,29 @@ func TestStopDuringBackoffCancelsRestart(t *testing.T) {
 		require.NoError(t, s.Stop(t.Context()))
 		time.Sleep(time.Hour)
 		assert.Equal(t, []string{"start a", "start b", "stop b"}, ps.log.all(), "a is not restarted after the stop")
+	})
+}
+
+func TestSupervisorServe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := newProbes()
+		s, err := New(Config{Name: "app"}, ps.spec("a", RestartAlways))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		served := make(chan error, 1)
+		go func() { served <- s.Serve(ctx) }()
+		synctest.Wait()
+		assert.Equal(t, []string{"start a"}, ps.log.all())
+		cancel()
+		require.NoError(t, <-served)
+		assert.Equal(t, []string{"start a", "stop a"}, ps.log.all())
+
+		s, err = New(Config{Name: "app", MaxRestarts: -1}, ps.spec("b", RestartAlways))
+		require.NoError(t, err)
+		go func() { served <- s.Serve(t.Context()) }()
+		synctest.Wait()
+		ps.get("b").exit(errBoom)
+		var ie *IntensityError
+		require.ErrorAs(t, <-served, &ie, "Serve returns when the supervisor gives up")
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,10 +39,11 @@ func TestTreeOfThousandActors(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 11))
 		starts, stops := &journal{}, &journal{}
 		var want time.Duration
-		var wantAbandoned []Abandoned
+		var wantAbandoned []part
 		var subs []Spec
 		for i := range 10 {
 			var kids []Spec
+			var stopAll time.Duration
 			for j := range 100 {
 				name := fmt.Sprintf("a%d", j)
 				path := fmt.Sprintf("root/s%d/%s", i, name)
@@ -50,17 +52,22 @@ func TestTreeOfThousandActors(t *testing.T) {
 				timeout := time.Duration(rng.IntN(30))*time.Millisecond + 500*time.Microsecond
 				want += min(stopDelay, timeout)
 				if stopDelay > timeout {
-					wantAbandoned = append(wantAbandoned, Abandoned{Name: name, Path: path, Given: timeout})
+					wantAbandoned = append(wantAbandoned, part{path, timeout})
 				}
-				spawn := Spawner(actor.Config{Name: path, Mailbox: 1},
-					func() actor.Behavior[int] { return &slowStopper{path: path, stopDelay: stopDelay, log: stops} },
-					func(*actor.Actor[int]) { starts.add("%s", path) })
-				kids = append(kids, Spec{Name: name, StopTimeout: timeout, New: func() (Child, error) {
+				kids = append(kids, Spec{Name: name, StopTimeout: timeout, New: func() (Component, error) {
 					time.Sleep(startDelay)
-					return spawn()
+					a, err := actor.Spawn(actor.Config{Name: path, Mailbox: 1}, func() actor.Behavior[int] {
+						return &slowStopper{path: path, stopDelay: stopDelay, log: stops}
+					})
+					starts.add("%s", path)
+					return a, err
 				}})
+				stopAll += timeout
 			}
-			subs = append(subs, Sub(Config{Name: fmt.Sprintf("s%d", i)}, kids...))
+			sub, err := New(Config{Name: fmt.Sprintf("s%d", i)}, kids...)
+			require.NoError(t, err)
+			subs = append(subs, Spec{Name: sub.Name(), Component: sub,
+				StartTimeout: time.Hour, StopTimeout: stopAll + time.Second})
 		}
 		root, err := New(Config{Name: "root"}, subs...)
 		require.NoError(t, err)
@@ -77,9 +84,8 @@ func TestTreeOfThousandActors(t *testing.T) {
 		assert.Equal(t, want, elapsed, "every timeout honoured, exactly")
 		reversed := slices.Clone(wantAbandoned)
 		slices.Reverse(reversed)
-		var te *TimeoutError
-		require.ErrorAs(t, err, &te)
-		assert.Equal(t, reversed, te.Abandoned, "every abandoned child reported with the time it was given")
+		require.ErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, reversed, abandonedParts(err), "every abandoned child reported with the time it was given")
 		time.Sleep(time.Second) // let the abandoned actors finish stopping
 	})
 }

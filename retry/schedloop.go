@@ -20,9 +20,9 @@ type schedLoop struct {
 }
 
 var (
-	_ actor.Behavior[*job]  = (*schedLoop)(nil)
-	_ actor.Discarder[*job] = (*schedLoop)(nil)
-	_ actor.Stopper         = (*schedLoop)(nil)
+	_ actor.Behavior[*job]              = (*schedLoop)(nil)
+	_ interface{ Discard(*job, error) } = (*schedLoop)(nil)
+	_ interface{ Stopped(error) }       = (*schedLoop)(nil)
 )
 
 // Receive handles one message about one job:

@@ -69,8 +69,9 @@ func NewScheduler(r *Policy, cfg SchedulerConfig) (*Scheduler, error) {
 	}
 	s := &Scheduler{r: r, work: make(chan *job, cfg.Workers), drained: make(chan struct{}), epoch: time.Now()}
 	s.quit, s.unquit = context.WithCancel(context.Background())
-	a, err := actor.Spawn(actor.Config{Name: "retry-scheduler", Mailbox: cfg.Mailbox},
-		&schedLoop{s: s, workers: cfg.Workers})
+	loop := &schedLoop{s: s, workers: cfg.Workers}
+	a, err := actor.Spawn(actor.Config{Name: "retry-scheduler", Mailbox: cfg.Mailbox, DiscardOnStop: true},
+		func() actor.Behavior[*job] { return loop })
 	if err != nil {
 		s.unquit()
 		return nil, err
@@ -136,13 +137,13 @@ func (s *Scheduler) Pending() int { return int(s.pending.Load()) }
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.halt.Store(true)
 	s.unquit()
-	_, err := s.a.Stop(ctx, actor.Discard)
+	err := s.a.Stop(ctx)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	select {
 	case <-s.drained:
-		return err // nil, or the actor's *actor.PanicError after a Goexit
+		return err // nil, or the actor's *resilience.PanicError after a Goexit
 	case <-ctx.Done():
 		return ctx.Err()
 	}

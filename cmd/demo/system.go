@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,7 +73,11 @@ func newSystem(o options, withPlain bool, events *eventLog) (s *system, err erro
 		s.lns = append(s.lns, u.ln)
 		upSpecs = append(upSpecs, s.serverSpec(name, "upstreams/"+name, u.handler, u.ln))
 	}
-	specs := []lifecycle.Spec{lifecycle.Sub(lifecycle.Config{Name: "upstreams"}, upSpecs...)}
+	ups, err := subtree("upstreams", upSpecs...)
+	if err != nil {
+		return s, err
+	}
+	specs := []lifecycle.Spec{ups}
 
 	// addGateway builds a gateway with or without the library into *g (so
 	// abort can stop it even if what follows fails) and adds its subtree.
@@ -143,28 +148,43 @@ func (s *system) gatewaySpec(name string, g *gateway, addr string) (lifecycle.Sp
 		}
 	}
 	kids = append(kids, s.serverSpec("http", name+"/http", h, ln))
-	return lifecycle.Sub(lifecycle.Config{Name: name}, kids...), "http://" + ln.Addr().String(), nil
+	spec, err := subtree(name, kids...)
+	return spec, "http://" + ln.Addr().String(), err
+}
+
+// subtree returns the Spec of a nested supervisor named name that runs
+// kids. Its start and stop timeouts are the sums of its children's (5s
+// each by default) plus a second, so that it normally outlasts them.
+func subtree(name string, kids ...lifecycle.Spec) (lifecycle.Spec, error) {
+	sup, err := lifecycle.New(lifecycle.Config{Name: name}, kids...)
+	if err != nil {
+		return lifecycle.Spec{}, err
+	}
+	start, stop := time.Second, time.Second
+	for _, k := range kids {
+		start += cmp.Or(k.StartTimeout, 5*time.Second)
+		stop += cmp.Or(k.StopTimeout, 5*time.Second)
+	}
+	return lifecycle.Spec{Name: name, Component: sup, StartTimeout: start, StopTimeout: stop}, nil
 }
 
 // serverSpec runs an HTTP server on ln; a restart listens again on the
 // same address (an http.Server cannot serve twice).
 func (s *system) serverSpec(name, label string, h http.Handler, ln net.Listener) lifecycle.Spec {
 	addr, first := ln.Addr().String(), ln
-	return lifecycle.Spec{Name: name, New: func() (lifecycle.Child, error) {
+	return lifecycle.Spec{Name: name, New: func() (lifecycle.Component, error) {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		l := first
 		if l == nil {
 			srv.Addr = addr
 		}
 		first = nil
-		return s.stops.timed(label, lifecycle.FromServer(srv, l)), nil
+		return s.stops.timed(label, lifecycle.Server(srv, l)), nil
 	}}
 }
 
 func (s *system) funcSpec(name, label string, run func(ctx context.Context) error) lifecycle.Spec {
-	return lifecycle.Spec{Name: name, Restart: lifecycle.Transient, New: func() (lifecycle.Child, error) {
-		return s.stops.timed(label, lifecycle.FromFunc(run)), nil
-	}}
+	return lifecycle.Spec{Name: name, Restart: lifecycle.RestartOnFailure, Component: s.stops.timed(label, lifecycle.Func(run))}
 }
 
 // watch owns the breaker's actor for the tree: it relays state changes
@@ -243,7 +263,7 @@ type shutdownReport struct {
 func (s *system) shutdown(ctx context.Context) shutdownReport {
 	rep := shutdownReport{inflight: s.coord.ActiveConnections(), grace: s.grace, limit: s.propagation + s.grace}
 	start := time.Now()
-	rep.err = s.coord.Shutdown(ctx)
+	rep.err = s.coord.Stop(ctx)
 	rep.elapsed = time.Since(start)
 	rep.stops = s.stops.list()
 	return rep
@@ -280,19 +300,19 @@ func (l *stopLog) list() []stopped {
 }
 
 // timed wraps c so that its Stop is recorded.
-func (l *stopLog) timed(name string, c lifecycle.Child) lifecycle.Child {
-	return &timedChild{Child: c, name: name, log: l}
+func (l *stopLog) timed(name string, c lifecycle.Component) lifecycle.Component {
+	return &timedChild{Component: c, name: name, log: l}
 }
 
 type timedChild struct {
-	lifecycle.Child
+	lifecycle.Component
 	name string
 	log  *stopLog
 }
 
 func (t *timedChild) Stop(ctx context.Context) error {
 	start := time.Now()
-	err := t.Child.Stop(ctx)
+	err := t.Component.Stop(ctx)
 	t.log.mu.Lock()
 	t.log.entries = append(t.log.entries, stopped{t.name, time.Since(start), err})
 	t.log.mu.Unlock()

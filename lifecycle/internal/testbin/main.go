@@ -28,16 +28,14 @@ func run() int {
 	defer stop()
 
 	// A small tree: one counting actor.
-	counter := actor.Func[struct{}](func(*actor.Self[struct{}], struct{}) {})
-	tree, err := lifecycle.New(lifecycle.Config{Name: "testbin"}, lifecycle.Spec{
-		Name: "counter",
-		New: lifecycle.Spawner(actor.Config{Name: "counter"},
-			func() actor.Behavior[struct{}] { return counter }, nil),
+	counter, err := actor.Spawn(actor.Config{Name: "counter"}, func() actor.Behavior[struct{}] {
+		return actor.Func[struct{}](func(*actor.Self[struct{}], struct{}) {})
 	})
 	if err != nil {
 		return fail(err)
 	}
-	if err := tree.Start(ctx); err != nil {
+	tree, err := lifecycle.New(lifecycle.Config{Name: "testbin"}, lifecycle.Spec{Name: "counter", Component: counter})
+	if err != nil {
 		return fail(err)
 	}
 
@@ -49,6 +47,9 @@ func run() int {
 		Tree:             tree,
 	})
 	if err != nil {
+		return fail(err)
+	}
+	if err := coord.Start(ctx); err != nil { // starts the tree
 		return fail(err)
 	}
 	mux.Handle("/ready", coord.Readiness())
@@ -64,7 +65,7 @@ func run() int {
 
 	<-ctx.Done()
 	fmt.Println("shutting down")
-	err = coord.Shutdown(context.Background())
+	err = coord.Stop(context.Background())
 	<-served
 	if err != nil {
 		return fail(err)
