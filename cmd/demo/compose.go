@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
-	"github.com/llm-research-lab/resilience/deadline"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -19,12 +19,12 @@ import (
 // retry-after, which the loop waits for if that fits before the context's
 // deadline and the Retrier's MaxDelay, and otherwise stops on
 // (retry.CauseOpen).
-func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
-	return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
+func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, attempt *resilience.Pipeline, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
+	return retry.DoValue(ctx, r, func(ctx context.Context, n int) (T, error) {
 		// An *breaker.OpenError carries RetryAfter (with breaker.ProbeMargin
 		// added), which the retry loop finds in the error chain.
 		return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
-			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
+			return resilience.Do(ctx, attempt, func(ctx context.Context) (T, error) { return op(ctx, n) })
 		})
 	})
 }
@@ -33,10 +33,10 @@ func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Break
 // breaker judges whole retried calls, so failures that a retry absorbs
 // never count against the upstream, and an open breaker refuses the call
 // before any attempt is made.
-func breakerOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
+func breakerOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, attempt *resilience.Pipeline, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
 	return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
-		return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
-			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
+		return retry.DoValue(ctx, r, func(ctx context.Context, n int) (T, error) {
+			return resilience.Do(ctx, attempt, func(ctx context.Context) (T, error) { return op(ctx, n) })
 		})
 	})
 }

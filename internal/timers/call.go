@@ -1,4 +1,4 @@
-package deadline
+package timers
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The states of a call. A call leaves live exactly once, under call.mu.
+// The states of a Call. A Call leaves live exactly once, under its mu.
 const (
 	live       uint32 = iota
 	elapsed           // its deadline fired first
@@ -15,7 +15,7 @@ const (
 	parentDone        // the caller's context ended first
 )
 
-// closedChan is returned by Done for a call that ended before anyone asked
+// closedChan is returned by Done for a Call that ended before anyone asked
 // for its channel.
 var closedChan = func() chan struct{} {
 	c := make(chan struct{})
@@ -23,27 +23,26 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// call is the context a [Scheduler] hands to the function it times. It is
-// one allocation: the deadline entry in a shard's heap and the
+// Call is the context a [Set] hands out. It is one allocation: the
+// deadline entry in a shard's heap and the
 // context.Context are the same object, and its Done channel is made only if
 // someone asks for it.
 //
 // Parent cancellation is propagated lazily. A function that never calls
 // Done (or derives a child context) observes its parent through Err, which
 // checks the parent; one that does gets a channel, and only then is a hook
-// registered on the parent. Either way it never sees a live call under a
+// registered on the parent. Either way it never sees a live Call under a
 // dead parent.
-type call struct {
+type Call struct {
 	parent context.Context
-	s      *Scheduler
+	s      *Set
 	when   int64 // deadline on s's monotonic clock, in nanoseconds
 
 	// Guarded by shard.mu.
 	shard *shard
-	rt    *time.Timer // runtime timer that took over after Stop
-	index int32       // position in shard.heap; -1 when not in a heap
+	index int32 // position in shard.heap; -1 when not in a heap
 
-	state atomic.Uint32 // next to index: a call fits a 128-byte size class
+	state atomic.Uint32 // next to index, so a Call fits a 128-byte size class
 
 	mu     sync.Mutex // guards the fields below and the move out of live
 	done   chan struct{}
@@ -55,10 +54,10 @@ type call struct {
 
 type afterFunc struct{ f func() }
 
-var _ context.Context = (*call)(nil)
+var _ context.Context = (*Call)(nil)
 
 // Deadline returns the earlier of the call's deadline and its parent's.
-func (c *call) Deadline() (time.Time, bool) {
+func (c *Call) Deadline() (time.Time, bool) {
 	d := c.s.base.Add(time.Duration(c.when))
 	if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
 		return pd, true
@@ -67,12 +66,12 @@ func (c *call) Deadline() (time.Time, bool) {
 }
 
 // Value returns the parent's value for key.
-func (c *call) Value(key any) any { return c.parent.Value(key) }
+func (c *Call) Value(key any) any { return c.parent.Value(key) }
 
-// Err returns nil while the call is live, context.DeadlineExceeded after its
+// Err returns nil while the Call is live, context.DeadlineExceeded after its
 // deadline, context.Canceled after its function returned, and the parent's
 // error after the parent ended.
-func (c *call) Err() error {
+func (c *Call) Err() error {
 	switch c.state.Load() {
 	case elapsed:
 		return context.DeadlineExceeded
@@ -88,8 +87,8 @@ func (c *call) Err() error {
 	return nil
 }
 
-// Done returns a channel closed when the call ends; it is made on first use.
-func (c *call) Done() <-chan struct{} {
+// Done returns a channel closed when the Call ends; it is made on first use.
+func (c *Call) Done() <-chan struct{} {
 	c.mu.Lock()
 	if c.done == nil {
 		if c.state.Load() != live {
@@ -107,12 +106,12 @@ func (c *call) Done() <-chan struct{} {
 	return d
 }
 
-// AfterFunc arranges for f to run once the call ends, and returns a func
+// AfterFunc arranges for f to run once the Call ends, and returns a func
 // that stops it. The context package uses it to link contexts derived from
-// a call without starting a goroutine for each. f runs on the goroutine that
-// ends the call and must be quick: the context package only registers
+// a Call without starting a goroutine for each. f runs on the goroutine that
+// ends the Call and must be quick: the context package only registers
 // cancellations of child contexts here.
-func (c *call) AfterFunc(f func()) (stop func() bool) {
+func (c *Call) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	c.mu.Lock()
 	if c.state.Load() != live {
@@ -129,7 +128,7 @@ func (c *call) AfterFunc(f func()) (stop func() bool) {
 	return func() bool { return c.removeAfter(a) }
 }
 
-func (c *call) removeAfter(a *afterFunc) bool {
+func (c *Call) removeAfter(a *afterFunc) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, x := range c.afters {
@@ -143,7 +142,7 @@ func (c *call) removeAfter(a *afterFunc) bool {
 
 // needHook reports whether the caller must register the parent hook; it is
 // called with c.mu held and claims the job.
-func (c *call) needHook() bool {
+func (c *Call) needHook() bool {
 	if c.hooked || c.state.Load() != live || c.parent.Done() == nil {
 		return false
 	}
@@ -151,9 +150,9 @@ func (c *call) needHook() bool {
 	return true
 }
 
-// hook links the call to its parent so that a waiter on Done wakes when the
-// parent ends. It runs without c.mu: the parent may be another call.
-func (c *call) hook() {
+// hook links the Call to its parent so that a waiter on Done wakes when the
+// parent ends. It runs without c.mu: the parent may be another Call.
+func (c *Call) hook() {
 	stop := context.AfterFunc(c.parent, func() { c.cancel(parentDone, c.parent.Err()) })
 	c.mu.Lock()
 	if c.state.Load() != live {
@@ -165,9 +164,9 @@ func (c *call) hook() {
 	c.mu.Unlock()
 }
 
-// cancel moves the call out of live into st, closes Done and runs the
-// registered funcs. It reports whether this call did the move.
-func (c *call) cancel(st uint32, perr error) bool {
+// cancel moves the Call out of live into st, closes Done and runs the
+// registered funcs. It reports whether this Call did the move.
+func (c *Call) cancel(st uint32, perr error) bool {
 	c.mu.Lock()
 	if c.state.Load() != live {
 		c.mu.Unlock()
@@ -190,5 +189,27 @@ func (c *call) cancel(st uint32, perr error) bool {
 	return true
 }
 
-// String names the call for debugging, like the context package's types.
-func (c *call) String() string { return "deadline.call" }
+// String names the Call for debugging, like the context package's types.
+func (c *Call) String() string { return "timers.Call" }
+
+// Release takes the call's deadline out of its heap and cancels the call
+// (its Err becomes context.Canceled unless it had already ended). It
+// reports whether the call's own deadline had ended it. Release is
+// idempotent.
+func (c *Call) Release() (expired bool) {
+	sh := c.shard
+	sh.mu.Lock()
+	if c.index >= 0 {
+		sh.remove(int(c.index))
+	}
+	sh.mu.Unlock()
+	c.cancel(finished, nil)
+	return c.Expired()
+}
+
+// Cancel is Release without its result, for use as a context.CancelFunc.
+func (c *Call) Cancel() { c.Release() }
+
+// Expired reports whether the call's own deadline ended it (not its
+// parent, not its release).
+func (c *Call) Expired() bool { return c.state.Load() == elapsed }
