@@ -35,30 +35,32 @@ var closedChan = func() chan struct{} {
 // dead parent.
 type Call struct {
 	parent context.Context
-	s      *Set
-	when   int64 // deadline on s's monotonic clock, in nanoseconds
+	when   int64  // deadline on the set's monotonic clock, in nanoseconds
+	shard  *shard // set before the call is shared, never changed
 
-	// Guarded by shard.mu.
-	shard *shard
-	index int32 // position in shard.heap; -1 when not in a heap
-
-	state atomic.Uint32 // next to index, so a Call fits a 128-byte size class
+	index int32         // position in shard.heap; -1 when not in a heap; guarded by shard.mu
+	state atomic.Uint32 // next to index, so a Call fits a 96-byte size class
 
 	mu     sync.Mutex // guards the fields below and the move out of live
 	done   chan struct{}
-	perr   error // the parent's error, set before state becomes parentDone
-	afters []*afterFunc
+	perr   error       // the parent's error, set before state becomes parentDone
+	afters *afterFunc  // funcs to run when the call ends, a list
+	unhook func() bool // stops the hook on the parent
 	hooked bool        // a hook on the parent was (or is being) registered
-	unhook func() bool // stops that hook
 }
 
-type afterFunc struct{ f func() }
+// afterFunc is one func registered with AfterFunc, in a singly linked
+// list: a call is 96 bytes, and most calls register none.
+type afterFunc struct {
+	f    func()
+	next *afterFunc
+}
 
 var _ context.Context = (*Call)(nil)
 
 // Deadline returns the earlier of the call's deadline and its parent's.
 func (c *Call) Deadline() (time.Time, bool) {
-	d := c.s.base.Add(time.Duration(c.when))
+	d := c.shard.set.base.Add(time.Duration(c.when))
 	if pd, ok := c.parent.Deadline(); ok && pd.Before(d) {
 		return pd, true
 	}
@@ -119,7 +121,7 @@ func (c *Call) AfterFunc(f func()) (stop func() bool) {
 		go f() // never call f under the caller's own locks
 		return func() bool { return false }
 	}
-	c.afters = append(c.afters, a)
+	a.next, c.afters = c.afters, a
 	hook := c.needHook()
 	c.mu.Unlock()
 	if hook {
@@ -131,9 +133,9 @@ func (c *Call) AfterFunc(f func()) (stop func() bool) {
 func (c *Call) removeAfter(a *afterFunc) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, x := range c.afters {
-		if x == a {
-			c.afters = append(c.afters[:i], c.afters[i+1:]...)
+	for p := &c.afters; *p != nil; p = &(*p).next {
+		if *p == a {
+			*p = a.next
 			return true
 		}
 	}
@@ -183,7 +185,7 @@ func (c *Call) cancel(st uint32, perr error) bool {
 	if unhook != nil {
 		unhook()
 	}
-	for _, a := range afters {
+	for a := afters; a != nil; a = a.next {
 		a.f()
 	}
 	return true

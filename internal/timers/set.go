@@ -30,15 +30,20 @@ type Set struct {
 	mask   uint32
 	next   atomic.Int64 // the earliest deadline the timer is sure to fire for
 	fired  atomic.Uint64
+	aims   atomic.Uint64 // timer resets
 
 	mu sync.Mutex // serializes sweeps and timer resets
 	t  *time.Timer
+
+	// local keeps each P on a shard of its own: see pick.
+	local sync.Pool
 }
 
 // shard is one locked min-heap of calls ordered by deadline.
 type shard struct {
 	mu   sync.Mutex
 	heap []slot
+	set  *Set
 	_    [64]byte // keep shards on separate cache lines
 }
 
@@ -63,6 +68,9 @@ func Shards(n int) int {
 func New(n int) *Set {
 	n = Shards(n)
 	s := &Set{base: time.Now(), shards: make([]shard, n), mask: uint32(n - 1)}
+	for i := range s.shards {
+		s.shards[i].set = s
+	}
 	s.next.Store(math.MaxInt64)
 	s.t = time.AfterFunc(time.Duration(math.MaxInt64), s.fire)
 	s.t.Stop()
@@ -81,8 +89,9 @@ func (s *Set) Arm(parent context.Context, d time.Duration) *Call {
 
 // armAt is Arm at a given time on s's clock.
 func (s *Set) armAt(parent context.Context, d time.Duration, now int64) *Call {
-	c := &Call{parent: parent, s: s, index: -1}
-	sh := &s.shards[rand.Uint32()&s.mask]
+	c := &Call{parent: parent, index: -1}
+	sh := s.pick()
+	defer s.local.Put(sh)
 	c.shard = sh
 	if d <= 0 { // already due, as context.WithTimeout has it
 		c.when = now
@@ -105,6 +114,20 @@ func (s *Set) armAt(parent context.Context, d time.Duration, now int64) *Call {
 	}
 }
 
+// pick returns the shard for a new deadline: the one this P used last, if
+// it still has one, or a random one. sync.Pool keeps a value per P, so
+// callers running on different Ps use different shards, and a shard's lock
+// and heap stay in the cache of the core that uses them instead of moving
+// between cores on every call (which is what a random pick per call costs
+// when many goroutines arm deadlines at once). The caller puts the shard
+// back in s.local.
+func (s *Set) pick() *shard {
+	if sh, ok := s.local.Get().(*shard); ok {
+		return sh
+	}
+	return &s.shards[rand.Uint32()&s.mask]
+}
+
 // rearm aims the timer at the earliest deadline published in s.next. A
 // caller calls it after lowering s.next; reading s.next under mu (rather
 // than using its own deadline) makes concurrent rearms end on the earliest.
@@ -118,6 +141,7 @@ func (s *Set) rearm() {
 func (s *Set) aim(now int64) {
 	if next := s.next.Load(); next != math.MaxInt64 {
 		s.t.Reset(time.Duration(next - now))
+		s.aims.Add(1)
 	}
 }
 
