@@ -7,6 +7,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/llm-research-lab/resilience"
 )
 
@@ -35,6 +38,27 @@ func TestNestedRunReportsTheRightLimit(t *testing.T) {
 				if errors.As(innerErr, &ee) && ee.Op == "inner" {
 					t.Errorf("inner call reports its own 1s limit elapsed after 50ms: %v", innerErr)
 				}
+			})
+		})
+	}
+}
+
+// A call whose own limit fired first is a timeout even if the caller's
+// context ends before the function returns: which came first decides.
+func TestOwnLimitFirstThenParentIsATimeout(t *testing.T) {
+	for _, tm := range timerCases {
+		t.Run(tm.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := tm.new(t)
+				parent, cancel := context.WithCancel(context.Background())
+				err := run(parent, s, limit{Op: "op", Timeout: time.Second}, func(ctx context.Context) error {
+					<-ctx.Done()
+					cancel() // the caller gives up too, after the limit
+					return ctx.Err()
+				})
+				var te *resilience.TimeoutError
+				require.ErrorAs(t, err, &te)
+				assert.Equal(t, "op", te.Op)
 			})
 		})
 	}
