@@ -47,6 +47,8 @@ type Call struct {
 	afters *afterFunc  // funcs to run when the call ends, a list
 	unhook func() bool // stops the hook on the parent
 	hooked bool        // a hook on the parent was (or is being) registered
+
+	waiters atomic.Bool // Done or AfterFunc was called; see cancel
 }
 
 // afterFunc is one func registered with AfterFunc, in a singly linked
@@ -93,6 +95,7 @@ func (c *Call) Err() error {
 func (c *Call) Done() <-chan struct{} {
 	c.mu.Lock()
 	if c.done == nil {
+		c.waiters.Store(true) // before the state check: see cancel
 		if c.state.Load() != live {
 			c.mu.Unlock()
 			return closedChan
@@ -116,6 +119,7 @@ func (c *Call) Done() <-chan struct{} {
 func (c *Call) AfterFunc(f func()) (stop func() bool) {
 	a := &afterFunc{f: f}
 	c.mu.Lock()
+	c.waiters.Store(true) // before the state check: see cancel
 	if c.state.Load() != live {
 		c.mu.Unlock()
 		go f() // never call f under the caller's own locks
@@ -168,14 +172,41 @@ func (c *Call) hook() {
 
 // cancel moves the Call out of live into st, closes Done and runs the
 // registered funcs. It reports whether this Call did the move.
+//
+// Most calls end with nobody waiting: no Done channel, no AfterFunc, no
+// hook. Those end with one compare-and-swap and no lock. Done and
+// AfterFunc set waiters before they check the state, and cancel checks
+// waiters after it moves the state, so at least one of them sees the
+// other: either the waiter finds the call ended, or cancel finds the
+// waiter and cleans up under mu.
 func (c *Call) cancel(st uint32, perr error) bool {
-	c.mu.Lock()
-	if c.state.Load() != live {
-		c.mu.Unlock()
-		return false
+	if perr == nil && !c.waiters.Load() {
+		if !c.state.CompareAndSwap(live, st) {
+			return false
+		}
+		if !c.waiters.Load() {
+			return true
+		}
+		c.mu.Lock()
+	} else {
+		c.mu.Lock()
+		if c.state.Load() != live {
+			c.mu.Unlock()
+			return false
+		}
+		c.perr = perr // read only once the state is parentDone
+		if !c.state.CompareAndSwap(live, st) {
+			c.mu.Unlock()
+			return false
+		}
 	}
-	c.perr = perr
-	c.state.Store(st)
+	c.finish()
+	return true
+}
+
+// finish closes Done and runs the registered funcs of a call that has just
+// left live; it is called with mu held and releases it.
+func (c *Call) finish() {
 	if c.done != nil {
 		close(c.done)
 	}
@@ -188,7 +219,6 @@ func (c *Call) cancel(st uint32, perr error) bool {
 	for a := afters; a != nil; a = a.next {
 		a.f()
 	}
-	return true
 }
 
 // String names the Call for debugging, like the context package's types.
