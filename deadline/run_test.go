@@ -54,7 +54,7 @@ func TestRunOutcomes(t *testing.T) {
 						require.ErrorIs(t, err, tc.want)
 					}
 					var ee *resilience.TimeoutError
-					require.Equal(t, tc.elapsed, errors.As(err, &ee), "only a call that outran its limit is an ElapsedError: %v", err)
+					require.Equal(t, tc.elapsed, errors.As(err, &ee), "only a call that outran its limit is a TimeoutError: %v", err)
 					if tc.elapsed {
 						assert.ErrorIs(t, err, resilience.ErrTimeout)
 						assert.ErrorIs(t, err, context.DeadlineExceeded)

@@ -15,13 +15,14 @@ import (
 	"github.com/llm-research-lab/resilience"
 )
 
-// Scheduler.Stop with a short ctx while many goroutines call Run and
-// RunOrAbandon, some of whose functions ignore their ctx: Stop returns by
-// its ctx saying what is still running, every caller is answered (its
-// function's result, an ElapsedError or resilience.ErrStopped), calls in flight keep
-// their limits, and once the stragglers return a second Stop finds nothing
-// left (synctest: no goroutine outlives the test).
-func TestSchedulerStopBoundedUnderLoad(t *testing.T) {
+// Watchdog.Stop with a short ctx while many goroutines call through a
+// Pipeline timed by it and RunOrAbandon, some of whose functions ignore
+// their ctx: Stop returns by its ctx saying what is still running, every
+// caller is answered (its function's result, a TimeoutError or
+// ErrStopped), calls in flight keep their limits, and once the stragglers
+// return a second Stop finds nothing left and Done closes (synctest: no
+// goroutine outlives the test).
+func TestWatchdogStopBoundedUnderLoad(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, err := New(Config{Shards: 4})
 		require.NoError(t, err)
@@ -75,12 +76,14 @@ func TestSchedulerStopBoundedUnderLoad(t *testing.T) {
 		err = s.Stop(ctx)
 		assert.LessOrEqual(t, time.Since(begin), 10*time.Millisecond)
 		assert.ErrorIs(t, err, context.DeadlineExceeded, "abandoned functions are still running")
+		assert.Contains(t, err.Error(), "abandoned calls still running")
 		callers.Wait() // every caller answered: each loop ended on ErrStopped
 		assert.Equal(t, int64(24), stopped.Load())
 		assert.Greater(t, answered.Load(), int64(24))
 
 		close(release)
 		require.NoError(t, s.Stop(context.Background()))
+		<-s.Done()
 		assert.Zero(t, s.Metrics().Abandoned)
 	})
 }
