@@ -193,6 +193,17 @@ func TestNilWatchdog(t *testing.T) {
 	assert.ErrorIs(t, ctx.Err(), context.Canceled, "a nil Watchdog times on the shared timer")
 }
 
+// component is lifecycle.Component, spelled out: a Watchdog satisfies it
+// without importing lifecycle.
+type component interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+	Done() <-chan struct{}
+	Err() error
+}
+
+var _ component = (*Watchdog)(nil)
+
 // The component contract: Start is a no-op while running, Done closes on
 // Stop, Err stays nil, and a stopped watchdog can be started again.
 func TestWatchdogComponent(t *testing.T) {
