@@ -11,6 +11,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/timeout"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/deadline"
 )
 
@@ -23,8 +24,10 @@ import (
 // Every peer is warmed up first, and each row starts with a garbage
 // collection, both outside the timed loops.
 //
-//	lib=resilience            deadline.Run, the default entry point (one shared timer)
-//	lib=resilience-scheduler  deadline.Scheduler.Run on an explicit scheduler (one actor)
+//	lib=resilience            resilience.Do through a Pipeline with a Timeout,
+//	                          the default entry point (one shared timer)
+//	lib=resilience-watchdog   the same Pipeline with an explicit deadline.Watchdog
+//	                          as its Timer
 //	lib=context             context.WithTimeout + cancel, the bar
 //	lib=failsafe            failsafe-go timeout policy through its executor
 //	lib=eapache             go-resiliency deadline (a goroutine per call)
@@ -39,12 +42,23 @@ type deadlinePeer struct {
 }
 
 func deadlinePeers(b *testing.B) []deadlinePeer {
-	s, err := deadline.New(deadline.Config{})
+	w, err := deadline.New(deadline.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = s.Stop(context.Background()) })
+	b.Cleanup(func() { _ = w.Stop(context.Background()) })
 	ctx := context.Background()
+	pipelines := func(timer resilience.Timer) func(time.Duration) *resilience.Pipeline {
+		fast := &resilience.Pipeline{Name: "op", Timeout: deadlineLimit, Timer: timer}
+		long := &resilience.Pipeline{Name: "op", Timeout: time.Hour, Timer: timer}
+		return func(lim time.Duration) *resilience.Pipeline {
+			if lim != deadlineLimit {
+				return long
+			}
+			return fast
+		}
+	}
+	shared, own := pipelines(nil), pipelines(w)
 	fsFast := failsafe.With[any](timeout.New[any](deadlineLimit)).WithContext(ctx)
 	fsLong := failsafe.With[any](timeout.New[any](time.Hour)).WithContext(ctx)
 	eaFast, eaLong := eapache.New(deadlineLimit), eapache.New(time.Hour)
@@ -54,13 +68,20 @@ func deadlinePeers(b *testing.B) []deadlinePeer {
 		}
 		return ctx.Err()
 	}
+	// fn is built once, as a service builds it; only the pending calls'
+	// functions capture their channel.
+	fast := func(ctx context.Context) (struct{}, error) { return struct{}{}, ctx.Err() }
+	do := func(p *resilience.Pipeline, block <-chan struct{}) error {
+		fn := fast
+		if block != nil {
+			fn = func(ctx context.Context) (struct{}, error) { return struct{}{}, wait(ctx, block) }
+		}
+		_, err := resilience.Do(ctx, p, fn)
+		return err
+	}
 	return []deadlinePeer{
-		{"resilience", func(lim time.Duration, block <-chan struct{}) error {
-			return deadline.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
-		}},
-		{"resilience-scheduler", func(lim time.Duration, block <-chan struct{}) error {
-			return s.Run(ctx, deadline.Limit{Op: "op", Timeout: lim}, func(ctx context.Context) error { return wait(ctx, block) })
-		}},
+		{"resilience", func(lim time.Duration, block <-chan struct{}) error { return do(shared(lim), block) }},
+		{"resilience-watchdog", func(lim time.Duration, block <-chan struct{}) error { return do(own(lim), block) }},
 		{"context", func(lim time.Duration, block <-chan struct{}) error {
 			ctx, cancel := context.WithTimeout(ctx, lim)
 			defer cancel()

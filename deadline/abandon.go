@@ -3,26 +3,33 @@ package deadline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/timers"
 )
 
 // errGoexit is the panic value recorded when an abandonable function calls
 // runtime.Goexit.
 var errGoexit = errors.New("deadline: function called runtime.Goexit")
 
-// Late reports a function that [Scheduler.RunOrAbandon] abandoned and that
+// errNilFunc is returned for a nil function.
+var errNilFunc = &resilience.ConfigError{Field: "fn", Reason: "must not be nil"}
+
+// Late reports a function that [Watchdog.RunOrAbandon] abandoned and that
 // has now returned. It is passed to Config.OnLate.
 type Late struct {
-	Op      string        // the Limit's operation
-	Limit   time.Duration // the Limit's timeout
+	Op      string        // the operation, as named in RunOrAbandon
+	Limit   time.Duration // its limit
 	Overrun time.Duration // how long the function ran after its caller was released
-	Err     error         // the function's error, or a *PanicError if it panicked
+	// Err is the function's error, or a *resilience.PanicError if it
+	// panicked (or called runtime.Goexit).
+	Err error
 }
 
-// The hand-off between a caller of DoOrAbandon and its function's
+// The hand-off between a caller of RunOrAbandon and its function's
 // goroutine: whoever moves it out of running first decides whether the
 // result is delivered or the function is abandoned.
 const (
@@ -31,97 +38,98 @@ const (
 	abandon          // the caller left first; the function reports itself late
 )
 
-type handoff[T any] struct {
+type handoff struct {
 	state    atomic.Uint32
-	released int64 // the scheduler clock when the caller left; set before state becomes abandon
-	res      chan outcome[T]
+	released time.Time // when the caller left; set before state becomes abandon
+	res      chan outcome
 }
 
-type outcome[T any] struct {
-	v        T
+type outcome struct {
 	err      error
 	panicked bool
 	pv       any // the panic value
 	stack    []byte
 }
 
-// RunOrAbandon is [Scheduler.Run] for functions that may ignore their
-// context: fn runs on a goroutine owned by s, and the caller is released
-// when lim elapses (with an [*ElapsedError]) or when ctx ends (with
-// ctx's error), whether fn has returned or not. An abandoned fn keeps
-// running; it is counted in [Stats].Abandoned until it returns, reported
-// to Config.OnLate when it does, and waited for by [Scheduler.Stop]. A panic
-// in fn before its caller is released is re-raised in the caller; after,
-// it is reported to OnLate as a [*PanicError].
+// call is one RunOrAbandon in progress.
+type call struct {
+	op string
+	d  time.Duration
+	t  timers.Timeout
+	h  handoff
+}
+
+// RunOrAbandon runs fn, for functions that may ignore their context, on a
+// goroutine owned by w, with a context that ends after d; the caller is
+// released when d elapses (with a [*resilience.TimeoutError] naming op and
+// d) or when ctx ends (with ctx's error), whether fn has returned or not.
+// An abandoned fn keeps running; it is counted in [Metrics].Abandoned
+// until it returns, reported to Config.OnLate when it does, and waited for
+// by [Watchdog.Stop]. A panic in fn before its caller is released is
+// re-raised in the caller; after, it is reported to OnLate as a
+// [*resilience.PanicError].
 //
-// It costs a goroutine per call on top of Run. On a nil *Scheduler it
-// returns [ErrNoScheduler]; once s is stopped, [ErrStopped].
-func (s *Scheduler) RunOrAbandon(ctx context.Context, lim Limit, fn func(context.Context) error) error {
-	if fn == nil {
-		return &ConfigError{Field: "fn", Reason: "must not be nil"}
+// It costs a goroutine per call on top of a timeout. A nil fn, a nil w or
+// a non-positive d is a [*resilience.ConfigError]; once w is stopped, the
+// call is refused with a [*resilience.RejectedError] whose Reason is
+// [resilience.ErrStopped], and fn is not called.
+func (w *Watchdog) RunOrAbandon(ctx context.Context, op string, d time.Duration, fn func(context.Context) error) error {
+	if err := checkAbandon(w, d, fn); err != nil {
+		return err
 	}
-	_, err := DoOrAbandon(ctx, s, lim, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, fn(ctx)
-	})
+	if !w.startGoroutine() {
+		return w.stopErr
+	}
+	c := &call{op: op, d: d, t: w.set.Start(ctx, d)}
+	c.h.res = make(chan outcome, 1)
+	go w.runAbandonable(c, fn)
+	select {
+	case o := <-c.h.res:
+		return c.deliver(o)
+	case <-c.t.Ctx.Done():
+	}
+	c.h.released = time.Now()
+	w.abandoned.Add(1) // before the hand-off, so fn's -1 never comes first
+	if !c.h.state.CompareAndSwap(running, abandon) {
+		w.abandoned.Add(-1)
+		return c.deliver(<-c.h.res) // fn returned just now
+	}
+	w.abandons.Add(1)
+	err := c.t.Ctx.Err()
+	if c.t.Stop() {
+		return &resilience.TimeoutError{Op: op, Limit: d}
+	}
 	return err
 }
 
-// DoOrAbandon is [Scheduler.RunOrAbandon] for a function that returns a
-// value: the caller gets fn's value and error if fn returns in time, the
-// zero value and an error otherwise.
-func DoOrAbandon[T any](ctx context.Context, s *Scheduler, lim Limit, fn func(context.Context) (T, error)) (T, error) {
-	var zero T
+func checkAbandon(w *Watchdog, d time.Duration, fn func(context.Context) error) error {
 	switch {
 	case fn == nil:
-		return zero, &ConfigError{Field: "fn", Reason: "must not be nil"}
-	case s == nil:
-		return zero, ErrNoScheduler
+		return errNilFunc
+	case w == nil:
+		return &resilience.ConfigError{Field: "deadline.Watchdog", Reason: "must not be nil: abandoned calls need an owner"}
+	case d <= 0:
+		return &resilience.ConfigError{Field: "d", Reason: "must be positive, got " + d.String()}
 	}
-	sp, err := s.open(ctx, lim)
-	if err != nil {
-		return zero, err
-	}
-	if !s.startGoroutine() {
-		_, _ = sp.close(lim, nil)
-		return zero, ErrStopped
-	}
-	h := &handoff[T]{res: make(chan outcome[T], 1)}
-	go runAbandonable(s, sp, lim, h, fn)
-	select {
-	case o := <-h.res:
-		return deliver(sp, lim, o)
-	case <-sp.c.Done():
-	}
-	h.released = s.now()
-	s.abandoned.Add(1) // before the hand-off, so fn's -1 never comes first
-	if !h.state.CompareAndSwap(running, abandon) {
-		s.abandoned.Add(-1)
-		return deliver(sp, lim, <-h.res) // fn returned just now
-	}
-	s.abandons.Add(1)
-	if late, err := sp.close(lim, nil); late {
-		return zero, err
-	}
-	return zero, sp.c.Err()
+	return nil
 }
 
 // deliver turns an outcome that reached its caller into the call's result.
-func deliver[T any](sp span, lim Limit, o outcome[T]) (T, error) {
-	late, err := sp.close(lim, o.err)
+func (c *call) deliver(o outcome) error {
+	late := c.t.Stop()
 	if o.panicked {
 		panic(o.pv)
 	}
 	if late {
-		var zero T
-		return zero, err
+		return &resilience.TimeoutError{Op: c.op, Limit: c.d, Err: o.err}
 	}
-	return o.v, err
+	return o.err
 }
 
 // runAbandonable runs fn on its own goroutine and hands its outcome to the
 // caller, or, if the caller has left, reports it as late.
-func runAbandonable[T any](s *Scheduler, sp span, lim Limit, h *handoff[T], fn func(context.Context) (T, error)) {
-	var o outcome[T]
+func (w *Watchdog) runAbandonable(c *call, fn func(context.Context) error) {
+	var o outcome
 	returned := false
 	defer func() {
 		if !returned {
@@ -130,71 +138,47 @@ func runAbandonable[T any](s *Scheduler, sp span, lim Limit, h *handoff[T], fn f
 				o.pv = errGoexit
 			}
 		}
-		settle(s, lim, h, o)
+		w.settle(c, o)
 	}()
-	o.v, o.err = fn(sp.ctx)
+	o.err = fn(c.t.Ctx)
 	returned = true
 }
 
 // settle delivers o to the waiting caller, or reports it late if the
-// caller has left, and releases the goroutine's slot in s.
-func settle[T any](s *Scheduler, lim Limit, h *handoff[T], o outcome[T]) {
-	defer s.goroutineDone()
-	if h.state.CompareAndSwap(running, delivered) {
-		h.res <- o
+// caller has left, and releases the goroutine's slot in w.
+func (w *Watchdog) settle(c *call, o outcome) {
+	defer w.goroutineDone()
+	if c.h.state.CompareAndSwap(running, delivered) {
+		c.h.res <- o
 		return
 	}
-	s.abandoned.Add(-1)
-	if s.onLate == nil {
+	w.abandoned.Add(-1)
+	if w.onLate == nil {
 		return
 	}
 	err := o.err
 	if o.panicked {
-		err = &PanicError{Value: o.pv, Stack: o.stack}
+		err = &resilience.PanicError{Value: o.pv, Stack: o.stack}
 	}
-	s.onLate(Late{Op: lim.Op, Limit: lim.Timeout, Overrun: time.Duration(s.now() - h.released), Err: err})
+	w.onLate(Late{Op: c.op, Limit: c.d, Overrun: time.Since(c.h.released), Err: err})
 }
 
-// startGoroutine counts a goroutine about to be started by DoOrAbandon; it
-// reports false once Stop has begun waiting.
-func (s *Scheduler) startGoroutine() bool {
-	s.gmu.Lock()
-	defer s.gmu.Unlock()
-	if s.closed {
+// startGoroutine counts a goroutine about to be started by RunOrAbandon;
+// it reports false once w is stopped.
+func (w *Watchdog) startGoroutine() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
 		return false
 	}
-	if s.running == 0 {
-		s.idle = make(chan struct{})
-	}
-	s.running++
+	w.running++
 	return true
 }
 
-func (s *Scheduler) goroutineDone() {
-	s.gmu.Lock()
-	defer s.gmu.Unlock()
-	if s.running--; s.running == 0 {
-		close(s.idle)
+func (w *Watchdog) goroutineDone() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running--; w.running == 0 && w.stopped {
+		close(w.drained)
 	}
-}
-
-// waitGoroutines refuses new abandonable calls and waits for the running
-// ones until ctx is done.
-func (s *Scheduler) waitGoroutines(ctx context.Context) error {
-	s.gmu.Lock()
-	s.closed = true
-	n, idle := s.running, s.idle
-	s.gmu.Unlock()
-	if n == 0 {
-		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-	}
-	s.gmu.Lock()
-	n = s.running
-	s.gmu.Unlock()
-	return fmt.Errorf("deadline: %d abandonable calls still running: %w", n, ctx.Err())
 }

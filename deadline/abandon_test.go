@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func TestRunOrAbandonReleasesCaller(t *testing.T) {
@@ -17,13 +19,13 @@ func TestRunOrAbandonReleasesCaller(t *testing.T) {
 		require.NoError(t, err)
 		release := make(chan struct{})
 		start := time.Now()
-		err = s.RunOrAbandon(context.Background(), Limit{Op: "stuck", Timeout: 100 * time.Millisecond}, func(context.Context) error {
+		err = s.RunOrAbandon(context.Background(), "stuck", 100*time.Millisecond, func(context.Context) error {
 			<-release // ignores its context
 			return errBoom
 		})
-		require.ErrorIs(t, err, ErrElapsed)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
 		assert.Equal(t, 100*time.Millisecond, time.Since(start), "the caller is released at the deadline")
-		st := s.Stats()
+		st := s.Metrics()
 		assert.Equal(t, 1, st.Abandoned)
 		assert.Equal(t, uint64(1), st.AbandonedTotal)
 
@@ -32,39 +34,41 @@ func TestRunOrAbandonReleasesCaller(t *testing.T) {
 		l := <-late
 		assert.Equal(t, Late{Op: "stuck", Limit: 100 * time.Millisecond, Overrun: time.Second, Err: errBoom}, l)
 		synctest.Wait()
-		assert.Zero(t, s.Stats().Abandoned)
+		assert.Zero(t, s.Metrics().Abandoned)
 		require.NoError(t, s.Stop(context.Background()))
 	})
 }
 
 func TestRunOrAbandonInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
-		lim := Limit{Timeout: time.Second}
-		v, err := DoOrAbandon(context.Background(), s, lim, func(context.Context) (string, error) {
+		s := newWatchdog(t)
+		lim := limit{Timeout: time.Second}
+		var v string
+		err := s.RunOrAbandon(context.Background(), lim.Op, lim.Timeout, func(context.Context) error {
 			time.Sleep(10 * time.Millisecond)
-			return "ok", nil
+			v = "ok"
+			return nil
 		})
 		require.NoError(t, err)
 		assert.Equal(t, "ok", v)
-		require.ErrorIs(t, s.RunOrAbandon(context.Background(), lim, func(context.Context) error { return errBoom }), errBoom)
-		assert.Zero(t, s.Stats().AbandonedTotal)
+		require.ErrorIs(t, s.RunOrAbandon(context.Background(), lim.Op, lim.Timeout, func(context.Context) error { return errBoom }), errBoom)
+		assert.Zero(t, s.Metrics().AbandonedTotal)
 	})
 }
 
 func TestRunOrAbandonParentCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
+		s := newWatchdog(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(time.Millisecond, cancel)
 		release := make(chan struct{})
-		err := s.RunOrAbandon(ctx, Limit{Timeout: time.Second}, func(context.Context) error {
+		err := s.RunOrAbandon(ctx, "", time.Second, func(context.Context) error {
 			<-release
 			return nil
 		})
 		require.ErrorIs(t, err, context.Canceled)
-		assert.NotErrorIs(t, err, ErrElapsed)
-		assert.Equal(t, 1, s.Stats().Abandoned)
+		assert.NotErrorIs(t, err, resilience.ErrTimeout)
+		assert.Equal(t, 1, s.Metrics().Abandoned)
 		close(release)
 	})
 }
@@ -74,18 +78,18 @@ func TestRunOrAbandonPanics(t *testing.T) {
 		late := make(chan Late, 1)
 		s, err := New(Config{OnLate: func(l Late) { late <- l }})
 		require.NoError(t, err)
-		lim := Limit{Timeout: time.Second}
+		lim := limit{Timeout: time.Second}
 		require.PanicsWithValue(t, "early", func() {
-			_ = s.RunOrAbandon(context.Background(), lim, func(context.Context) error { panic("early") })
+			_ = s.RunOrAbandon(context.Background(), lim.Op, lim.Timeout, func(context.Context) error { panic("early") })
 		}, "a panic before the deadline is re-raised in the caller")
 
-		err = s.RunOrAbandon(context.Background(), lim, func(context.Context) error {
+		err = s.RunOrAbandon(context.Background(), lim.Op, lim.Timeout, func(context.Context) error {
 			time.Sleep(2 * time.Second)
 			panic("late")
 		})
-		require.ErrorIs(t, err, ErrElapsed)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
 		l := <-late
-		var pe *PanicError
+		var pe *resilience.PanicError
 		require.ErrorAs(t, l.Err, &pe, "a panic after the deadline is reported")
 		assert.Equal(t, "late", pe.Value)
 		assert.NotEmpty(t, pe.Stack)
@@ -98,32 +102,36 @@ func TestStopWaitsForAbandoned(t *testing.T) {
 		s, err := New(Config{})
 		require.NoError(t, err)
 		release := make(chan struct{})
-		err = s.RunOrAbandon(context.Background(), Limit{Timeout: time.Millisecond}, func(context.Context) error {
+		err = s.RunOrAbandon(context.Background(), "", time.Millisecond, func(context.Context) error {
 			<-release
 			return nil
 		})
-		require.ErrorIs(t, err, ErrElapsed)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		err = s.Stop(ctx)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.Contains(t, err.Error(), "1 abandonable calls still running")
+		assert.Contains(t, err.Error(), "1 abandoned calls still running")
 
-		err = s.RunOrAbandon(context.Background(), Limit{Timeout: time.Second}, func(context.Context) error { return nil })
-		require.ErrorIs(t, err, ErrStopped)
+		err = s.RunOrAbandon(context.Background(), "", time.Second, func(context.Context) error { return nil })
+		require.ErrorIs(t, err, resilience.ErrStopped)
 
 		close(release)
 		require.NoError(t, s.Stop(context.Background()), "a second Stop waits for the straggler")
+		<-s.Done()
 	})
 }
 
 func TestRunOrAbandonBadInput(t *testing.T) {
-	var nilSched *Scheduler
-	err := nilSched.RunOrAbandon(context.Background(), Limit{Timeout: time.Second}, func(context.Context) error { return nil })
-	require.ErrorIs(t, err, ErrNoScheduler)
-	s := newScheduler(t)
-	var ce *ConfigError
-	require.ErrorAs(t, s.RunOrAbandon(context.Background(), Limit{Timeout: time.Second}, nil), &ce)
-	require.ErrorAs(t, s.RunOrAbandon(context.Background(), Limit{}, func(context.Context) error { return nil }), &ce)
+	var nilWatchdog *Watchdog
+	var ce *resilience.ConfigError
+	err := nilWatchdog.RunOrAbandon(context.Background(), "", time.Second, func(context.Context) error { return nil })
+	require.ErrorAs(t, err, &ce, "an abandoned call needs an owner")
+	assert.Equal(t, "deadline.Watchdog", ce.Field)
+	s := newWatchdog(t)
+	require.ErrorAs(t, s.RunOrAbandon(context.Background(), "", time.Second, nil), &ce)
+	assert.Equal(t, "fn", ce.Field)
+	require.ErrorAs(t, s.RunOrAbandon(context.Background(), "", 0, func(context.Context) error { return nil }), &ce)
+	assert.Equal(t, "d", ce.Field)
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Adaptive configures a limit derived from observed latency: the
@@ -36,15 +38,15 @@ func (a Adaptive) withDefaults() (Adaptive, error) {
 	}
 	switch {
 	case !(a.Percentile > 0 && a.Percentile <= 1):
-		return a, &ConfigError{Field: "Adaptive.Percentile", Reason: fmt.Sprintf("must be in (0, 1], got %v", a.Percentile)}
+		return a, &resilience.ConfigError{Field: "deadline.Adaptive.Percentile", Reason: fmt.Sprintf("must be in (0, 1], got %v", a.Percentile)}
 	case !(a.Factor >= 1) || math.IsInf(a.Factor, 1):
-		return a, &ConfigError{Field: "Adaptive.Factor", Reason: fmt.Sprintf("must be a finite number >= 1, got %v", a.Factor)}
+		return a, &resilience.ConfigError{Field: "deadline.Adaptive.Factor", Reason: fmt.Sprintf("must be a finite number >= 1, got %v", a.Factor)}
 	case a.Min < 0:
-		return a, &ConfigError{Field: "Adaptive.Min", Reason: "must not be negative, got " + a.Min.String()}
+		return a, &resilience.ConfigError{Field: "deadline.Adaptive.Min", Reason: "must not be negative, got " + a.Min.String()}
 	case a.Max < a.Min || a.Max <= 0:
-		return a, &ConfigError{Field: "Adaptive.Max", Reason: "must be positive and at least Min, got " + a.Max.String()}
+		return a, &resilience.ConfigError{Field: "deadline.Adaptive.Max", Reason: "must be positive and at least Min, got " + a.Max.String()}
 	case a.Window < 0:
-		return a, &ConfigError{Field: "Adaptive.Window", Reason: fmt.Sprintf("must not be negative, got %d", a.Window)}
+		return a, &resilience.ConfigError{Field: "deadline.Adaptive.Window", Reason: fmt.Sprintf("must not be negative, got %d", a.Window)}
 	}
 	return a, nil
 }
@@ -110,8 +112,8 @@ func (a *adaptive) observe(d time.Duration) {
 
 // SetAdaptive makes op's limit adaptive, starting at cfg.Max. Its
 // observations come from [Table.Observe] (the [Middleware] records every
-// request of an adaptive route; calls through [Run] are recorded by the
-// caller). An invalid cfg is refused with a [*ConfigError].
+// request of an adaptive route; other callers record their own calls).
+// An invalid cfg is refused with a [*resilience.ConfigError].
 func (t *Table) SetAdaptive(op string, cfg Adaptive) error {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func ms(n ...int) []time.Duration {
@@ -49,18 +51,18 @@ func TestAdaptiveConfig(t *testing.T) {
 		a     Adaptive
 		field string
 	}{
-		{"no Max", Adaptive{}, "Adaptive.Max"},
-		{"Max below Min", Adaptive{Min: time.Second, Max: time.Millisecond}, "Adaptive.Max"},
-		{"percentile above 1", Adaptive{Percentile: 1.5, Max: time.Second}, "Adaptive.Percentile"},
-		{"percentile NaN", Adaptive{Percentile: math.NaN(), Max: time.Second}, "Adaptive.Percentile"},
-		{"factor below 1", Adaptive{Factor: 0.5, Max: time.Second}, "Adaptive.Factor"},
-		{"factor infinite", Adaptive{Factor: math.Inf(1), Max: time.Second}, "Adaptive.Factor"},
-		{"negative Min", Adaptive{Min: -1, Max: time.Second}, "Adaptive.Min"},
-		{"negative Window", Adaptive{Window: -1, Max: time.Second}, "Adaptive.Window"},
+		{"no Max", Adaptive{}, "deadline.Adaptive.Max"},
+		{"Max below Min", Adaptive{Min: time.Second, Max: time.Millisecond}, "deadline.Adaptive.Max"},
+		{"percentile above 1", Adaptive{Percentile: 1.5, Max: time.Second}, "deadline.Adaptive.Percentile"},
+		{"percentile NaN", Adaptive{Percentile: math.NaN(), Max: time.Second}, "deadline.Adaptive.Percentile"},
+		{"factor below 1", Adaptive{Factor: 0.5, Max: time.Second}, "deadline.Adaptive.Factor"},
+		{"factor infinite", Adaptive{Factor: math.Inf(1), Max: time.Second}, "deadline.Adaptive.Factor"},
+		{"negative Min", Adaptive{Min: -1, Max: time.Second}, "deadline.Adaptive.Min"},
+		{"negative Window", Adaptive{Window: -1, Max: time.Second}, "deadline.Adaptive.Window"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var ce *ConfigError
+			var ce *resilience.ConfigError
 			require.ErrorAs(t, (&Table{}).SetAdaptive("op", tc.a), &ce)
 			assert.Equal(t, tc.field, ce.Field)
 		})
@@ -70,20 +72,20 @@ func TestAdaptiveConfig(t *testing.T) {
 func TestAdaptiveTable(t *testing.T) {
 	var tbl Table
 	require.NoError(t, tbl.SetAdaptive("op", Adaptive{Max: time.Second, Window: 100}))
-	assert.Equal(t, time.Second, tbl.Limit("op").Timeout, "Max until a tenth of the window is seen")
+	assert.Equal(t, time.Second, tbl.Limit("op"), "Max until a tenth of the window is seen")
 	for range 9 {
 		tbl.Observe("op", 10*time.Millisecond)
 	}
-	assert.Equal(t, time.Second, tbl.Limit("op").Timeout)
+	assert.Equal(t, time.Second, tbl.Limit("op"))
 	tbl.Observe("op", 10*time.Millisecond)
-	assert.Equal(t, 20*time.Millisecond, tbl.Limit("op").Timeout, "p99 × 2 after ten observations")
+	assert.Equal(t, 20*time.Millisecond, tbl.Limit("op"), "p99 × 2 after ten observations")
 	for range 200 { // the window slides: old observations fall out
 		tbl.Observe("op", 40*time.Millisecond)
 	}
-	assert.Equal(t, 80*time.Millisecond, tbl.Limit("op").Timeout)
+	assert.Equal(t, 80*time.Millisecond, tbl.Limit("op"))
 
 	tbl.Observe("other", time.Hour) // not adaptive: ignored
-	assert.Equal(t, DefaultTimeout, tbl.Limit("other").Timeout)
+	assert.Equal(t, defaultTimeout, tbl.Limit("other"))
 	allocs := testing.AllocsPerRun(100, func() { _ = tbl.Limit("op") })
 	assert.Zero(t, allocs)
 }
@@ -92,7 +94,7 @@ func TestAdaptiveMiddleware(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var tbl Table
 		require.NoError(t, tbl.SetAdaptive("/x", Adaptive{Max: time.Second, Window: 10}))
-		mw, err := Middleware(HTTPConfig{Table: &tbl, Scheduler: newScheduler(t)})
+		mw, err := Middleware(HTTPConfig{Table: &tbl, Watchdog: newWatchdog(t)})
 		require.NoError(t, err)
 		h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(30 * time.Millisecond)
@@ -100,6 +102,6 @@ func TestAdaptiveMiddleware(t *testing.T) {
 		for range 10 {
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
 		}
-		assert.Equal(t, 60*time.Millisecond, tbl.Limit("/x").Timeout, "the route's limit follows its latency")
+		assert.Equal(t, 60*time.Millisecond, tbl.Limit("/x"), "the route's limit follows its latency")
 	})
 }

@@ -8,78 +8,41 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llm-research-lab/resilience/actor"
+	"github.com/llm-research-lab/resilience"
 )
 
 func fast(context.Context) error { return nil }
 
-// naive is the design the Scheduler is measured against: every call sends
-// its deadline to an actor and takes it back with a second message, and the
-// actor keeps one Self.Schedule timer per call.
-type naive struct{ a *actor.Actor[naiveMsg] }
-
-type naiveMsg struct {
-	op    int // 0 arm, 1 disarm, 2 fire
-	e     *naiveEntry
-	after time.Duration
-}
-
-type naiveEntry struct {
-	cancel context.CancelFunc
-	timer  actor.Timer[naiveMsg] // owned by the actor
-}
-
-func newNaive(b *testing.B) *naive {
-	a, err := actor.Spawn(actor.Config{Mailbox: 1024}, func() actor.Behavior[naiveMsg] {
-		return actor.Func[naiveMsg](func(self *actor.Self[naiveMsg], m naiveMsg) {
-			switch m.op {
-			case 0:
-				m.e.timer = self.Schedule(m.after, naiveMsg{op: 2, e: m.e})
-			case 1:
-				self.Cancel(m.e.timer)
-			case 2:
-				m.e.cancel()
-			}
-		})
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = a.Stop(context.Background()) })
-	return &naive{a: a}
-}
-
-func (n *naive) run(ctx context.Context, lim Limit, fn func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	e := &naiveEntry{cancel: cancel}
-	if err := n.a.Send(ctx, naiveMsg{op: 0, e: e, after: lim.Timeout}); err != nil {
-		return err
-	}
-	err := fn(ctx)
-	_ = n.a.Send(context.Background(), naiveMsg{op: 1, e: e})
-	return err
-}
-
-type runner func(context.Context, Limit, func(context.Context) error) error
+type runner func(context.Context, limit, func(context.Context) error) error
 
 func runners(b *testing.B) []struct {
 	name string
 	run  runner
 } {
-	s, err := New(Config{})
+	w, err := New(Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = s.Stop(context.Background()) })
+	b.Cleanup(func() { _ = w.Stop(context.Background()) })
+	shared := &resilience.Pipeline{Name: "op", Timeout: time.Second}
+	own := &resilience.Pipeline{Name: "op", Timeout: time.Second, Timer: w}
 	return []struct {
 		name string
 		run  runner
 	}{
-		{"timer=scheduler", s.Run},
-		{"timer=default", Run},
-		{"timer=naive-actor", newNaive(b).run},
-		{"baseline=context.WithTimeout", func(ctx context.Context, lim Limit, fn func(context.Context) error) error {
+		{"timer=watchdog", func(ctx context.Context, lim limit, fn func(context.Context) error) error {
+			if lim.Timeout != time.Second {
+				return run(ctx, w, lim, fn)
+			}
+			return own.Run(ctx, fn)
+		}},
+		{"timer=shared", func(ctx context.Context, lim limit, fn func(context.Context) error) error {
+			if lim.Timeout != time.Second {
+				return run(ctx, nil, lim, fn)
+			}
+			return shared.Run(ctx, fn)
+		}},
+		{"baseline=context.WithTimeout", func(ctx context.Context, lim limit, fn func(context.Context) error) error {
 			ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 			defer cancel()
 			return fn(ctx)
@@ -89,7 +52,7 @@ func runners(b *testing.B) []struct {
 
 // BenchmarkRun is a fast function under a one-second limit.
 func BenchmarkRun(b *testing.B) {
-	lim := Limit{Op: "op", Timeout: time.Second}
+	lim := limit{Op: "op", Timeout: time.Second}
 	for _, r := range runners(b) {
 		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -111,7 +74,7 @@ func BenchmarkRun(b *testing.B) {
 // BenchmarkRunPending is BenchmarkRun while 10,000 other calls wait on
 // their deadlines.
 func BenchmarkRunPending(b *testing.B) {
-	lim := Limit{Op: "op", Timeout: time.Second}
+	lim := limit{Op: "op", Timeout: time.Second}
 	for _, r := range runners(b) {
 		b.Run(r.name, func(b *testing.B) {
 			release := make(chan struct{})
@@ -120,7 +83,7 @@ func BenchmarkRunPending(b *testing.B) {
 			for range 10_000 {
 				ready.Add(1)
 				wg.Go(func() {
-					_ = r.run(context.Background(), Limit{Timeout: time.Hour}, func(context.Context) error {
+					_ = r.run(context.Background(), limit{Timeout: time.Hour}, func(context.Context) error {
 						ready.Done()
 						<-release
 						return nil
@@ -165,7 +128,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		h    http.Handler
 	}{
 		{"bare", ok},
-		{"deadline", mustMiddleware(b, HTTPConfig{Scheduler: s})(ok)},
+		{"deadline", mustMiddleware(b, HTTPConfig{Watchdog: s})(ok)},
 		{"deadline-default", mustMiddleware(b, HTTPConfig{})(ok)},
 		{"http.TimeoutHandler", http.TimeoutHandler(ok, time.Second, "timeout")},
 	} {

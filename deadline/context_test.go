@@ -11,18 +11,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/timers"
 )
 
 type testKey struct{}
 
-// The scheduler's context must behave like any context.Context for the
+// The watchdog's context must behave like any context.Context for the
 // code the function hands it to: derived contexts, AfterFunc, Cause.
 func TestCallChildren(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
+		s := newWatchdog(t)
 		var child, valued context.Context
 		var after atomic.Bool
-		err := s.Run(context.Background(), Limit{Timeout: time.Second}, func(ctx context.Context) error {
+		err := run(context.Background(), s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 			var cancel context.CancelFunc
 			child, cancel = context.WithCancel(ctx)
 			defer cancel()
@@ -31,7 +34,7 @@ func TestCallChildren(t *testing.T) {
 			<-child.Done()
 			return child.Err()
 		})
-		require.ErrorIs(t, err, ErrElapsed)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
 		assert.ErrorIs(t, child.Err(), context.DeadlineExceeded, "a derived context ends with the call")
 		assert.ErrorIs(t, valued.Err(), context.DeadlineExceeded)
 		assert.ErrorIs(t, context.Cause(valued), context.DeadlineExceeded)
@@ -40,30 +43,11 @@ func TestCallChildren(t *testing.T) {
 	})
 }
 
-func TestCallChildStops(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
-		err := s.Run(context.Background(), Limit{Timeout: time.Second}, func(ctx context.Context) error {
-			for range 100 {
-				child, cancel := context.WithCancel(ctx)
-				cancel()
-				require.ErrorIs(t, child.Err(), context.Canceled)
-			}
-			c := ctx.(*call)
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			assert.Empty(t, c.afters, "cancelled children unregister from the call")
-			return nil
-		})
-		require.NoError(t, err)
-	})
-}
-
 func TestCallAfterEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
+		s := newWatchdog(t)
 		var inner context.Context
-		require.NoError(t, s.Run(context.Background(), Limit{Timeout: time.Second}, func(ctx context.Context) error {
+		require.NoError(t, run(context.Background(), s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 			inner = ctx
 			return nil
 		}))
@@ -72,7 +56,7 @@ func TestCallAfterEnd(t *testing.T) {
 		defer cancel()
 		assert.ErrorIs(t, child.Err(), context.Canceled, "a child of an ended call starts ended")
 		var ran atomic.Bool
-		stop := inner.(*call).AfterFunc(func() { ran.Store(true) })
+		stop := inner.(*timers.Call).AfterFunc(func() { ran.Store(true) })
 		assert.False(t, stop(), "too late to stop")
 		synctest.Wait()
 		assert.True(t, ran.Load())
@@ -81,17 +65,17 @@ func TestCallAfterEnd(t *testing.T) {
 
 func TestCallParentPropagation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
+		s := newWatchdog(t)
 		parent, cancel := context.WithCancelCause(context.Background())
 		time.AfterFunc(time.Millisecond, func() { cancel(errBoom) })
-		err := s.Run(parent, Limit{Timeout: time.Second}, func(ctx context.Context) error {
+		err := run(parent, s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 			child, stop := context.WithTimeout(ctx, time.Hour)
 			defer stop()
 			<-child.Done()
 			return child.Err()
 		})
 		require.ErrorIs(t, err, context.Canceled)
-		assert.NotErrorIs(t, err, ErrElapsed)
+		assert.NotErrorIs(t, err, resilience.ErrTimeout)
 		assert.ErrorIs(t, context.Cause(parent), errBoom)
 	})
 }
@@ -101,11 +85,11 @@ func TestCallParentPropagation(t *testing.T) {
 // the parent's nil cause.
 func TestCallCause(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
+		s := newWatchdog(t)
 		parent, cancel := context.WithCancel(context.WithValue(context.Background(), testKey{}, "kept"))
 		defer cancel()
 		var inner, child context.Context
-		err := s.Run(parent, Limit{Timeout: time.Second}, func(ctx context.Context) error {
+		err := run(parent, s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 			inner = ctx
 			var stop context.CancelFunc
 			child, stop = context.WithCancel(ctx)
@@ -117,23 +101,23 @@ func TestCallCause(t *testing.T) {
 			assert.ErrorIs(t, context.Cause(child), context.DeadlineExceeded)
 			return ctx.Err()
 		})
-		require.ErrorIs(t, err, ErrElapsed)
+		require.ErrorIs(t, err, resilience.ErrTimeout)
 		assert.ErrorIs(t, context.Cause(inner), context.DeadlineExceeded)
 	})
 }
 
 func TestNestedRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
+		s := newWatchdog(t)
 		start := time.Now()
-		err := s.Run(context.Background(), Limit{Op: "outer", Timeout: 50 * time.Millisecond}, func(ctx context.Context) error {
-			return s.Run(ctx, Limit{Op: "inner", Timeout: time.Second}, func(ctx context.Context) error {
+		err := run(context.Background(), s, limit{Op: "outer", Timeout: 50 * time.Millisecond}, func(ctx context.Context) error {
+			return run(ctx, s, limit{Op: "inner", Timeout: time.Second}, func(ctx context.Context) error {
 				<-ctx.Done()
 				return ctx.Err()
 			})
 		})
 		assert.Equal(t, 50*time.Millisecond, time.Since(start))
-		var ee *ElapsedError
+		var ee *resilience.TimeoutError
 		require.ErrorAs(t, err, &ee)
 		assert.Equal(t, "outer", ee.Op, "the outer limit elapsed; the inner call saw its parent end")
 	})
@@ -144,17 +128,17 @@ func TestNestedRuns(t *testing.T) {
 // goroutines use the context. Whatever wins, the context contract holds:
 // once Err is non-nil it stays so, Done is closed, and children end.
 func TestCallRaces(t *testing.T) {
-	s := newScheduler(t)
+	s := newWatchdog(t)
 	for i := range 500 {
 		parent, cancelParent := context.WithCancel(context.Background())
-		lim := Limit{Timeout: time.Duration(i%50) * time.Microsecond}
+		lim := limit{Timeout: time.Duration(i%50) * time.Microsecond}
 		if lim.Timeout == 0 {
 			lim.Timeout = time.Nanosecond
 		}
 		var users sync.WaitGroup
 		var inner context.Context
 		var children []context.Context
-		err := s.Run(parent, lim, func(ctx context.Context) error {
+		err := run(parent, s, lim, func(ctx context.Context) error {
 			inner = ctx
 			for j := range 3 {
 				child, cancel := context.WithCancel(ctx)
@@ -191,9 +175,9 @@ func TestCallRaces(t *testing.T) {
 		for _, c := range children {
 			<-c.Done()
 		}
-		if err != nil && !errors.Is(err, ErrElapsed) {
+		if err != nil && !errors.Is(err, resilience.ErrTimeout) {
 			require.ErrorIs(t, err, context.Canceled, "only the limit or the parent end a call early")
 		}
 	}
-	assert.Zero(t, s.Stats().Pending)
+	assert.Zero(t, s.Metrics().Pending)
 }

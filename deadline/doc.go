@@ -1,29 +1,29 @@
-// Package deadline bounds how long an operation may take: it runs a
-// function with a context that is cancelled when the operation's limit
-// elapses, and tells the caller so with an error that names the operation
-// and the limit.
+// Package deadline bounds how long operations may take, beyond what a
+// [resilience.Pipeline]'s Timeout gives:
 //
-// Use it where you would write context.WithTimeout around a call, when you
-// also want: a per-operation [Table] of limits (a default plus overrides,
-// fixed or [Adaptive]);
-// an error matching [ErrElapsed] that says which limit elapsed, instead of
-// a bare context.DeadlineExceeded that could have come from anywhere;
-// net/http [Middleware] that answers a late request with a clear status
-// and discards the handler's late writes safely (like http.TimeoutHandler,
-// but with per-route limits and no goroutine per request); and deadline
-// propagation across HTTP hops ([Transport] and [Header]), so a server
-// never works longer than its caller will wait.
+//   - a per-operation [Table] of limits (a default plus overrides, fixed or
+//     [Adaptive]), whose names go in the Pipeline's Name, so a timeout is a
+//     [*resilience.TimeoutError] naming the operation and its limit;
+//   - a [Watchdog]: the Pipeline's shared timer as a component you own,
+//     with [Metrics], and [Watchdog.RunOrAbandon] for functions that
+//     ignore their context;
+//   - net/http [Middleware] that answers a late request with a clear
+//     status and discards the handler's late writes safely (like
+//     http.TimeoutHandler, but with per-route limits and no goroutine per
+//     request), and deadline propagation across HTTP hops ([Transport] and
+//     [Header]), so a server never works longer than its caller will wait.
 //
-// [Run] and [Do] time every call on one shared runtime timer aimed at the
-// earliest pending deadline, with one allocation per call: about half the
-// cost of context.WithTimeout (see docs/deadline.md). That timer has no
-// goroutine of its own and needs no stopping. A [Scheduler] does the same
-// job with an actor you own, and adds [Scheduler.RunOrAbandon], [Stats]
-// and an explicit Stop.
+// A timeout on its own needs nothing from this package:
 //
-// Run and Do wait for the function: a function that ignores its context
-// makes its caller late, and never outlives it. [Scheduler.RunOrAbandon]
-// is the other choice, made visible in its name: it releases the caller
-// at the deadline and leaves the function running on a goroutine that the
-// Scheduler counts, reports and waits for when it stops.
+//	p := &resilience.Pipeline{Name: "search", Timeout: 250 * time.Millisecond}
+//	err := p.Run(ctx, fn) // or resilience.Do(ctx, p, fn) for a value
+//
+// times the call on one shared runtime timer aimed at the earliest pending
+// deadline of all calls, with one allocation per call: about half the cost
+// of context.WithTimeout (see docs/deadline.md), and no goroutine of its
+// own. A Pipeline waits for its function: a function that ignores its
+// context makes its caller late, and never outlives it.
+// [Watchdog.RunOrAbandon] is the other choice, made visible in its name: it
+// releases the caller at the deadline and leaves the function running on a
+// goroutine that the Watchdog counts, reports and waits for when it stops.
 package deadline

@@ -9,23 +9,26 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/timers"
 )
 
-// DefaultStatus is the status of a request that ran out of time, unless
+// defaultStatus is the status of a request that ran out of time, unless
 // HTTPConfig.Status says otherwise: 503 Service Unavailable, as
 // http.TimeoutHandler answers.
-const DefaultStatus = http.StatusServiceUnavailable
+const defaultStatus = http.StatusServiceUnavailable
 
 // HTTPConfig configures [Middleware]. The zero value is valid: every route
-// gets [DefaultTimeout], timed by the package's shared timer, answered with
-// [DefaultStatus], and callers' budgets in [Header] are honoured.
+// gets 30 seconds, timed by the shared timer, answered with 503, and
+// callers' budgets in [Header] are honoured.
 type HTTPConfig struct {
 	// Table gives each route its limit; the route's name is the
-	// operation. Default: a zero Table (DefaultTimeout for all).
+	// operation. nil means a zero Table (30 seconds for all).
 	Table *Table
-	// Scheduler times the requests. Default nil: the package's shared
-	// timer (see [Run]).
-	Scheduler *Scheduler
+	// Watchdog times the requests; nil means the shared timer that a
+	// resilience.Pipeline uses by default.
+	Watchdog *Watchdog
 	// Route names a request's route for the Table. Default: r.Pattern,
 	// as set by http.ServeMux for handlers it routes to (so wrap the
 	// handlers given to the mux), or r.URL.Path when that is empty.
@@ -42,10 +45,10 @@ type HTTPConfig struct {
 func (c HTTPConfig) withDefaults() (HTTPConfig, error) {
 	switch c.Status {
 	case 0:
-		c.Status = DefaultStatus
+		c.Status = defaultStatus
 	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 	default:
-		return c, &ConfigError{Field: "Status", Reason: fmt.Sprintf("must be 503 or 504, got %d", c.Status)}
+		return c, &resilience.ConfigError{Field: "deadline.HTTPConfig.Status", Reason: fmt.Sprintf("must be 503 or 504, got %d", c.Status)}
 	}
 	if c.Table == nil {
 		c.Table = &Table{}
@@ -68,7 +71,7 @@ func defaultRoute(r *http.Request) string {
 // context cancelled at the limit, and writes into a buffer that is sent
 // when it returns in time. At the limit, the middleware answers at once
 // with cfg.Status and a one-line plain-text body naming the route and the
-// limit, and the handler's later writes fail with http.ErrHandlerTimeout
+// limit (the text of a [*resilience.TimeoutError]), and the handler's later writes fail with http.ErrHandlerTimeout
 // and are dropped; the middleware still waits for the handler to return
 // (its context is cancelled, so a well-behaved one returns promptly), so
 // no goroutine outlives the request.
@@ -96,51 +99,48 @@ var _ http.Handler = (*handler)(nil)
 
 // ServeHTTP runs the handler under the request's limit; see Middleware.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	lim, ad, ok := h.limit(r)
+	op := h.cfg.Route(r)
+	d, ad, ok := h.limit(op, r)
 	if !ok {
-		h.refuse(w, &ElapsedError{Op: lim.Op})
+		h.refuse(w, &resilience.TimeoutError{Op: op})
 		return
 	}
-	sp, err := h.cfg.Scheduler.open(r.Context(), lim)
-	if err != nil {
-		h.refuse(w, err)
-		return
-	}
-	tw := &timeoutWriter{w: w, h: h, sp: sp, lim: lim}
+	sp := h.cfg.Watchdog.start(r.Context(), d)
+	tw := &timeoutWriter{w: w, h: h, sp: sp, op: op, d: d}
 	if ad != nil {
 		start := time.Now()
 		defer func() { ad.observe(time.Since(start)) }()
 	}
-	stop := context.AfterFunc(sp.ctx, tw.expire)
+	stop := context.AfterFunc(sp.Ctx, tw.expire)
 	defer func() {
 		stop()
 		tw.discard() // a panicking handler's output never reaches w
-		_, _ = sp.close(lim, nil)
+		sp.Stop()
 	}()
-	h.next.ServeHTTP(tw, r.WithContext(sp.ctx))
+	h.next.ServeHTTP(tw, r.WithContext(sp.Ctx))
 	tw.send()
 }
 
 // limit returns the request's limit, the route's adaptive state if it has
 // one, and false if the caller has no budget left at all.
-func (h *handler) limit(r *http.Request) (Limit, *adaptive, bool) {
-	lim, ad := h.cfg.Table.lookup(h.cfg.Route(r))
+func (h *handler) limit(op string, r *http.Request) (time.Duration, *adaptive, bool) {
+	d, ad := h.cfg.Table.lookup(op)
 	if h.cfg.IgnoreBudget {
-		return lim, ad, true
+		return d, ad, true
 	}
 	v := r.Header.Get(Header)
 	if v == "" {
-		return lim, ad, true
+		return d, ad, true
 	}
 	budget, ok := ParseBudget(v)
 	switch {
 	case !ok: // garbage is ignored
 	case budget <= 0:
-		return lim, ad, false
-	case budget < lim.Timeout:
-		lim.Timeout = budget
+		return d, ad, false
+	case budget < d:
+		d = budget
 	}
-	return lim, ad, true
+	return d, ad, true
 }
 
 // refuse answers w with the configured status and err's message.
@@ -172,8 +172,9 @@ const (
 type timeoutWriter struct {
 	w   http.ResponseWriter
 	h   *handler
-	sp  span
-	lim Limit
+	sp  timers.Timeout
+	op  string
+	d   time.Duration
 	hdr http.Header // the handler's header map, never the real one
 
 	mu    sync.Mutex
@@ -224,7 +225,7 @@ func (tw *timeoutWriter) send() {
 	if tw.state != writing {
 		return
 	}
-	if tw.sp.expired() {
+	if tw.sp.Expired() {
 		tw.timeout()
 		return
 	}
@@ -243,7 +244,7 @@ func (tw *timeoutWriter) send() {
 // expire answers the client when the request's own limit elapses. When the
 // parent context ended instead (the client went away), it does nothing.
 func (tw *timeoutWriter) expire() {
-	if !tw.sp.expired() {
+	if !tw.sp.Expired() {
 		return
 	}
 	tw.mu.Lock()
@@ -257,7 +258,7 @@ func (tw *timeoutWriter) expire() {
 func (tw *timeoutWriter) timeout() {
 	tw.state = timedOut
 	tw.buf = bytes.Buffer{}
-	tw.h.refuse(tw.w, &ElapsedError{Op: tw.lim.Op, Limit: tw.lim.Timeout})
+	tw.h.refuse(tw.w, &resilience.TimeoutError{Op: tw.op, Limit: tw.d})
 }
 
 // discard drops whatever was not sent; it runs as the handler returns or
@@ -267,7 +268,7 @@ func (tw *timeoutWriter) discard() {
 	defer tw.mu.Unlock()
 	switch {
 	case tw.state != writing:
-	case tw.sp.expired():
+	case tw.sp.Expired():
 		tw.timeout()
 	default:
 		tw.state = dropped

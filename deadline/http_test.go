@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // recorder is an httptest.ResponseRecorder that notes when the status was
@@ -54,10 +56,10 @@ func newTable(t *testing.T, overrides map[string]time.Duration) *Table {
 }
 
 func TestMiddlewareInTime(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, nil), Scheduler: tm.new(t)}
+				cfg := HTTPConfig{Table: newTable(t, nil), Watchdog: tm.new(t)}
 				rec := serve(t, cfg, func(w http.ResponseWriter, r *http.Request) {
 					time.Sleep(10 * time.Millisecond)
 					w.Header().Set("X-Handler", "yes")
@@ -76,10 +78,10 @@ func TestMiddlewareInTime(t *testing.T) {
 // A handler that keeps writing long after its limit: the client gets the
 // error at the limit, and none of the handler's bytes, before or after.
 func TestMiddlewareKeepsWriting(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, map[string]time.Duration{"/slow": 100 * time.Millisecond}), Scheduler: tm.new(t)}
+				cfg := HTTPConfig{Table: newTable(t, map[string]time.Duration{"/slow": 100 * time.Millisecond}), Watchdog: tm.new(t)}
 				start := time.Now()
 				var lateErrs int
 				rec := serve(t, cfg, func(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +97,7 @@ func TestMiddlewareKeepsWriting(t *testing.T) {
 				assert.Equal(t, time.Second, time.Since(start), "the middleware waits for its handler")
 				assert.Equal(t, 100*time.Millisecond, rec.at.Sub(start), "the error went out at the limit")
 				assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-				assert.Equal(t, "deadline: /slow elapsed after 100ms\n", rec.Body.String())
+				assert.Equal(t, "resilience: /slow timed out after 100ms\n", rec.Body.String())
 				assert.Equal(t, "text/plain; charset=utf-8", rec.Header().Get("Content-Type"))
 				assert.Empty(t, rec.Header().Get("X-Handler"), "no header of the handler leaks into the error")
 				// The write at the limit's instant may land either side of it.
@@ -107,10 +109,10 @@ func TestMiddlewareKeepsWriting(t *testing.T) {
 }
 
 func TestMiddlewareHonoursContext(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, nil), Scheduler: tm.new(t), Status: http.StatusGatewayTimeout}
+				cfg := HTTPConfig{Table: newTable(t, nil), Watchdog: tm.new(t), Status: http.StatusGatewayTimeout}
 				var herr error
 				rec := serve(t, cfg, func(w http.ResponseWriter, r *http.Request) {
 					<-r.Context().Done()
@@ -124,10 +126,10 @@ func TestMiddlewareHonoursContext(t *testing.T) {
 }
 
 func TestMiddlewarePanics(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name+"/before the limit", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, nil), Scheduler: tm.new(t)}
+				cfg := HTTPConfig{Table: newTable(t, nil), Watchdog: tm.new(t)}
 				var rec *recorder
 				require.PanicsWithValue(t, "handler bug", func() {
 					rec = newRecorder()
@@ -146,7 +148,7 @@ func TestMiddlewarePanics(t *testing.T) {
 		})
 		t.Run(tm.name+"/after the limit", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, nil), Scheduler: tm.new(t)}
+				cfg := HTTPConfig{Table: newTable(t, nil), Watchdog: tm.new(t)}
 				rec := newRecorder()
 				mw, err := Middleware(cfg)
 				require.NoError(t, err)
@@ -158,7 +160,7 @@ func TestMiddlewarePanics(t *testing.T) {
 					})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 				})
 				assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-				assert.Equal(t, "deadline: /x elapsed after 1s\n", rec.Body.String())
+				assert.Equal(t, "resilience: /x timed out after 1s\n", rec.Body.String())
 			})
 		})
 	}
@@ -167,10 +169,10 @@ func TestMiddlewarePanics(t *testing.T) {
 // The client goes away: the handler's context is cancelled and nothing is
 // answered on the middleware's behalf.
 func TestMiddlewareClientGone(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, nil), Scheduler: tm.new(t)}
+				cfg := HTTPConfig{Table: newTable(t, nil), Watchdog: tm.new(t)}
 				ctx, cancel := context.WithCancel(context.Background())
 				time.AfterFunc(10*time.Millisecond, cancel)
 				var herr error
@@ -188,7 +190,7 @@ func TestMiddlewareClientGone(t *testing.T) {
 func TestMiddlewareRoutes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tbl := newTable(t, map[string]time.Duration{"GET /fast": 50 * time.Millisecond})
-		mw, err := Middleware(HTTPConfig{Table: tbl, Scheduler: newScheduler(t)})
+		mw, err := Middleware(HTTPConfig{Table: tbl, Watchdog: newWatchdog(t)})
 		require.NoError(t, err)
 		got := map[string]time.Duration{}
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -224,7 +226,7 @@ func TestMiddlewareBudget(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				cfg := HTTPConfig{Table: newTable(t, nil), Scheduler: newScheduler(t), IgnoreBudget: tc.ignore}
+				cfg := HTTPConfig{Table: newTable(t, nil), Watchdog: newWatchdog(t), IgnoreBudget: tc.ignore}
 				req := httptest.NewRequest(http.MethodGet, "/x", nil)
 				if tc.header != "" {
 					req.Header.Set(Header, tc.header)
@@ -237,7 +239,7 @@ func TestMiddlewareBudget(t *testing.T) {
 				assert.Equal(t, tc.want, budget)
 				if tc.want == 0 {
 					assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-					assert.Equal(t, "deadline: /x elapsed after 0s\n", rec.Body.String())
+					assert.Equal(t, "resilience: /x timed out after 0s\n", rec.Body.String())
 				}
 			})
 		})
@@ -248,8 +250,8 @@ func TestMiddlewareBudget(t *testing.T) {
 // Transport, and the back never gets more than the front has left.
 func TestPropagationTwoHops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
-		mw, err := Middleware(HTTPConfig{Table: newTable(t, nil), Scheduler: s})
+		s := newWatchdog(t)
+		mw, err := Middleware(HTTPConfig{Table: newTable(t, nil), Watchdog: s})
 		require.NoError(t, err)
 		var backDeadline time.Time
 		back := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -280,40 +282,45 @@ func TestPropagationTwoHops(t *testing.T) {
 
 func TestMiddlewareConfig(t *testing.T) {
 	_, err := Middleware(HTTPConfig{Status: http.StatusInternalServerError})
-	var ce *ConfigError
+	var ce *resilience.ConfigError
 	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, "Status", ce.Field)
+	assert.Equal(t, "deadline.HTTPConfig.Status", ce.Field)
 
 	synctest.Test(t, func(t *testing.T) {
 		rec := serve(t, HTTPConfig{}, func(w http.ResponseWriter, r *http.Request) {
 			dl, _ := r.Context().Deadline()
-			assert.Equal(t, DefaultTimeout, time.Until(dl), "the zero config gives DefaultTimeout")
+			assert.Equal(t, defaultTimeout, time.Until(dl), "the zero config gives defaultTimeout")
 		}, httptest.NewRequest(http.MethodGet, "/x", nil))
 		assert.Equal(t, http.StatusOK, rec.Code)
 	})
 }
 
-func TestMiddlewareSchedulerStopped(t *testing.T) {
-	s, err := New(Config{})
-	require.NoError(t, err)
-	require.NoError(t, s.Stop(context.Background()))
-	rec := serve(t, HTTPConfig{Scheduler: s}, func(w http.ResponseWriter, r *http.Request) {
-		t.Error("the handler must not run")
-	}, httptest.NewRequest(http.MethodGet, "/x", nil))
-	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Equal(t, "deadline: scheduler stopped\n", rec.Body.String())
+// A stopped watchdog still times requests: a server draining in shutdown
+// keeps its limits.
+func TestMiddlewareWatchdogStopped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(Config{})
+		require.NoError(t, err)
+		require.NoError(t, s.Stop(context.Background()))
+		cfg := HTTPConfig{Table: newTable(t, map[string]time.Duration{"/x": time.Second}), Watchdog: s}
+		rec := serve(t, cfg, func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}, httptest.NewRequest(http.MethodGet, "/x", nil))
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, "resilience: /x timed out after 1s\n", rec.Body.String())
+	})
 }
 
 // Over a real connection, with the race detector: a handler that ignores
 // its context and keeps writing, one that panics, and a client that hangs
 // up. No timing is asserted; the limit is real but only ordering matters.
 func TestMiddlewareOverNetwork(t *testing.T) {
-	s := newScheduler(t)
+	s := newWatchdog(t)
 	// A long default: on a loaded machine, real time must not turn the
 	// panic and hang-up cases into timeouts.
 	tbl, err := NewTable(time.Minute, map[string]time.Duration{"/stuck": 20 * time.Millisecond})
 	require.NoError(t, err)
-	mw, err := Middleware(HTTPConfig{Table: tbl, Scheduler: s})
+	mw, err := Middleware(HTTPConfig{Table: tbl, Watchdog: s})
 	require.NoError(t, err)
 	release := make(chan struct{})
 	hung := make(chan error, 1)
@@ -349,7 +356,7 @@ func TestMiddlewareOverNetwork(t *testing.T) {
 	n, _ := resp.Body.Read(body)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "the client is answered while the handler still runs")
-	assert.Equal(t, "deadline: /stuck elapsed after 20ms\n", string(body[:n]))
+	assert.Equal(t, "resilience: /stuck timed out after 20ms\n", string(body[:n]))
 	close(release)
 	<-stuckDone
 

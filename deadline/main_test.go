@@ -3,27 +3,52 @@ package deadline
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// timers is the set of ways a call can be timed; most tests run on each.
-var timers = []struct {
+// timerCases is the set of ways a call can be timed; most tests run on
+// each: the shared timer (a nil *Watchdog) and a Watchdog of the test's.
+var timerCases = []struct {
 	name string
-	new  func(t *testing.T) *Scheduler
+	new  func(t *testing.T) *Watchdog
 }{
-	{"runtime", func(*testing.T) *Scheduler { return nil }},
-	{"scheduler", newScheduler},
+	{"shared", func(*testing.T) *Watchdog { return nil }},
+	{"watchdog", newWatchdog},
 }
 
-// newScheduler starts a Scheduler that is stopped when t ends.
-func newScheduler(t *testing.T) *Scheduler {
+// newWatchdog starts a Watchdog that is stopped when t ends.
+func newWatchdog(t *testing.T) *Watchdog {
 	t.Helper()
-	s, err := New(Config{Shards: 4})
+	w, err := New(Config{Shards: 4})
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Stop(context.Background())) })
-	return s
+	t.Cleanup(func() { require.NoError(t, w.Stop(context.Background())) })
+	return w
+}
+
+// limit is an operation's name and timeout, as the tests use them.
+type limit struct {
+	Op      string
+	Timeout time.Duration
+}
+
+// pipeline is the Pipeline that times a call under lim on w (the shared
+// timer if w is nil).
+func pipeline(w *Watchdog, lim limit) *resilience.Pipeline {
+	p := &resilience.Pipeline{Name: lim.Op, Timeout: lim.Timeout}
+	if w != nil {
+		p.Timer = w
+	}
+	return p
+}
+
+// run calls fn under lim, timed by w, through a Pipeline.
+func run(ctx context.Context, w *Watchdog, lim limit, fn func(context.Context) error) error {
+	return pipeline(w, lim).Run(ctx, fn)
 }

@@ -6,21 +6,26 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
-// When the outer limit elapses, the inner Run's own (longer) limit has not:
-// the inner call must not report "inner elapsed after 1s". The scheduler
-// gets this right; the runtime-timer path (nil *Scheduler, i.e. the
-// package-level Run and Do, and the Middleware's default) does not.
+// When the outer limit elapses, the inner call's own (longer) limit has
+// not: the inner call must not report "inner timed out after 1s", on the
+// watchdog and on the shared timer (in a bubble, its runtime-timer
+// fallback) alike.
 func TestNestedRunReportsTheRightLimit(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
 				var innerErr error
 				start := time.Now()
-				_ = s.Run(context.Background(), Limit{Op: "outer", Timeout: 50 * time.Millisecond}, func(ctx context.Context) error {
-					innerErr = s.Run(ctx, Limit{Op: "inner", Timeout: time.Second}, func(ctx context.Context) error {
+				_ = run(context.Background(), s, limit{Op: "outer", Timeout: 50 * time.Millisecond}, func(ctx context.Context) error {
+					innerErr = run(ctx, s, limit{Op: "inner", Timeout: time.Second}, func(ctx context.Context) error {
 						<-ctx.Done()
 						return ctx.Err()
 					})
@@ -29,10 +34,31 @@ func TestNestedRunReportsTheRightLimit(t *testing.T) {
 				if time.Since(start) != 50*time.Millisecond {
 					t.Fatalf("took %v", time.Since(start))
 				}
-				var ee *ElapsedError
+				var ee *resilience.TimeoutError
 				if errors.As(innerErr, &ee) && ee.Op == "inner" {
 					t.Errorf("inner call reports its own 1s limit elapsed after 50ms: %v", innerErr)
 				}
+			})
+		})
+	}
+}
+
+// A call whose own limit fired first is a timeout even if the caller's
+// context ends before the function returns: which came first decides.
+func TestOwnLimitFirstThenParentIsATimeout(t *testing.T) {
+	for _, tm := range timerCases {
+		t.Run(tm.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := tm.new(t)
+				parent, cancel := context.WithCancel(context.Background())
+				err := run(parent, s, limit{Op: "op", Timeout: time.Second}, func(ctx context.Context) error {
+					<-ctx.Done()
+					cancel() // the caller gives up too, after the limit
+					return ctx.Err()
+				})
+				var te *resilience.TimeoutError
+				require.ErrorAs(t, err, &te)
+				assert.Equal(t, "op", te.Op)
 			})
 		})
 	}

@@ -9,40 +9,43 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 var errBoom = errors.New("boom")
 
 func TestRunOutcomes(t *testing.T) {
-	lim := Limit{Op: "search", Timeout: 100 * time.Millisecond}
+	lim := limit{Op: "search", Timeout: 100 * time.Millisecond}
 	cases := []struct {
 		name    string
 		fn      func(ctx context.Context) error
 		took    time.Duration // virtual time Run takes
 		slack   time.Duration // the sweep and the poll may wake at the same instant in either order
 		want    error         // errors.Is target
-		elapsed bool          // want an *ElapsedError
+		elapsed bool          // want an *resilience.TimeoutError
 	}{
 		{"fast success", func(context.Context) error { return nil }, 0, 0, nil, false},
 		{"own error", func(context.Context) error { return errBoom }, 0, 0, errBoom, false},
 		{"slow but in time", func(context.Context) error { time.Sleep(99 * time.Millisecond); return nil }, 99 * time.Millisecond, 0, nil, false},
-		{"honours its context", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, lim.Timeout, 0, ErrElapsed, true},
+		{"honours its context", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, lim.Timeout, 0, resilience.ErrTimeout, true},
 		{"polls Err", func(ctx context.Context) error {
 			for ctx.Err() == nil {
 				time.Sleep(time.Millisecond)
 			}
 			return ctx.Err()
 		}, lim.Timeout, time.Millisecond, context.DeadlineExceeded, true},
-		{"ignores its context: Run waits", func(context.Context) error { time.Sleep(time.Second); return nil }, time.Second, 0, ErrElapsed, true},
+		{"ignores its context: Run waits", func(ctx context.Context) error { time.Sleep(time.Second); return ctx.Err() }, time.Second, 0, resilience.ErrTimeout, true},
+		{"late success is a success", func(context.Context) error { time.Sleep(time.Second); return nil }, time.Second, 0, nil, false},
 		{"late own error kept", func(ctx context.Context) error { <-ctx.Done(); return errBoom }, lim.Timeout, 0, errBoom, true},
 	}
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		for _, tc := range cases {
 			t.Run(tm.name+"/"+tc.name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					s := tm.new(t)
 					start := time.Now()
-					err := s.Run(context.Background(), lim, tc.fn)
+					err := run(context.Background(), s, lim, tc.fn)
 					took := time.Since(start)
 					assert.True(t, took >= tc.took && took <= tc.took+tc.slack, "Run returns when fn returns: took %v, want %v", took, tc.took)
 					if tc.want == nil {
@@ -50,10 +53,10 @@ func TestRunOutcomes(t *testing.T) {
 					} else {
 						require.ErrorIs(t, err, tc.want)
 					}
-					var ee *ElapsedError
-					require.Equal(t, tc.elapsed, errors.As(err, &ee), "only a call that outran its limit is an ElapsedError: %v", err)
+					var ee *resilience.TimeoutError
+					require.Equal(t, tc.elapsed, errors.As(err, &ee), "only a call that outran its limit is a TimeoutError: %v", err)
 					if tc.elapsed {
-						assert.ErrorIs(t, err, ErrElapsed)
+						assert.ErrorIs(t, err, resilience.ErrTimeout)
 						assert.ErrorIs(t, err, context.DeadlineExceeded)
 						assert.Equal(t, "search", ee.Op)
 						assert.Equal(t, lim.Timeout, ee.Limit)
@@ -67,7 +70,7 @@ func TestRunOutcomes(t *testing.T) {
 }
 
 func TestRunContext(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
@@ -75,7 +78,7 @@ func TestRunContext(t *testing.T) {
 				parent := context.WithValue(context.Background(), key{}, "v")
 				var inner context.Context
 				start := time.Now()
-				err := s.Run(parent, Limit{Timeout: time.Second}, func(ctx context.Context) error {
+				err := run(parent, s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 					inner = ctx
 					dl, ok := ctx.Deadline()
 					assert.True(t, ok)
@@ -97,18 +100,18 @@ func TestRunContext(t *testing.T) {
 }
 
 func TestRunParentEndsFirst(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name+"/cancel", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
 				ctx, cancel := context.WithCancel(context.Background())
 				time.AfterFunc(10*time.Millisecond, cancel)
-				err := s.Run(ctx, Limit{Timeout: time.Second}, func(ctx context.Context) error {
+				err := run(ctx, s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 					<-ctx.Done()
 					return ctx.Err()
 				})
 				require.ErrorIs(t, err, context.Canceled)
-				assert.NotErrorIs(t, err, ErrElapsed, "the caller's cancellation is not our limit")
+				assert.NotErrorIs(t, err, resilience.ErrTimeout, "the caller's cancellation is not our limit")
 			})
 		})
 		t.Run(tm.name+"/parent deadline", func(t *testing.T) {
@@ -116,7 +119,7 @@ func TestRunParentEndsFirst(t *testing.T) {
 				s := tm.new(t)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 				defer cancel()
-				err := s.Run(ctx, Limit{Timeout: time.Second}, func(inner context.Context) error {
+				err := run(ctx, s, limit{Timeout: time.Second}, func(inner context.Context) error {
 					dl, _ := inner.Deadline()
 					want, _ := ctx.Deadline()
 					assert.Equal(t, want, dl, "the earlier deadline wins")
@@ -124,14 +127,14 @@ func TestRunParentEndsFirst(t *testing.T) {
 					return inner.Err()
 				})
 				require.ErrorIs(t, err, context.DeadlineExceeded)
-				assert.NotErrorIs(t, err, ErrElapsed, "the caller's own deadline is not our limit")
+				assert.NotErrorIs(t, err, resilience.ErrTimeout, "the caller's own deadline is not our limit")
 			})
 		})
 		t.Run(tm.name+"/poll", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
 				ctx, cancel := context.WithCancel(context.Background())
-				err := s.Run(ctx, Limit{Timeout: time.Second}, func(inner context.Context) error {
+				err := run(ctx, s, limit{Timeout: time.Second}, func(inner context.Context) error {
 					require.NoError(t, inner.Err())
 					cancel()
 					return inner.Err()
@@ -142,25 +145,23 @@ func TestRunParentEndsFirst(t *testing.T) {
 	}
 }
 
+// A non-positive limit gives an already expired context, as
+// context.WithTimeout does; a nil fn is a ConfigError.
 func TestRunBadInput(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
-				called := false
-				fn := func(context.Context) error { called = true; return nil }
 				for _, d := range []time.Duration{0, -time.Second} {
-					err := s.Run(context.Background(), Limit{Op: "x", Timeout: d}, fn)
-					var ce *ConfigError
-					require.ErrorAs(t, err, &ce)
-					assert.Equal(t, "Limit.Timeout", ce.Field)
+					ctx, cancel := s.WithTimeout(context.Background(), d)
+					assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "limit %v", d)
+					<-ctx.Done()
+					cancel()
 				}
-				assert.False(t, called, "fn must not run with an invalid limit")
-				var ce *ConfigError
-				require.ErrorAs(t, s.Run(context.Background(), Limit{Timeout: time.Second}, nil), &ce)
-				_, err := Do[int](context.Background(), s, Limit{Timeout: time.Second}, nil)
-				require.ErrorAs(t, err, &ce)
+				var ce *resilience.ConfigError
+				require.ErrorAs(t, run(context.Background(), s, limit{Timeout: time.Second}, nil), &ce)
 				assert.Equal(t, "fn", ce.Field)
+				assert.Zero(t, s.Metrics().Pending)
 			})
 		})
 	}
@@ -168,8 +169,8 @@ func TestRunBadInput(t *testing.T) {
 
 func TestRunHugeLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScheduler(t)
-		err := s.Run(context.Background(), Limit{Timeout: time.Duration(1<<63 - 1)}, func(ctx context.Context) error {
+		s := newWatchdog(t)
+		err := run(context.Background(), s, limit{Timeout: time.Duration(1<<63 - 1)}, func(ctx context.Context) error {
 			dl, ok := ctx.Deadline()
 			assert.True(t, ok)
 			assert.True(t, dl.After(time.Now().Add(100*365*24*time.Hour)), "a huge limit must not wrap around: %v", dl)
@@ -180,20 +181,20 @@ func TestRunHugeLimit(t *testing.T) {
 }
 
 func TestRunPanic(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
 				var inner context.Context
 				require.PanicsWithValue(t, "kaboom", func() {
-					_ = s.Run(context.Background(), Limit{Timeout: time.Second}, func(ctx context.Context) error {
+					_ = run(context.Background(), s, limit{Timeout: time.Second}, func(ctx context.Context) error {
 						inner = ctx
 						panic("kaboom")
 					})
 				})
 				assert.ErrorIs(t, inner.Err(), context.Canceled, "the timer is released on panic")
 				if s != nil {
-					assert.Zero(t, s.Stats().Pending)
+					assert.Zero(t, s.Metrics().Pending)
 				}
 			})
 		})
@@ -201,29 +202,30 @@ func TestRunPanic(t *testing.T) {
 }
 
 func TestDo(t *testing.T) {
-	for _, tm := range timers {
+	for _, tm := range timerCases {
 		t.Run(tm.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := tm.new(t)
-				lim := Limit{Op: "answer", Timeout: time.Second}
-				v, err := Do(context.Background(), s, lim, func(context.Context) (int, error) { return 42, nil })
+				lim := limit{Op: "answer", Timeout: time.Second}
+				p := pipeline(s, lim)
+				v, err := resilience.Do(context.Background(), p, func(context.Context) (int, error) { return 42, nil })
 				require.NoError(t, err)
 				assert.Equal(t, 42, v)
 
-				v, err = Do(context.Background(), s, lim, func(context.Context) (int, error) { return 7, errBoom })
+				v, err = resilience.Do(context.Background(), p, func(context.Context) (int, error) { return 7, errBoom })
 				assert.ErrorIs(t, err, errBoom)
 				assert.Equal(t, 7, v, "fn's value comes with its error")
 
-				v, err = Do(context.Background(), s, lim, func(ctx context.Context) (int, error) {
+				v, err = resilience.Do(context.Background(), p, func(ctx context.Context) (int, error) {
 					<-ctx.Done()
-					return 13, nil
+					return 13, ctx.Err()
 				})
-				assert.ErrorIs(t, err, ErrElapsed)
-				assert.Zero(t, v, "a late value is dropped")
+				assert.ErrorIs(t, err, resilience.ErrTimeout)
+				assert.Equal(t, 13, v, "a late value comes with the timeout")
 
-				// An ErrElapsed from a nested call is fn's own error, not ours.
-				nested := &ElapsedError{Op: "inner", Limit: time.Millisecond}
-				v, err = Do(context.Background(), s, lim, func(context.Context) (int, error) { return 5, nested })
+				// An ErrTimeout from a nested call is fn's own error, not ours.
+				nested := &resilience.TimeoutError{Op: "inner", Limit: time.Millisecond}
+				v, err = resilience.Do(context.Background(), p, func(context.Context) (int, error) { return 5, nested })
 				assert.Same(t, nested, err)
 				assert.Equal(t, 5, v)
 			})
@@ -231,28 +233,18 @@ func TestDo(t *testing.T) {
 	}
 }
 
-func TestPackageRun(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		err := Run(context.Background(), Limit{Op: "op", Timeout: time.Millisecond}, func(ctx context.Context) error {
-			<-ctx.Done()
-			return ctx.Err()
+func TestTimeoutErrorNamesOpAndLimit(t *testing.T) {
+	for _, tm := range timerCases {
+		t.Run(tm.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				err := run(context.Background(), tm.new(t), limit{Op: "op", Timeout: time.Millisecond}, func(ctx context.Context) error {
+					<-ctx.Done()
+					return ctx.Err()
+				})
+				require.ErrorIs(t, err, resilience.ErrTimeout)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				assert.Equal(t, "resilience: op timed out after 1ms", err.Error())
+			})
 		})
-		require.ErrorIs(t, err, ErrElapsed)
-		assert.Equal(t, "deadline: op elapsed after 1ms", err.Error())
-	})
-}
-
-func TestElapsedErrorMessage(t *testing.T) {
-	cases := []struct {
-		err  ElapsedError
-		want string
-	}{
-		{ElapsedError{Op: "search", Limit: 250 * time.Millisecond}, "deadline: search elapsed after 250ms"},
-		{ElapsedError{Limit: time.Second}, "deadline: call elapsed after 1s"},
-		{ElapsedError{Op: "q", Limit: time.Second, Err: context.DeadlineExceeded}, "deadline: q elapsed after 1s"},
-		{ElapsedError{Op: "q", Limit: time.Second, Err: errBoom}, "deadline: q elapsed after 1s: boom"},
-	}
-	for _, tc := range cases {
-		assert.Equal(t, tc.want, tc.err.Error())
 	}
 }

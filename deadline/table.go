@@ -2,14 +2,17 @@ package deadline
 
 import (
 	"maps"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
-// DefaultTimeout is the default limit of a [Table] that has not been given
+// defaultTimeout is the default limit of a [Table] that has not been given
 // one.
-const DefaultTimeout = 30 * time.Second
+const defaultTimeout = 30 * time.Second
 
 // Table holds the limit of each operation: a default plus overrides by
 // operation name. Lookups ([Table.Limit]) read an immutable snapshot with
@@ -17,7 +20,7 @@ const DefaultTimeout = 30 * time.Second
 // publish the copy, so they are meant to be rare (configuration, not
 // traffic).
 //
-// The zero Table is ready to use: every operation gets [DefaultTimeout].
+// The zero Table is ready to use: every operation gets 30 seconds.
 // A Table is safe for concurrent use and must not be copied after first use.
 type Table struct {
 	mu   sync.Mutex // serialises writers
@@ -35,17 +38,17 @@ type entry struct {
 	ad *adaptive
 }
 
-var defaultLimits = &limits{def: DefaultTimeout}
+var defaultLimits = &limits{def: defaultTimeout}
 
-// NewTable returns a Table with the default limit def (DefaultTimeout if
-// zero) and the given overrides, which it copies. Negative durations, and
-// zero overrides, are refused with a [*ConfigError] naming the entry.
+// NewTable returns a Table with the default limit def (0 means 30 seconds)
+// and the given overrides, which it copies. Negative durations, and zero
+// overrides, are refused with a [*resilience.ConfigError] naming the entry.
 func NewTable(def time.Duration, overrides map[string]time.Duration) (*Table, error) {
 	if def == 0 {
-		def = DefaultTimeout
+		def = defaultTimeout
 	}
 	if def < 0 {
-		return nil, &ConfigError{Field: "Table default", Reason: "must be positive, got " + def.String()}
+		return nil, &resilience.ConfigError{Field: "deadline.Table.Default", Reason: "must be positive, got " + def.String()}
 	}
 	for op, d := range overrides {
 		if err := checkOverride(op, d); err != nil {
@@ -63,7 +66,7 @@ func NewTable(def time.Duration, overrides map[string]time.Duration) (*Table, er
 
 func checkOverride(op string, d time.Duration) error {
 	if d <= 0 {
-		return &ConfigError{Field: "Table[" + op + "]", Reason: "must be positive, got " + d.String()}
+		return &resilience.ConfigError{Field: "deadline.Table[" + strconv.Quote(op) + "]", Reason: "must be positive, got " + d.String()}
 	}
 	return nil
 }
@@ -76,23 +79,26 @@ func (t *Table) load() *limits {
 }
 
 // Limit returns the limit for op: its override if it has one, the default
-// otherwise. It allocates nothing.
-func (t *Table) Limit(op string) Limit {
-	lim, _ := t.lookup(op)
-	return lim
+// otherwise. It allocates nothing. Use it with the op's name as a
+// Pipeline's Name:
+//
+//	p := &resilience.Pipeline{Name: op, Timeout: tbl.Limit(op)}
+func (t *Table) Limit(op string) time.Duration {
+	d, _ := t.lookup(op)
+	return d
 }
 
 // lookup returns op's limit and, if it is adaptive, its state.
-func (t *Table) lookup(op string) (Limit, *adaptive) {
+func (t *Table) lookup(op string) (time.Duration, *adaptive) {
 	l := t.load()
 	e, ok := l.ops[op]
 	switch {
 	case !ok:
-		return Limit{Op: op, Timeout: l.def}, nil
+		return l.def, nil
 	case e.ad != nil:
-		return Limit{Op: op, Timeout: e.ad.current()}, e.ad
+		return e.ad.current(), e.ad
 	}
-	return Limit{Op: op, Timeout: e.d}, nil
+	return e.d, nil
 }
 
 // Default returns the limit of operations without an override.
@@ -115,7 +121,7 @@ func (t *Table) Delete(op string) {
 // SetDefault changes the default limit; d must be positive.
 func (t *Table) SetDefault(d time.Duration) error {
 	if d <= 0 {
-		return &ConfigError{Field: "Table default", Reason: "must be positive, got " + d.String()}
+		return &resilience.ConfigError{Field: "deadline.Table.Default", Reason: "must be positive, got " + d.String()}
 	}
 	t.update(func(l *limits) { l.def = d })
 	return nil

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 func TestTable(t *testing.T) {
@@ -15,28 +17,28 @@ func TestTable(t *testing.T) {
 		"slow_batch": 300 * time.Second,
 	})
 	require.NoError(t, err)
-	assert.Equal(t, Limit{Op: "fast_query", Timeout: 5 * time.Second}, tbl.Limit("fast_query"))
-	assert.Equal(t, Limit{Op: "other", Timeout: 30 * time.Second}, tbl.Limit("other"))
+	assert.Equal(t, 5*time.Second, tbl.Limit("fast_query"))
+	assert.Equal(t, 30*time.Second, tbl.Limit("other"))
 
 	require.NoError(t, tbl.Set("other", time.Second))
-	assert.Equal(t, time.Second, tbl.Limit("other").Timeout)
+	assert.Equal(t, time.Second, tbl.Limit("other"))
 	tbl.Delete("other")
-	assert.Equal(t, 30*time.Second, tbl.Limit("other").Timeout)
+	assert.Equal(t, 30*time.Second, tbl.Limit("other"))
 	require.NoError(t, tbl.SetDefault(time.Minute))
 	assert.Equal(t, time.Minute, tbl.Default())
-	assert.Equal(t, 5*time.Second, tbl.Limit("fast_query").Timeout, "overrides survive a new default")
+	assert.Equal(t, 5*time.Second, tbl.Limit("fast_query"), "overrides survive a new default")
 }
 
 func TestTableZeroValue(t *testing.T) {
 	var tbl Table
-	assert.Equal(t, Limit{Op: "x", Timeout: DefaultTimeout}, tbl.Limit("x"))
+	assert.Equal(t, defaultTimeout, tbl.Limit("x"))
 	require.NoError(t, tbl.Set("x", time.Second))
-	assert.Equal(t, time.Second, tbl.Limit("x").Timeout)
-	assert.Equal(t, DefaultTimeout, tbl.Limit("y").Timeout)
+	assert.Equal(t, time.Second, tbl.Limit("x"))
+	assert.Equal(t, defaultTimeout, tbl.Limit("y"))
 
 	def, err := NewTable(0, nil)
 	require.NoError(t, err)
-	assert.Equal(t, DefaultTimeout, def.Default())
+	assert.Equal(t, defaultTimeout, def.Default())
 }
 
 func TestTableBadInput(t *testing.T) {
@@ -45,14 +47,14 @@ func TestTableBadInput(t *testing.T) {
 		do    func() error
 		field string
 	}{
-		{"negative default", func() error { _, err := NewTable(-1, nil); return err }, "Table default"},
-		{"zero override", func() error { _, err := NewTable(0, map[string]time.Duration{"a": 0}); return err }, "Table[a]"},
-		{"negative Set", func() error { return (&Table{}).Set("b", -time.Second) }, "Table[b]"},
-		{"zero SetDefault", func() error { return (&Table{}).SetDefault(0) }, "Table default"},
+		{"negative default", func() error { _, err := NewTable(-1, nil); return err }, "deadline.Table.Default"},
+		{"zero override", func() error { _, err := NewTable(0, map[string]time.Duration{"a": 0}); return err }, `deadline.Table["a"]`},
+		{"negative Set", func() error { return (&Table{}).Set("b", -time.Second) }, `deadline.Table["b"]`},
+		{"zero SetDefault", func() error { return (&Table{}).SetDefault(0) }, "deadline.Table.Default"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var ce *ConfigError
+			var ce *resilience.ConfigError
 			require.ErrorAs(t, tc.do(), &ce)
 			assert.Equal(t, tc.field, ce.Field)
 		})
@@ -64,7 +66,7 @@ func TestTableCopiesOverrides(t *testing.T) {
 	tbl, err := NewTable(0, m)
 	require.NoError(t, err)
 	m["a"] = time.Hour
-	assert.Equal(t, time.Second, tbl.Limit("a").Timeout)
+	assert.Equal(t, time.Second, tbl.Limit("a"))
 }
 
 func TestTableLookupAllocs(t *testing.T) {
@@ -82,8 +84,8 @@ func TestTableConcurrent(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 1000 {
-				d := tbl.Limit("k").Timeout
-				assert.True(t, d == DefaultTimeout || d == time.Second)
+				d := tbl.Limit("k")
+				assert.True(t, d == defaultTimeout || d == time.Second)
 			}
 		})
 	}

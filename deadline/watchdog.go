@@ -1,84 +1,194 @@
 package deadline
 
 import (
-	"math"
+	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/timers"
 )
 
-// watchdog times the calls of the default scheduler, the one [Run] and
-// [Do] use when no *Scheduler is given. It is one runtime timer
-// (time.AfterFunc) aimed at the earliest pending deadline, and no goroutine
-// of its own: the runtime runs fire on a goroutine that exits once the
-// sweep is done, and with no pending deadline the timer is simply not
-// re-armed. So nothing outlives the calls, nothing needs stopping, and
-// there is no start or exit to race with: a call that lowers the earliest
-// deadline re-aims the timer, whether it is idle or about to fire.
-type watchdog struct {
-	mu sync.Mutex // serializes sweeps and timer resets
-	s  *Scheduler
-	t  *time.Timer
+// maxShards bounds Config.Shards.
+const maxShards = 1024
+
+// Config configures [New]. The zero value is valid.
+type Config struct {
+	// Name names the watchdog in its refusals; "" means "deadline".
+	Name string
+	// Shards is the number of independently locked timer heaps callers
+	// spread over, rounded up to a power of two; 0 means twice GOMAXPROCS.
+	// It must be between 0 and 1024.
+	Shards int
+	// OnLate, if set, is called when a function abandoned by
+	// [Watchdog.RunOrAbandon] finally returns. It runs on that function's
+	// goroutine, after the caller has gone, and may block only that
+	// goroutine. nil means nothing but the counters in [Metrics].
+	OnLate func(Late)
 }
 
-// defaultScheduler is the shared scheduler behind [Run] and [Do]. It is
-// built when the package is initialised, outside any testing/synctest
-// bubble, so its clock and its timer are the real ones; until its first
-// call it is a few idle heaps and a stopped timer.
-var defaultScheduler = newDefault()
-
-func newDefault() *Scheduler {
-	cfg, _ := Config{}.withDefaults() // the zero Config is valid
-	s := &Scheduler{
-		base:   time.Now(),
-		shards: make([]shard, cfg.Shards),
-		mask:   uint32(cfg.Shards - 1),
+func (c Config) validate() error {
+	switch {
+	case c.Shards < 0:
+		return &resilience.ConfigError{Field: "deadline.Config.Shards", Reason: "must not be negative"}
+	case c.Shards > maxShards:
+		return &resilience.ConfigError{Field: "deadline.Config.Shards", Reason: "must be at most 1024"}
 	}
-	s.next.Store(math.MaxInt64)
-	w := &watchdog{s: s}
-	w.t = time.AfterFunc(time.Duration(math.MaxInt64), w.fire)
-	w.t.Stop()
-	s.wd = w
-	return s
+	return nil
 }
 
-// rearm aims the timer at the earliest deadline published in s.next. A
-// caller calls it after lowering s.next; reading s.next under mu (rather
-// than using its own deadline) makes concurrent rearms end on the earliest.
-func (w *watchdog) rearm() {
+// Watchdog times contexts with one runtime timer instead of one per
+// context: [Watchdog.WithTimeout] pushes the deadline into one of a few
+// locked heaps, the context's cancel takes it out, and the timer, aimed at
+// the earliest pending deadline, cancels the contexts that are due. It has
+// no goroutine of its own; with no pending deadline its timer rests. It is
+// a [resilience.Timer], so a [resilience.Pipeline] can use it; a Pipeline
+// with no Timer uses a shared one built the same way.
+//
+// A Watchdog is what [Watchdog.RunOrAbandon] needs: an owner for the
+// goroutines of abandoned calls, which counts them ([Metrics]), reports
+// them (Config.OnLate) and waits for them ([Watchdog.Stop]). It satisfies
+// the component contract (Start, Stop, Done, Err) so a supervisor can own
+// it. A Watchdog is safe for concurrent use; a nil *Watchdog times
+// contexts on the shared timer and abandons nothing.
+type Watchdog struct {
+	set     *timers.Set
+	onLate  func(Late)
+	stopErr *resilience.RejectedError
+
+	mu      sync.Mutex // guards the abandon bookkeeping below
+	stopped bool
+	running int           // goroutines started by RunOrAbandon and not yet returned
+	drained chan struct{} // closed when stopped with nothing running
+
+	abandoned atomic.Int64
+	abandons  atomic.Uint64
+}
+
+var _ resilience.Timer = (*Watchdog)(nil)
+
+// New returns a watchdog. It starts no goroutine; its owner calls
+// [Watchdog.Stop] to wait for abandoned calls. An invalid cfg is a
+// [*resilience.ConfigError].
+func New(cfg Config) (*Watchdog, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Name == "" {
+		cfg.Name = "deadline"
+	}
+	return &Watchdog{
+		set:     timers.New(cfg.Shards),
+		onLate:  cfg.OnLate,
+		stopErr: &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
+		drained: make(chan struct{}),
+	}, nil
+}
+
+// WithTimeout is [context.WithTimeout] on the watchdog's timer: the
+// context ends with context.DeadlineExceeded after d, or when parent ends.
+// The caller must call cancel when its work returns. It costs one
+// allocation for the context (96 bytes) and one for cancel (16), and keeps
+// working after Stop (a caller in shutdown still needs its limits).
+func (w *Watchdog) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	t := w.start(parent, d)
+	if c, ok := t.Ctx.(*timers.Call); ok {
+		return c, c.Cancel
+	}
+	return t.Ctx, func() { t.Stop() }
+}
+
+// start times a context on w's timer, or on the shared one if w is nil.
+func (w *Watchdog) start(parent context.Context, d time.Duration) timers.Timeout {
+	if w == nil {
+		return timers.Start(parent, d)
+	}
+	return w.set.Start(parent, d)
+}
+
+// Start makes a stopped watchdog accept abandonable calls again, once
+// everything it waited for has returned; before that it returns the
+// [*resilience.RejectedError] with Reason [resilience.ErrStopped]. On a
+// running watchdog it does nothing.
+func (w *Watchdog) Start(context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.aim(w.s.now())
-}
-
-// aim resets the timer to s.next, if any deadline is published; mu is held.
-func (w *watchdog) aim(now int64) {
-	if next := w.s.next.Load(); next != math.MaxInt64 {
-		w.t.Reset(time.Duration(next - now))
+	if !w.stopped {
+		return nil
 	}
+	select {
+	case <-w.drained:
+	default:
+		return w.stopErr
+	}
+	w.stopped = false
+	w.drained = make(chan struct{})
+	return nil
 }
 
-// fire is the timer going off: it takes out the due calls, publishes and
-// aims at the earliest deadline left (if any), then cancels the due calls
-// outside the lock. The ordering argument is the sweeper's (see sweep.go).
-func (w *watchdog) fire() {
-	s := w.s
+// Stop refuses new [Watchdog.RunOrAbandon] calls and waits, until ctx is
+// done, for every abandoned function to return; it returns ctx's error if
+// ctx ends first (Go cannot interrupt them; [Watchdog.Done] closes when
+// the last one returns); the error says how many still run. Contexts already handed out keep their limits,
+// and WithTimeout keeps working. Stop is idempotent.
+func (w *Watchdog) Stop(ctx context.Context) error {
+	if w == nil {
+		return nil
+	}
 	w.mu.Lock()
-	s.next.Store(math.MaxInt64)
-	now := s.now()
-	due, earliest := s.takeDue(now, nil)
-	s.publish(earliest)
-	w.aim(now)
-	w.mu.Unlock()
-	for _, c := range due {
-		s.expire(c)
+	if !w.stopped {
+		w.stopped = true
+		if w.running == 0 {
+			close(w.drained)
+		}
 	}
+	drained := w.drained
+	w.mu.Unlock()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+	}
+	w.mu.Lock()
+	n := w.running
+	w.mu.Unlock()
+	return fmt.Errorf("deadline: %d abandoned calls still running: %w", n, ctx.Err())
 }
 
-// inBubble reports whether now, a reading of the default scheduler's
-// clock, was taken inside a testing/synctest bubble. Outside one the
-// reading is monotonic and never negative. Inside one time.Now has no
-// monotonic reading and its fake clock starts in 2000, so the reading is
-// years before the scheduler was built. Such calls must not use the
-// shared timer, which runs on the real clock: they get a runtime timer of
-// the bubble's clock instead.
-func inBubble(now int64) bool { return now < 0 }
+// Done returns a channel closed once the watchdog is stopped and every
+// function it abandoned has returned.
+func (w *Watchdog) Done() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.drained
+}
+
+// Err returns nil: a watchdog has no failure of its own (a late
+// function's error or panic goes to Config.OnLate).
+func (w *Watchdog) Err() error { return nil }
+
+// Metrics is a snapshot of a watchdog's counters.
+type Metrics struct {
+	Pending int    // deadlines armed and neither fired nor cancelled
+	Fired   uint64 // deadlines that ended their context before its cancel
+	// Abandoned is the number of functions still running after
+	// RunOrAbandon released their caller; AbandonedTotal counts them all.
+	Abandoned      int
+	AbandonedTotal uint64
+}
+
+// Metrics returns the watchdog's counters (zero for a nil *Watchdog). It
+// briefly locks each heap.
+func (w *Watchdog) Metrics() Metrics {
+	if w == nil {
+		return Metrics{}
+	}
+	return Metrics{
+		Pending:        w.set.Pending(),
+		Fired:          w.set.Fired(),
+		Abandoned:      int(w.abandoned.Load()),
+		AbandonedTotal: w.abandons.Load(),
+	}
+}

@@ -11,17 +11,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/timers"
 )
 
 // The default path allocates less than context.WithTimeout: one object per
 // call against four.
 func TestDefaultRunAllocatesLessThanContext(t *testing.T) {
 	ctx := context.Background()
-	lim := Limit{Op: "op", Timeout: time.Second}
+	p := &resilience.Pipeline{Name: "op", Timeout: time.Second}
 	fn := func(ctx context.Context) error { return ctx.Err() }
-	run := testing.AllocsPerRun(1000, func() { _ = Run(ctx, lim, fn) })
+	run := testing.AllocsPerRun(1000, func() { _ = p.Run(ctx, fn) })
 	do := testing.AllocsPerRun(1000, func() {
-		_, _ = Do(ctx, nil, lim, func(ctx context.Context) (int, error) { return 1, ctx.Err() })
+		_, _ = resilience.Do(ctx, p, func(ctx context.Context) (int, error) { return 1, ctx.Err() })
 	})
 	bar := testing.AllocsPerRun(1000, func() {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -39,18 +42,19 @@ func TestDefaultRunAllocatesLessThanContext(t *testing.T) {
 // the bubble).
 func TestWatchdogIdleBusyCycles(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newDefault()
+		s, err := New(Config{})
+		require.NoError(t, err)
 		r := rand.New(rand.NewPCG(3, 4))
 		for cycle := range 20 {
 			var wg sync.WaitGroup
 			for i := range 50 {
-				lim := Limit{Timeout: time.Duration(1+r.IntN(100)) * time.Millisecond}
+				lim := limit{Timeout: time.Duration(1+r.IntN(100)) * time.Millisecond}
 				work := time.Duration(r.IntN(120)) * time.Millisecond
 				start := time.Duration(r.IntN(30)) * time.Millisecond
 				wg.Go(func() {
 					time.Sleep(start)
 					began := time.Now()
-					err := s.Run(context.Background(), lim, func(ctx context.Context) error {
+					err := run(context.Background(), s, lim, func(ctx context.Context) error {
 						select {
 						case <-time.After(work):
 							return nil
@@ -64,13 +68,13 @@ func TestWatchdogIdleBusyCycles(t *testing.T) {
 						assert.NoError(t, err, "cycle %d call %d", cycle, i)
 						assert.Equal(t, work, took, "cycle %d call %d", cycle, i)
 					case work > lim.Timeout:
-						assert.ErrorIs(t, err, ErrElapsed, "cycle %d call %d", cycle, i)
+						assert.ErrorIs(t, err, resilience.ErrTimeout, "cycle %d call %d", cycle, i)
 						assert.Equal(t, lim.Timeout, took, "cycle %d call %d ends at its limit", cycle, i)
 					}
 				})
 			}
 			wg.Wait()
-			require.Zero(t, s.Stats().Pending)
+			require.Zero(t, s.Metrics().Pending)
 			time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond) // idle: the timer fires once more, then rests
 		}
 	})
@@ -87,8 +91,8 @@ func TestDefaultConcurrentIdleBusy(t *testing.T) {
 		for g := range 16 {
 			wg.Go(func() {
 				for i := range 40 {
-					lim := Limit{Timeout: time.Duration(1+(g+i+cycle)%4) * time.Millisecond}
-					err := Run(context.Background(), lim, func(ctx context.Context) error {
+					lim := limit{Timeout: time.Duration(1+(g+i+cycle)%4) * time.Millisecond}
+					err := run(context.Background(), nil, lim, func(ctx context.Context) error {
 						if i%3 == 0 {
 							<-ctx.Done()
 							return ctx.Err()
@@ -96,16 +100,16 @@ func TestDefaultConcurrentIdleBusy(t *testing.T) {
 						return nil
 					})
 					if i%3 == 0 || err != nil {
-						assert.ErrorIs(t, err, ErrElapsed)
+						assert.ErrorIs(t, err, resilience.ErrTimeout)
 					}
 				}
 			})
 		}
 		wg.Wait()
-		require.Zero(t, defaultScheduler.Stats().Pending)
+		require.Zero(t, timers.Shared().Pending())
 		if cycle%2 == 0 {
 			// Let the timer fire and go idle before the next burst.
-			_ = Run(context.Background(), Limit{Timeout: 5 * time.Millisecond}, func(ctx context.Context) error {
+			_ = run(context.Background(), nil, limit{Timeout: 5 * time.Millisecond}, func(ctx context.Context) error {
 				<-ctx.Done()
 				return nil
 			})
@@ -119,12 +123,12 @@ func TestDefaultConcurrentIdleBusy(t *testing.T) {
 func TestDefaultRunInBubbleUsesBubbleClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		began := time.Now()
-		err := Run(context.Background(), Limit{Timeout: time.Hour}, func(ctx context.Context) error {
-			assert.Zero(t, defaultScheduler.Stats().Pending, "the shared watchdog must not time it")
+		err := run(context.Background(), nil, limit{Timeout: time.Hour}, func(ctx context.Context) error {
+			assert.Zero(t, timers.Shared().Pending(), "the shared watchdog must not time it")
 			<-ctx.Done()
 			return ctx.Err()
 		})
-		assert.ErrorIs(t, err, ErrElapsed)
+		assert.ErrorIs(t, err, resilience.ErrTimeout)
 		assert.Equal(t, time.Hour, time.Since(began))
 	})
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
-	"github.com/llm-research-lab/resilience/deadline"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -19,13 +18,13 @@ import (
 // calls, and an open breaker ends the retry loop: its error carries a
 // retry-after, which the loop waits for if that fits before the context's
 // deadline and the retry policy's MaxDelay, and otherwise stops at once.
-func retryOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
+func retryOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breaker, attempt *resilience.Pipeline, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
 	return resilience.Do(ctx, r, func(ctx context.Context) (T, error) {
-		attempt := resilience.Attempt(ctx)
+		n := resilience.Attempt(ctx)
 		// An *breaker.OpenError carries RetryAfter (with breaker.ProbeMargin
 		// added), which the retry loop finds in the error chain.
 		return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
-			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
+			return resilience.Do(ctx, attempt, func(ctx context.Context) (T, error) { return op(ctx, n) })
 		})
 	})
 }
@@ -34,11 +33,11 @@ func retryOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breake
 // breaker judges whole retried calls, so failures that a retry absorbs
 // never count against the upstream, and an open breaker refuses the call
 // before any attempt is made.
-func breakerOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
+func breakerOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breaker, attempt *resilience.Pipeline, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
 	return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
 		return resilience.Do(ctx, r, func(ctx context.Context) (T, error) {
-			attempt := resilience.Attempt(ctx)
-			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
+			n := resilience.Attempt(ctx)
+			return resilience.Do(ctx, attempt, func(ctx context.Context) (T, error) { return op(ctx, n) })
 		})
 	})
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
-	"github.com/llm-research-lab/resilience/deadline"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -28,16 +28,16 @@ func Example_breakerOutside() {
 	defer b.Stop(ctx)
 	events, _ := b.Subscribe(ctx, 4)
 	r, _ := retry.New(retry.Config{MaxAttempts: 3, InitialDelay: time.Millisecond, Jitter: retry.NoJitter})
-	lim := deadline.Limit{Op: "payments", Timeout: time.Second}
+	attempt := &resilience.Pipeline{Name: "payments", Timeout: time.Second}
 
 	up := &down{}
 	for call := 1; call <= 2; call++ {
-		_, err := breakerOutside(ctx, r, b, nil, lim, up.call)
+		_, err := breakerOutside(ctx, r, b, attempt, up.call)
 		fmt.Printf("call %d: upstream called %d times so far; %v\n", call, up.calls, err != nil)
 	}
 	ev := <-events // the breaker's actor opens it; wait until it has
 	fmt.Printf("breaker %s: %s → %s after %s\n", ev.Name, ev.From, ev.To, ev.Reason)
-	_, err := breakerOutside(ctx, r, b, nil, lim, up.call)
+	_, err := breakerOutside(ctx, r, b, attempt, up.call)
 	fmt.Printf("call 3: upstream called %d times so far; open: %v\n", up.calls, errors.Is(err, breaker.ErrOpen))
 	// Output:
 	// call 1: upstream called 3 times so far; true
@@ -57,17 +57,17 @@ func Example_retryOutside() {
 	defer b.Stop(context.Background())
 	events, _ := b.Subscribe(ctx, 4)
 	r, _ := retry.New(retry.Config{MaxAttempts: 2, InitialDelay: time.Millisecond, Jitter: retry.NoJitter})
-	lim := deadline.Limit{Op: "payments", Timeout: time.Second}
+	attempt := &resilience.Pipeline{Name: "payments", Timeout: time.Second}
 
 	up := &down{}
-	_, err := retryOutside(ctx, r, b, nil, lim, up.call)
+	_, err := retryOutside(ctx, r, b, attempt, up.call)
 	var re *retry.Error
 	errors.As(err, &re)
 	fmt.Printf("call 1: %d attempts, upstream called %d times, stopped: %v\n", re.Attempts, up.calls, re.Reason)
 	ev := <-events
 	fmt.Printf("breaker %s: %s → %s after %s\n", ev.Name, ev.From, ev.To, ev.Reason)
 
-	_, err = retryOutside(ctx, r, b, nil, lim, up.call)
+	_, err = retryOutside(ctx, r, b, attempt, up.call)
 	errors.As(err, &re)
 	var open *breaker.OpenError
 	errors.As(err, &open)

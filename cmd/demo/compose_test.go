@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
-	"github.com/llm-research-lab/resilience/deadline"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -19,7 +19,7 @@ import (
 // They run on virtual time: while a retry sleeps, the breaker's actor
 // handles its messages before the clock moves, so the trips are exact.
 
-type composeFunc func(context.Context, *retry.Policy, *breaker.Breaker, *deadline.Scheduler, deadline.Limit, func(context.Context, int) (string, error)) (string, error)
+type composeFunc func(context.Context, *retry.Policy, *breaker.Breaker, *resilience.Pipeline, func(context.Context, int) (string, error)) (string, error)
 
 var orders = []struct {
 	name string
@@ -29,7 +29,7 @@ var orders = []struct {
 	{"retry(breaker(deadline))", retryOutside[string]},
 }
 
-var lim = deadline.Limit{Op: "payments", Timeout: 50 * time.Millisecond}
+var attempt = &resilience.Pipeline{Name: "payments", Timeout: 50 * time.Millisecond}
 
 func newBreaker(t *testing.T, cfg breaker.Config) *breaker.Breaker {
 	t.Helper()
@@ -70,7 +70,7 @@ func TestRetryOutsideWaitsForTheBreakersRetryAfter(t *testing.T) {
 		defer cancel()
 
 		start := time.Now()
-		v, err := retryOutside(ctx, r, b, nil, lim, up.call)
+		v, err := retryOutside(ctx, r, b, attempt, up.call)
 
 		require.NoError(t, err, "the loop should wait out the open breaker and succeed on the probe")
 		assert.Equal(t, "ok", v)
@@ -90,7 +90,7 @@ func TestRetryOutsideStopsAtOnceWhenRetryAfterIsPastTheDeadline(t *testing.T) {
 		defer cancel()
 
 		start := time.Now()
-		_, err := retryOutside(ctx, r, b, nil, lim, up.call)
+		_, err := retryOutside(ctx, r, b, attempt, up.call)
 
 		var re *retry.Error
 		require.ErrorAs(t, err, &re)
@@ -110,14 +110,14 @@ func TestBreakerOutsideRefusesBeforeAnyAttempt(t *testing.T) {
 		ctx := context.Background()
 
 		for range 2 {
-			_, err := breakerOutside(ctx, r, b, nil, lim, up.call)
+			_, err := breakerOutside(ctx, r, b, attempt, up.call)
 			require.Error(t, err)
 		}
 		synctest.Wait() // let the actor open the breaker
 		require.Equal(t, breaker.Open, b.State(), "two failed retried calls open a threshold-2 breaker")
 		require.Equal(t, 6, up.calls, "each retried call made its three attempts")
 
-		_, err := breakerOutside(ctx, r, b, nil, lim, up.call)
+		_, err := breakerOutside(ctx, r, b, attempt, up.call)
 		assert.ErrorIs(t, err, breaker.ErrOpen)
 		assert.Equal(t, 6, up.calls, "an open breaker outside the retry makes no attempt")
 	})
@@ -139,7 +139,7 @@ func TestWhatTheBreakerSeesOfAbsorbedFailures(t *testing.T) {
 				r := newRetrier(t, retry.Config{MaxAttempts: 2, InitialDelay: time.Millisecond, Jitter: retry.NoJitter})
 				up := &script{fail: func(i int) bool { return i%2 == 0 }}
 				for range 10 {
-					_, err := tc.run(context.Background(), r, b, nil, lim, up.call)
+					_, err := tc.run(context.Background(), r, b, attempt, up.call)
 					require.NoError(t, err)
 				}
 				m := b.Metrics()
@@ -167,11 +167,11 @@ func TestEachAttemptGetsItsOwnDeadline(t *testing.T) {
 					return "ok", nil
 				}
 				start := time.Now()
-				v, err := o.run(context.Background(), r, b, nil, lim, hangFirst)
+				v, err := o.run(context.Background(), r, b, attempt, hangFirst)
 				require.NoError(t, err)
 				assert.Equal(t, "ok", v)
 				assert.Equal(t, 2, attempts)
-				assert.Equal(t, lim.Timeout+time.Millisecond, time.Since(start), "the hung attempt is cut at its own limit")
+				assert.Equal(t, attempt.Timeout+time.Millisecond, time.Since(start), "the hung attempt is cut at its own limit")
 			})
 		})
 	}

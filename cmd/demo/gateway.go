@@ -73,7 +73,7 @@ type backend struct {
 type gateway struct {
 	resilient bool
 	table     *deadline.Table
-	sched     *deadline.Scheduler // nil is valid: runtime timers
+	sched     *deadline.Watchdog // nil without the library
 	backends  map[string]*backend
 	order     []string // upstream names, in a stable order
 	routes    []route
@@ -145,7 +145,7 @@ func newBackend(name, url string) (*backend, error) {
 func classify(err error) breaker.Outcome {
 	var se *statusError
 	switch {
-	case errors.Is(err, deadline.ErrElapsed):
+	case errors.Is(err, resilience.ErrTimeout):
 		return breaker.Failure
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return breaker.Ignore
@@ -193,7 +193,7 @@ func (e *statusError) Error() string { return fmt.Sprintf("%s answered %d", e.up
 // the operational endpoints.
 func (g *gateway) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
-	mw, err := deadline.Middleware(deadline.HTTPConfig{Table: g.table, Scheduler: g.sched, Status: http.StatusGatewayTimeout})
+	mw, err := deadline.Middleware(deadline.HTTPConfig{Table: g.table, Watchdog: g.sched, Status: http.StatusGatewayTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -265,9 +265,9 @@ func (g *gateway) caller(rt route) (callFunc, error) {
 		return nil, err
 	}
 	client := &http.Client{Transport: &deadline.Transport{Base: g.transport}}
-	lim := g.table.Limit(attemptOp(rt))
+	attempt := &resilience.Pipeline{Name: attemptOp(rt), Timeout: g.table.Limit(attemptOp(rt)), Timer: g.sched}
 	return func(ctx context.Context, query string) ([]byte, error) {
-		return retryOutside(ctx, r, b.breaker, g.sched, lim, func(ctx context.Context, attempt int) ([]byte, error) {
+		return retryOutside(ctx, r, b.breaker, attempt, func(ctx context.Context, attempt int) ([]byte, error) {
 			return fetch(ctx, client, b, query, attempt)
 		})
 	}, nil
@@ -351,7 +351,7 @@ func verdict(err error) (status int, outcome string, after time.Duration) {
 		return http.StatusServiceUnavailable, outcomeFastFail, max(oe.RetryAfter(), time.Second)
 	case errors.Is(last, breaker.ErrRejected):
 		return http.StatusServiceUnavailable, outcomeFastFail, time.Second
-	case errors.Is(last, deadline.ErrElapsed), errors.Is(last, context.DeadlineExceeded),
+	case errors.Is(last, resilience.ErrTimeout), errors.Is(last, context.DeadlineExceeded),
 		errors.As(last, &ne) && ne.Timeout():
 		return http.StatusGatewayTimeout, outcomeTimeout, 0
 	case errors.Is(last, context.Canceled):

@@ -89,7 +89,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(g.coord.ActiveConnections()))
 	}
 	if g.sched != nil {
-		ch <- prometheus.MustNewConstMetric(descFired, prometheus.CounterValue, float64(g.sched.Stats().Fired))
+		ch <- prometheus.MustNewConstMetric(descFired, prometheus.CounterValue, float64(g.sched.Metrics().Fired))
 	}
 }
 

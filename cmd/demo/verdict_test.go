@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
-	"github.com/llm-research-lab/resilience/deadline"
 )
 
 func TestVerdictMapsErrorsToStatuses(t *testing.T) {
@@ -23,7 +23,7 @@ func TestVerdictMapsErrorsToStatuses(t *testing.T) {
 		{"success", nil, http.StatusOK, outcomeOK},
 		{"open breaker", &breaker.OpenError{Name: "p", Until: time.Now().Add(time.Minute)}, http.StatusServiceUnavailable, outcomeFastFail},
 		{"half-open full", breaker.ErrRejected, http.StatusServiceUnavailable, outcomeFastFail},
-		{"attempt deadline", &deadline.ElapsedError{Op: "p", Limit: time.Second}, http.StatusGatewayTimeout, outcomeTimeout},
+		{"attempt deadline", &resilience.TimeoutError{Op: "p", Limit: time.Second}, http.StatusGatewayTimeout, outcomeTimeout},
 		{"client gone", context.Canceled, http.StatusServiceUnavailable, outcomeCanceled},
 		{"upstream 500", &statusError{"p", 500}, http.StatusBadGateway, outcomeError},
 		{"refused", errors.New("connection refused"), http.StatusBadGateway, outcomeError},
@@ -37,7 +37,7 @@ func TestVerdictMapsErrorsToStatuses(t *testing.T) {
 }
 
 func TestClassifyTellsTheBreakerWhoFailed(t *testing.T) {
-	assert.Equal(t, breaker.Failure, classify(&deadline.ElapsedError{Op: "p", Limit: time.Second, Err: context.Canceled}),
+	assert.Equal(t, breaker.Failure, classify(&resilience.TimeoutError{Op: "p", Limit: time.Second, Err: context.Canceled}),
 		"an attempt cut by its own deadline is the upstream's failure, even though its late error is Canceled")
 	assert.Equal(t, breaker.Ignore, classify(context.Canceled), "the caller giving up is nobody's failure")
 	assert.Equal(t, breaker.Success, classify(&statusError{"p", 404}), "a 4xx means the upstream works")

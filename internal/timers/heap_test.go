@@ -1,4 +1,4 @@
-package deadline
+package timers
 
 import (
 	"slices"
@@ -13,11 +13,11 @@ import (
 func TestShardHeapProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var sh shard
-		var live []*call
+		var live []*Call
 		for range rapid.IntRange(1, 200).Draw(t, "steps") {
 			switch rapid.IntRange(0, 2).Draw(t, "op") {
 			case 0:
-				c := &call{when: rapid.Int64Range(0, 50).Draw(t, "when"), index: -1}
+				c := &Call{when: rapid.Int64Range(0, 50).Draw(t, "when"), index: -1}
 				sh.push(c)
 				live = append(live, c)
 			case 1:
@@ -34,12 +34,12 @@ func TestShardHeapProperties(t *testing.T) {
 				if len(live) == 0 {
 					continue
 				}
-				earliest := slices.MinFunc(live, func(a, b *call) int { return int(a.when - b.when) })
+				earliest := slices.MinFunc(live, func(a, b *Call) int { return int(a.when - b.when) })
 				c := sh.remove(0)
 				if c.when != earliest.when {
 					t.Fatalf("popped deadline %d, earliest is %d", c.when, earliest.when)
 				}
-				live = slices.DeleteFunc(live, func(x *call) bool { return x == c })
+				live = slices.DeleteFunc(live, func(x *Call) bool { return x == c })
 			}
 			checkHeap(t, &sh, len(live))
 		}
