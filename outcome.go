@@ -50,7 +50,8 @@ func (o Outcome) String() string {
 //   - a [Permanent] error is [Terminal];
 //   - a [RetryAfter] error or a refusal ([ErrRejected]) is [Throttled];
 //   - context.Canceled and [ErrStopped] are [Ignored];
-//   - anything else, context.DeadlineExceeded included, is [Failure].
+//   - anything else, a [TimeoutError] and context.DeadlineExceeded
+//     included, is [Failure].
 func Classify(err error) Outcome {
 	if err == nil {
 		return Success
@@ -59,6 +60,8 @@ func Classify(err error) Outcome {
 	switch {
 	case errors.As(err, &self):
 		return self.Outcome()
+	case errors.Is(err, ErrTimeout):
+		return Failure // even when the late error it wraps is a cancellation
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
 		return Ignored
 	case errors.Is(err, ErrRejected):

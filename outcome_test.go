@@ -31,6 +31,7 @@ func TestClassify(t *testing.T) {
 		{"plain error", errDown, resilience.Failure},
 		{"deadline", context.DeadlineExceeded, resilience.Failure},
 		{"timeout", &resilience.TimeoutError{Op: "x", Limit: time.Second}, resilience.Failure},
+		{"timeout with a late cancellation", &resilience.TimeoutError{Op: "x", Limit: time.Second, Err: context.Canceled}, resilience.Failure},
 		{"cancelled", fmt.Errorf("call: %w", context.Canceled), resilience.Ignored},
 		{"permanent", resilience.Permanent(errDown), resilience.Terminal},
 		{"permanent, wrapped", fmt.Errorf("x: %w", resilience.Permanent(errDown)), resilience.Terminal},
