@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/llm-research-lab/resilience"
 
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/deadline"
@@ -21,9 +22,10 @@ import (
 // (retry.CauseOpen).
 func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
 	return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
-		// An *breaker.OpenError carries RetryAfter (with breaker.ProbeMargin
-		// added), which the retry loop finds in the error chain.
-		return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+		// An open breaker's *resilience.RejectedError carries RetryAfter
+		// (with a probe margin added), which the retry loop finds in the
+		// error chain.
+		return resilience.Do(ctx, b, func(ctx context.Context) (T, error) {
 			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
 		})
 	})
@@ -34,7 +36,7 @@ func retryOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Break
 // never count against the upstream, and an open breaker refuses the call
 // before any attempt is made.
 func breakerOutside[T any](ctx context.Context, r *retry.Retrier, b *breaker.Breaker, s *deadline.Scheduler, lim deadline.Limit, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
-	return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+	return resilience.Do(ctx, b, func(ctx context.Context) (T, error) {
 		return retry.DoValue(ctx, r, func(ctx context.Context, attempt int) (T, error) {
 			return deadline.Do(ctx, s, lim, func(ctx context.Context) (T, error) { return op(ctx, attempt) })
 		})
