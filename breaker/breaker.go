@@ -277,6 +277,15 @@ func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	if s.pass {
 		return s.done, nil
 	}
+	if s.reject {
+		return nil, b.rejectOpen(s)
+	}
+	return b.allowSlow(ctx, s)
+}
+
+// allowSlow is Allow for every case but a plain closed or open breaker,
+// kept apart so that Allow's own frame stays small.
+func (b *Breaker) allowSlow(ctx context.Context, s *snapshot) (done func(error), err error) {
 	p, err := b.acquireCtx(ctx, s)
 	switch {
 	case err == errEvicted:

@@ -131,7 +131,11 @@ func TestFamilyRefusalsAndLifecycle(t *testing.T) {
 		}
 		require.NoError(t, f.Stop(ctx))
 		<-f.Done()
-		<-a.act.Load().Done() // every goroutine of the family has exited
+		select {
+		case <-a.act.Load().Done():
+		default:
+			t.Fatal("Done is closed before a key's actor has exited")
+		}
 		require.NoError(t, f.Err())
 		require.ErrorIs(t, f.Start(ctx), resilience.ErrStopped)
 		require.ErrorIs(t, a.Run(ctx, succeed), resilience.ErrStopped)
