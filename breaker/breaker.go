@@ -131,7 +131,13 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 	switch m.state {
 	case Closed:
 		s.pass = b.cfg.SlowCallDuration == 0
-		s.done = func(err error) { b.closedDone(s, err) }
+		s.done = func(err error) { // Allow's done: the success path is inlined
+			if err == nil {
+				b.closedSuccess(s)
+				return
+			}
+			b.closedError(context.Background(), s, err)
+		}
 	case Open:
 		s.reject = true
 		until := m.until // zero when forced open: no probe is scheduled
@@ -169,8 +175,8 @@ func (b *Breaker) successor() (*Breaker, error) {
 // State returns the current state. It is one atomic load.
 func (b *Breaker) State() State { return b.snap.Load().state }
 
-// Name returns the breaker's Config.Name, or in a [Family] with string
-// keys, its key.
+// Name returns the breaker's Config.Name, or in a [Family] its key
+// (fmt.Sprint of it when the key is not a string).
 func (b *Breaker) Name() string { return b.name }
 
 // Run calls fn through b and returns its error unchanged. While b is open

@@ -183,16 +183,6 @@ func (b *Breaker) closedSuccess(s *snapshot) {
 	}
 }
 
-// closedDone is Allow's done for closed generation s: finish for a permit
-// without timing or probe, in fewer calls.
-func (b *Breaker) closedDone(s *snapshot, err error) {
-	if err == nil {
-		b.closedSuccess(s)
-		return
-	}
-	b.closedError(context.Background(), s, err)
-}
-
 // closedError classifies err from a call in closed generation s. A panic
 // in the classifier counts as a failure and goes on unwinding.
 func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
