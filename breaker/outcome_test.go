@@ -143,3 +143,17 @@ func TestFamilyRefusalsAndLifecycle(t *testing.T) {
 		require.ErrorIs(t, err, resilience.ErrStopped)
 	})
 }
+
+// component is the lifecycle contract, restated here: the breaker package
+// does not import lifecycle, it satisfies the contract structurally.
+type component interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+	Done() <-chan struct{}
+	Err() error
+}
+
+var (
+	_ component = (*Breaker)(nil)
+	_ component = (*Family[string])(nil)
+)
