@@ -26,7 +26,15 @@ func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error
 		v, err = fn(ctx)
 		return v, err
 	}
-	err = p.Run(ctx, func(ctx context.Context) error {
+	return doPolicy(ctx, p, fn)
+}
+
+// doPolicy is Do through a Policy that is not a Gate. It is a function of
+// its own so that the value its closure captures is moved to the heap
+// here, not on Do's allocation-free Gate path.
+func doPolicy[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
+	var v T
+	err := p.Run(ctx, func(ctx context.Context) error {
 		var err error
 		v, err = fn(ctx)
 		return err

@@ -56,10 +56,10 @@ func Classify(err error) Outcome {
 	if err == nil {
 		return Success
 	}
-	var self interface{ Outcome() Outcome }
+	if o, ok := selfClassified(err); ok {
+		return o
+	}
 	switch {
-	case errors.As(err, &self):
-		return self.Outcome()
 	case errors.Is(err, ErrTimeout):
 		return Failure // even when the late error it wraps is a cancellation
 	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
@@ -68,6 +68,32 @@ func Classify(err error) Outcome {
 		return Throttled
 	}
 	return Failure
+}
+
+// selfClassified returns the outcome of the first error in err's chain
+// with an Outcome() Outcome method. It walks the chain as errors.As does
+// (Unwrap() error and Unwrap() []error, depth first) but without
+// allocating, so classifying a failure on a hot path costs no garbage.
+func selfClassified(err error) (Outcome, bool) {
+	for err != nil {
+		if s, ok := err.(interface{ Outcome() Outcome }); ok {
+			return s.Outcome(), true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if o, ok := selfClassified(e); ok {
+					return o, true
+				}
+			}
+			return 0, false
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 // Permanent marks err as [Terminal]: retry stops at once and returns it.

@@ -10,6 +10,7 @@ import (
 	eapache "github.com/eapache/go-resiliency/breaker"
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/sony/gobreaker/v2"
@@ -98,31 +99,41 @@ func benchResilience(b *testing.B, s scenario) {
 	br := newResilience(b, s.open)
 	if !s.parallel {
 		for b.Loop() {
-			_ = br.Call(ctx, okWork)
+			_, _ = resilience.Do(ctx, br, okValue)
 		}
 		return
 	}
 	b.RunParallel(func(pb *testing.PB) {
 		for i := 1; pb.Next(); i++ {
-			_ = br.Call(ctx, s.work(i))
+			_, _ = resilience.Do(ctx, br, s.value(i))
 		}
 	})
 }
 
+// okValue and failValue are okWork and failWork for resilience.Do, which
+// returns the function's value: that is how users call a breaker.
+func okValue(context.Context) (struct{}, error)   { return struct{}{}, nil }
+func failValue(context.Context) (struct{}, error) { return struct{}{}, errWork }
+
+// value is work for resilience.Do.
+func (s scenario) value(i int) func(context.Context) (struct{}, error) {
+	if s.failEvery > 0 && i%s.failEvery == 0 {
+		return failValue
+	}
+	return okValue
+}
+
 func newResilience(tb testing.TB, open bool) *breaker.Breaker {
 	ctx := context.Background()
-	br, err := breaker.New(breaker.Config{OpenTimeout: time.Hour})
+	events := make(chan breaker.Event, 1)
+	br, err := breaker.New(breaker.Config{OpenTimeout: time.Hour, Events: events})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = br.Stop(ctx) })
 	if open {
-		events, err := br.Subscribe(ctx, 1)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for range breaker.DefaultFailureThreshold {
-			_ = br.Call(ctx, failWork)
+		for range 5 { // the default FailureThreshold
+			_ = br.Run(ctx, failWork)
 		}
 		<-events // opened by its actor
 	}

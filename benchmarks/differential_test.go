@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/sony/gobreaker/v2"
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,7 @@ func runDifferential(t *testing.T, seed uint64) {
 		if r.IntN(10) < 7 {
 			result := outcomes[r.IntN(len(outcomes))]
 			work := func(context.Context) error { return result }
-			got := ours.Call(ctx, work)
+			got := ours.Run(ctx, work)
 			_, want := theirs.Execute(func() (struct{}, error) { return struct{}{}, work(ctx) })
 			synctest.Wait() // let the actor apply what the call reported
 			require.Equal(t, answer(want), answer(got), "step %d: call returning %v", step, result)
@@ -73,12 +74,17 @@ func runDifferential(t *testing.T, seed uint64) {
 	}
 }
 
-// answer names a call's result in terms both libraries share.
+// answer names a call's result in terms both libraries share. Ours
+// refuses with resilience.ErrOpen both when open (with the time of the
+// next probe in Until) and when half-open with every probe slot taken
+// (Until unknown, so zero).
 func answer(err error) string {
+	var re *resilience.RejectedError
+	halfOpenFull := errors.As(err, &re) && re.Until.IsZero()
 	switch {
-	case errors.Is(err, breaker.ErrOpen), errors.Is(err, gobreaker.ErrOpenState):
+	case errors.Is(err, resilience.ErrOpen) && !halfOpenFull, errors.Is(err, gobreaker.ErrOpenState):
 		return "open"
-	case errors.Is(err, breaker.ErrRejected), errors.Is(err, gobreaker.ErrTooManyRequests):
+	case errors.Is(err, resilience.ErrOpen), errors.Is(err, gobreaker.ErrTooManyRequests):
 		return "rejected"
 	case err == nil:
 		return "ok"

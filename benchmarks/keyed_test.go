@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/sony/gobreaker/v2"
 )
@@ -129,7 +130,7 @@ func makeKeyedPlain16(tb testing.TB) keyedCall {
 	i := 0
 	return func(_ string, work func(context.Context) error) error {
 		i++
-		return brs[i&15].Call(ctx, work)
+		return brs[i&15].Run(ctx, work)
 	}
 }
 
@@ -140,7 +141,7 @@ func makeKeyedPlain(tb testing.TB) keyedCall {
 	}
 	tb.Cleanup(func() { _ = br.Stop(context.Background()) })
 	ctx := context.Background()
-	return func(_ string, work func(context.Context) error) error { return br.Call(ctx, work) }
+	return func(_ string, work func(context.Context) error) error { return br.Run(ctx, work) }
 }
 
 func newKeyedFamily(tb testing.TB, cfg breaker.FamilyConfig) *breaker.Family[string] {
@@ -152,10 +153,19 @@ func newKeyedFamily(tb testing.TB, cfg breaker.FamilyConfig) *breaker.Family[str
 	return f
 }
 
+// makeKeyedFamily calls through the key's breaker as a user does who
+// wants a value back: For, then resilience.Do.
 func makeKeyedFamily(tb testing.TB) keyedCall {
 	f := newKeyedFamily(tb, breaker.FamilyConfig{})
 	ctx := context.Background()
-	return func(key string, work func(context.Context) error) error { return f.Call(ctx, key, work) }
+	return func(key string, work func(context.Context) error) error {
+		br, err := f.For(key)
+		if err != nil {
+			return err
+		}
+		_, err = resilience.Do(ctx, br, func(ctx context.Context) (struct{}, error) { return struct{}{}, work(ctx) })
+		return err
+	}
 }
 
 func makeKeyedFor(tb testing.TB) keyedCall {
@@ -166,7 +176,7 @@ func makeKeyedFor(tb testing.TB) keyedCall {
 		if err != nil {
 			return err
 		}
-		return br.Call(ctx, work)
+		return br.Run(ctx, work)
 	}
 }
 
@@ -248,7 +258,11 @@ func idleFamily(b *testing.B, keys []string, cfg breaker.Config) {
 			b.Fatal(err)
 		}
 		for _, k := range keys {
-			if err := f.Call(ctx, k, okWork); err != nil {
+			br, err := f.For(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := br.Run(ctx, okWork); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -260,39 +274,4 @@ func idleFamily(b *testing.B, keys []string, cfg breaker.Config) {
 		}
 		_ = f.Stop(ctx)
 	}
-}
-
-// BenchmarkGuard measures a job's round trip through a Guard (submit, run
-// on a guard worker, answer on the job's channel) from parallel
-// submitters, against the usual hand-rolled bulkhead: a buffered channel
-// used as a semaphore around a direct breaker call, which runs the job on
-// the caller's goroutine and blocks when full instead of rejecting.
-func BenchmarkGuard(b *testing.B) {
-	ctx := context.Background()
-	work := func(context.Context) (int, error) { return 1, nil }
-	b.Run("lib=resilience-guard", func(b *testing.B) {
-		br, _ := breaker.New(breaker.Config{})
-		b.Cleanup(func() { _ = br.Stop(ctx) })
-		g, _ := breaker.NewGuard[int](br, breaker.GuardConfig{MaxConcurrent: 4, MaxQueue: 1024})
-		b.Cleanup(func() { _ = g.Stop(ctx) })
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				_, _ = g.Do(ctx, work)
-			}
-		})
-	})
-	b.Run("lib=chan-semaphore", func(b *testing.B) {
-		br, _ := breaker.New(breaker.Config{})
-		b.Cleanup(func() { _ = br.Stop(ctx) })
-		sem := make(chan struct{}, 4)
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				sem <- struct{}{}
-				_, _ = breaker.Execute(ctx, br, work)
-				<-sem
-			}
-		})
-	})
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -46,22 +46,19 @@ func TestDeadActorRefusesEveryCallAtOnce(t *testing.T) {
 		crash(t, b)
 		ctx := context.Background()
 		ran := false
-		err = b.Call(ctx, func(context.Context) error { ran = true; return nil })
-		assert.ErrorIs(t, err, ErrStopped)
+		err = b.Run(ctx, func(context.Context) error { ran = true; return nil })
+		assert.ErrorIs(t, err, resilience.ErrStopped)
 		assert.ErrorIs(t, err, errCrash, "the error says why the breaker stopped")
 		assert.False(t, ran, "no call passes unprotected")
-		_, err = Execute(ctx, b, func(context.Context) (int, error) { return 1, nil })
-		assert.ErrorIs(t, err, ErrStopped)
+		_, err = resilience.Do(ctx, b, func(context.Context) (int, error) { return 1, nil })
+		assert.ErrorIs(t, err, resilience.ErrStopped)
 		_, err = b.Allow(ctx)
-		assert.ErrorIs(t, err, ErrStopped)
-		assert.ErrorIs(t, b.ForceOpen(ctx), ErrStopped)
-		_, err = b.Subscribe(ctx, 1)
-		assert.ErrorIs(t, err, ErrStopped)
-		g, err := NewGuard[int](b, GuardConfig{})
-		require.NoError(t, err)
-		_, err = g.Do(ctx, func(context.Context) (int, error) { return 1, nil })
-		assert.ErrorIs(t, err, ErrStopped)
+		assert.ErrorIs(t, err, resilience.ErrStopped)
+		assert.ErrorIs(t, b.ForceOpen(ctx), resilience.ErrStopped)
+		assert.ErrorIs(t, b.Start(ctx), resilience.ErrStopped)
+		<-b.Done()
 		var pe *resilience.PanicError
+		assert.ErrorAs(t, b.Err(), &pe, "Err reports the actor's failure")
 		assert.ErrorAs(t, b.Stop(ctx), &pe, "Stop reports the actor's failure")
 	})
 }
@@ -73,14 +70,14 @@ func TestActorDeathAnswersWaitingCallers(t *testing.T) {
 		h, a := holdable(t, b)
 		h.stall(a, false)
 		errs := make(chan error, 1)
-		go func() { errs <- b.Call(context.Background(), fail) }() // waits for the trip
+		go func() { errs <- b.Run(context.Background(), fail) }() // waits for the trip
 		synctest.Wait()
 		h.eng.cur = nil // the engine's next message dereferences nil: the actor dies
 		h.unstall()
 		assert.ErrorIs(t, <-errs, errBoom)
 		ran := false
-		err = b.Call(context.Background(), func(context.Context) error { ran = true; return nil })
-		assert.ErrorIs(t, err, ErrStopped)
+		err = b.Run(context.Background(), func(context.Context) error { ran = true; return nil })
+		assert.ErrorIs(t, err, resilience.ErrStopped)
 		assert.False(t, ran, "a breaker whose actor died lets no call through")
 		assert.Error(t, b.Stop(context.Background()))
 	})

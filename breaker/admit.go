@@ -3,6 +3,8 @@ package breaker
 import (
 	"context"
 	"sync/atomic"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // admitReq is a half-open caller's request for a probe slot. Exactly one of
@@ -47,7 +49,7 @@ func (b *Breaker) askAdmit(ctx context.Context) (admission, error) {
 	case <-ctx.Done():
 		gaveUp = ctx.Err()
 	case <-a.Done():
-		gaveUp = ErrStopped
+		gaveUp = resilience.ErrStopped
 	}
 	if req.state.CompareAndSwap(reqPending, reqAbandoned) {
 		return admission{}, gaveUp

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,14 +16,14 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	b := newTest(t, Config{FailureThreshold: 1000})
 	answer := func(context.Context) (int, error) { return 1, nil }
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = Execute(ctx, b, answer) }), "closed Execute")
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Call(ctx, succeed) }), "closed Call")
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Call(ctx, fail) }), "closed failure")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = resilience.Do(ctx, b, answer) }), "closed Do")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Run(ctx, succeed) }), "closed Run")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Run(ctx, fail) }), "closed failure")
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
 		done, _ := b.Allow(ctx)
 		done(nil)
 	}), "closed Allow")
 	require.NoError(t, b.ForceOpen(ctx))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Call(ctx, succeed) }), "open rejection")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Run(ctx, succeed) }), "open rejection")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = b.Allow(ctx) }), "open Allow")
 }

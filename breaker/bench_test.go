@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"github.com/llm-research-lab/resilience"
 	"testing"
 )
 
@@ -18,22 +19,22 @@ func newBench(b *testing.B, cfg Config) *Breaker {
 
 func ok(context.Context) (int, error) { return 1, nil }
 
-func BenchmarkExecuteClosed(b *testing.B) {
+func BenchmarkDoClosed(b *testing.B) {
 	br := newBench(b, Config{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _ = Execute(ctx, br, ok)
+		_, _ = resilience.Do(ctx, br, ok)
 	}
 }
 
-func BenchmarkExecuteClosedParallel(b *testing.B) {
+func BenchmarkDoClosedParallel(b *testing.B) {
 	br := newBench(b, Config{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			_, _ = Execute(ctx, br, ok)
+			_, _ = resilience.Do(ctx, br, ok)
 		}
 	})
 }
@@ -48,12 +49,12 @@ func newOpenBench(b *testing.B) *Breaker {
 	return br
 }
 
-func BenchmarkExecuteOpen(b *testing.B) {
+func BenchmarkDoOpen(b *testing.B) {
 	br := newOpenBench(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _ = Execute(ctx, br, ok)
+		_, _ = resilience.Do(ctx, br, ok)
 	}
 }
 
@@ -71,7 +72,7 @@ func BenchmarkAllowClosed(b *testing.B) {
 
 var errBench = errors.New("bench")
 
-func BenchmarkExecuteMixedParallel(b *testing.B) {
+func BenchmarkDoMixedParallel(b *testing.B) {
 	br := newBench(b, Config{})
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -79,7 +80,7 @@ func BenchmarkExecuteMixedParallel(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			i++
-			_, _ = Execute(ctx, br, func(context.Context) (int, error) {
+			_, _ = resilience.Do(ctx, br, func(context.Context) (int, error) {
 				if i%100 == 0 {
 					return 0, errBench
 				}
@@ -98,7 +99,7 @@ func BenchmarkCallClosed(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = br.Call(ctx, okCall)
+		_ = br.Run(ctx, okCall)
 	}
 }
 
@@ -115,7 +116,7 @@ func BenchmarkFamilyCallHot(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		_ = f.Call(ctx, keys[i&15], okCall)
+		_ = keyRun(ctx, f, keys[i&15], okCall)
 	}
 }
 
@@ -124,6 +125,6 @@ func BenchmarkCallOpen(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = br.Call(ctx, okCall)
+		_ = br.Run(ctx, okCall)
 	}
 }

@@ -59,7 +59,7 @@ func (h *heldEngine) unstall() {
 
 // halfOpen trips b with one failure and lets its open timeout pass.
 func halfOpen(t *testing.T, b *Breaker) {
-	require.ErrorIs(t, b.Call(context.Background(), fail), errBoom)
+	require.ErrorIs(t, b.Run(context.Background(), fail), errBoom)
 	time.Sleep(2 * time.Second)
 	synctest.Wait()
 	require.Equal(t, HalfOpen, b.State())
@@ -97,7 +97,7 @@ func TestProbeReportBoundedByContext(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		start := time.Now()
-		err = b.Call(ctx, func(context.Context) error {
+		err = b.Run(ctx, func(context.Context) error {
 			h.stall(a, true) // the probe's report finds the mailbox full
 			return nil
 		})
@@ -118,7 +118,7 @@ func TestTrippingFailureWaitBoundedByContext(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		start := time.Now()
-		require.ErrorIs(t, b.Call(ctx, fail), errBoom)
+		require.ErrorIs(t, b.Run(ctx, fail), errBoom)
 		assert.Equal(t, time.Second, time.Since(start))
 		h.unstall()
 		assert.Equal(t, Open, b.State(), "the trip recorded while the actor was busy is applied")

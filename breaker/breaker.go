@@ -8,35 +8,36 @@
 // [context.WithTimeout], which bounds one call but learns nothing from the
 // ones before.
 //
-// A [Breaker] is an actor: one goroutine (started on first need, owned by
+// A [Breaker] is a [resilience.Gate]: call through it with
+// [resilience.Do] or [Breaker.Run], put it in a [resilience.Pipeline], or
+// use the two-step [Breaker.Allow] in middleware. A refusal is a
+// [*resilience.RejectedError] whose Reason is [resilience.ErrOpen] (open,
+// or half-open with every probe slot taken) or [resilience.ErrStopped];
+// its RetryAfter says how long until the next probe.
+//
+// A Breaker is an actor: one goroutine (started on first need, owned by
 // the Breaker and stopped by [Breaker.Stop]) is the only writer of its
 // state, and publishes an immutable snapshot that callers read with one
 // atomic load. A successful call in the closed state sends no message,
 // reads no clock and writes only a counter in a cache line of its own; an
-// open breaker rejects with no allocation. Callers message the actor only
+// open breaker refuses with no allocation. Callers message the actor only
 // when something may change: a failure streak reaching the threshold, a
 // half-open probe slot, a probe's result. See docs/breaker.md for the
 // design and its measured trade-offs.
 //
-// Panics follow one policy everywhere: a panic in user code the breaker
-// runs (the function, the classifier) counts as a failure, gives back any
-// probe slot it held, and is raised again in the caller's goroutine. A job
-// submitted to a [Guard] runs on a worker with no caller to raise it in,
-// so its answer is a [*JobPanicError] carrying the value and the stack
-// ([Guard.Do] raises that again).
+// Panics follow one policy: a panic in user code the breaker runs (the
+// function, the classifier) counts as a failure, gives back any probe slot
+// it held, and is raised again in the caller's goroutine.
 //
-// Most callers want [Execute] or [Breaker.Call]; middleware wants the
-// two-step [Breaker.Allow]. A [Guard] puts a bulkhead in front of one
-// breaker: jobs submitted over channels, run on a bounded set of workers,
-// each answered exactly once. A [Family] holds one breaker per key (host,
-// tenant, model), created on first use and evicted when idle, so memory
-// stays bounded; see docs/guards.md.
+// A [Family] holds one breaker per key (host, tenant, model), created on
+// first use and evicted when idle, so memory stays bounded; see
+// docs/guards.md. Breakers and families satisfy the lifecycle component
+// contract (Start, Stop, Done, Err), so a supervision tree can hold them.
 package breaker
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,8 @@ import (
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
+
+var _ resilience.Gate = (*Breaker)(nil)
 
 // Breaker is a circuit breaker, safe for concurrent use by any number of
 // goroutines. Create it with [New]; there is no useful zero value. The owner
@@ -61,10 +64,13 @@ type Breaker struct {
 	// not be sent; the actor then rereads the window's totals.
 	lost atomic.Bool
 
-	mu      sync.Mutex // guards spawning and stopping the actor
+	mu      sync.Mutex // guards spawning and stopping the actor, and the fields below
 	act     atomic.Pointer[actor.Actor[msg]]
 	stopped bool
-	born    time.Duration // when New ran, with a time window: see age
+	gone    bool                     // stopped, and the actor (if any) has exited
+	exited  chan struct{}            // Done's channel, made on first need
+	next    func() (*Breaker, error) // set when a family evicts it: the key's current breaker
+	born    time.Duration            // when New ran, with a time window: see age
 }
 
 // snapshot is one published state. Every field above the padding is
@@ -78,9 +84,9 @@ type snapshot struct {
 	state   State       // reported state
 	forced  bool        // held by ForceOpen or ForceClose
 	stopped bool        // Stop was called, or the actor died
-	stopErr error       // when stopped: ErrStopped, wrapping why the actor died
+	stopErr error       // when stopped: the refusal, or errEvicted
 	gen     uint64      // the generation
-	openErr error       // the *OpenError returned while open
+	openErr error       // the refusal while open or half-open (prebuilt)
 	done    func(error) // Allow's done for this generation, built once
 	_       [64]byte
 
@@ -91,13 +97,14 @@ type snapshot struct {
 	tripHit atomic.Bool
 
 	// Half-open: probe outcomes that did not fit in the mailbox, by
-	// Outcome, for the actor to fold in.
-	probes [3]atomic.Uint32
+	// judged outcome, for the actor to fold in.
+	probes [resilience.Ignored + 1]atomic.Uint32
 }
 
-// New returns a closed breaker configured by cfg, or a [*ConfigError]
-// naming the first invalid field. No goroutine is started until the
-// breaker needs one (the first trip, manual control or subscription).
+// New returns a closed breaker configured by cfg, or a
+// [*resilience.ConfigError] naming the first invalid field. No goroutine
+// is started until the breaker needs one (the first trip or manual
+// control).
 func New(cfg Config) (*Breaker, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -124,71 +131,104 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 	switch m.state {
 	case Closed:
 		s.pass = b.cfg.SlowCallDuration == 0
-		s.done = func(err error) { b.closedDone(s, err) }
+		s.done = func(err error) { // Allow's done: the success path is inlined
+			if err == nil {
+				b.closedSuccess(s)
+				return
+			}
+			b.closedError(context.Background(), s, err)
+		}
 	case Open:
 		s.reject = true
-		s.openErr = &OpenError{Name: b.name, Until: m.until}
+		until := m.until // zero when forced open: no probe is scheduled
+		if !until.IsZero() {
+			until = until.Add(probeMargin)
+		}
+		s.openErr = refusal(b.name, resilience.ErrOpen, until)
 	case HalfOpen:
+		s.openErr = refusal(b.name, resilience.ErrOpen, time.Time{})
 		s.done = func(err error) { b.finish(context.Background(), permit{s: s, probe: true}, err) }
 	}
 	return s
 }
 
 // stoppedSnapshot returns a copy of s that refuses every call with
-// [ErrStopped], wrapping cause (the actor's failure) if there is one.
-func stoppedSnapshot(s *snapshot, cause error) *snapshot {
-	err := ErrStopped
-	if cause != nil {
-		err = fmt.Errorf("%w: %w", ErrStopped, cause)
+// [resilience.ErrStopped], wrapping cause (the actor's failure) if there
+// is one; an evicted breaker's sends calls on to the key's current one.
+// The caller holds b.mu.
+func (b *Breaker) stoppedSnapshot(s *snapshot, cause error) *snapshot {
+	var err error = stoppedRefusal(b.name, cause)
+	if b.next != nil {
+		err = errEvicted
 	}
 	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true, stopErr: err}
+}
+
+// successor returns the breaker that now holds an evicted breaker's key.
+func (b *Breaker) successor() (*Breaker, error) {
+	b.mu.Lock()
+	next := b.next
+	b.mu.Unlock()
+	return next()
 }
 
 // State returns the current state. It is one atomic load.
 func (b *Breaker) State() State { return b.snap.Load().state }
 
-// Name returns the breaker's Config.Name, or in a [Family] with string
-// keys, its key.
+// Name returns the breaker's Config.Name, or in a [Family] its key
+// (fmt.Sprint of it when the key is not a string).
 func (b *Breaker) Name() string { return b.name }
 
-// Execute runs fn through b and returns its result. While b is open it
-// returns an [*OpenError] (matching [ErrOpen]) without calling fn; while b
-// is half-open with every probe slot taken it returns [ErrRejected]; after
-// Stop it returns [ErrStopped]. Otherwise it returns fn's own result
-// unchanged. ctx is passed to fn. The breaker waits for its actor only on
-// rare steps (a half-open admission, a probe's report, the failure that
-// trips it, every failure with a failure-rate window), and each such wait
-// ends when ctx does; a half-open admission cut short returns ctx's error.
+// Run calls fn through b and returns its error unchanged. While b is open
+// (or half-open with every probe slot taken) it returns a
+// [*resilience.RejectedError] whose Reason is [resilience.ErrOpen] without
+// calling fn; after Stop, one whose Reason is [resilience.ErrStopped]. ctx
+// is passed to fn. The breaker waits for its actor only on rare steps (a
+// half-open admission, a probe's report, the failure that trips it, every
+// failure with a failure-rate window), and each such wait ends when ctx
+// does; a half-open admission cut short returns ctx's error.
 //
 // A panic in fn is counted as a failure and continues unwinding in the
 // caller's goroutine; it never reaches the breaker's actor.
-func Execute[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
-	return executeFrom(ctx, b, b.snap.Load(), fn)
+// [resilience.Do] calls through b the same way, via [Breaker.Allow], and
+// returns fn's value too.
+func (b *Breaker) Run(ctx context.Context, fn func(context.Context) error) error {
+	if fn == nil {
+		return errNilFunc
+	}
+	s := b.snap.Load()
+	if s.pass {
+		return b.runClosed(ctx, s, fn)
+	}
+	if s.reject {
+		return b.rejectOpen(s)
+	}
+	err := b.runSlow(ctx, s, fn)
+	if err != errEvicted {
+		return err
+	}
+	next, err := b.successor()
+	if err != nil {
+		return err
+	}
+	return next.Run(ctx, fn)
 }
 
-// executeFrom is [Execute] starting from snapshot s, which the caller has
-// already loaded (a keyed family loads it while checking for eviction).
-func executeFrom[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
-	if !s.pass {
-		if s.reject {
-			var zero T
-			return zero, b.rejectOpen(s)
-		}
-		return executeSlow(ctx, b, s, fn)
-	}
+// errNilFunc is returned for a nil function.
+var errNilFunc = &resilience.ConfigError{Field: "fn", Reason: "must not be nil"}
+
+// runClosed is Run's fast path: closed generation s, no slow-call timing.
+func (b *Breaker) runClosed(ctx context.Context, s *snapshot, fn func(context.Context) error) error {
 	ok := false
 	defer b.closedGuard(s, &ok)
-	v, err := fn(ctx)
+	err := fn(ctx)
 	ok = true
 	if err != nil {
 		b.closedError(ctx, s, err)
-		return v, err
+		return err
 	}
-	b.shards.add(cSuccess)
-	if s.streak.Load() != 0 {
-		s.streak.Store(0)
-	}
-	return v, nil
+	b.closedSuccess(s)
+	return nil
 }
 
 // rejectOpen counts a call refused by open snapshot s and returns the
@@ -198,120 +238,145 @@ func (b *Breaker) rejectOpen(s *snapshot) error {
 	return s.openErr
 }
 
-// Call is [Execute] for a function that returns only an error.
-func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) error {
-	return callFrom(ctx, b, b.snap.Load(), fn)
-}
-
-// callFrom is [executeFrom] for a function that returns only an error; its
-// closed path calls fn directly, without an adapter closure.
-func callFrom(ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) error) error {
-	if !s.pass {
-		if s.reject {
-			b.shards.add(cRejectedOpen)
-			return s.openErr
-		}
-		_, err := executeSlow(ctx, b, s, errOnly(fn))
-		return err
-	}
-	ok := false
-	defer b.closedGuard(s, &ok)
-	err := fn(ctx)
-	ok = true
-	if err != nil {
-		b.closedError(ctx, s, err)
-		return err
-	}
-	b.shards.add(cSuccess)
-	if s.streak.Load() != 0 {
-		s.streak.Store(0)
-	}
-	return nil
-}
-
 // closedGuard is the closed path's panic guard: deferred before fn runs,
 // it counts a failure if fn did not return (ok is still false), and the
 // panic goes on unwinding in the caller. A deferred method call costs a
 // little less here than a deferred closure.
 func (b *Breaker) closedGuard(s *snapshot, ok *bool) {
 	if !*ok {
-		b.closedResult(context.Background(), s, Failure)
+		b.closedResult(context.Background(), s, failure)
 	}
 }
 
-// errOnly adapts an error-only function to the generic call paths.
-func errOnly(fn func(context.Context) error) func(context.Context) (struct{}, error) {
-	return func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) }
-}
-
-// executeSlow is Execute for every case but a plain closed breaker.
-func executeSlow[T any](ctx context.Context, b *Breaker, s *snapshot, fn func(context.Context) (T, error)) (T, error) {
+// runSlow is Run for every case but a plain closed breaker. It returns
+// errEvicted, without calling fn, for a breaker its family evicted.
+func (b *Breaker) runSlow(ctx context.Context, s *snapshot, fn func(context.Context) error) error {
 	p, err := b.acquireCtx(ctx, s)
 	if err != nil {
-		var zero T
-		return zero, err
+		return err
 	}
-	return runWith(ctx, b, p, fn)
-}
-
-// runWith runs fn under permit p and records its outcome.
-func runWith[T any](ctx context.Context, b *Breaker, p permit, fn func(context.Context) (T, error)) (T, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
+			b.finishOutcome(ctx, p, failure, b.isSlow(p))
 		}
 	}()
-	v, err := fn(ctx)
+	err = fn(ctx)
 	ok = true
 	b.finish(ctx, p, err)
-	return v, err
+	return err
 }
 
-// Allow is the two-step form of [Execute] for middleware and streaming
-// calls: it returns an error if the call must not be made (the same errors
-// as Execute), and otherwise a done function the caller must call exactly
-// once with the call's error when it finishes. In the closed and half-open
-// states done is built once per state, so Allow does not allocate unless
-// Config.SlowCallDuration is set (done then carries the start time). A
-// caller that abandons the call should pass an error its classifier
-// ignores, such as context.Canceled, so a half-open probe slot is freed.
-// Like Execute, Allow's waits for the actor end with ctx; done has no
-// context, so its rare waits (a probe's report, a tripping failure) are
-// bounded by [Breaker.Stop].
+// Allow is the two-step form of [Breaker.Run] for middleware, streaming
+// calls and [resilience.Do]: it returns an error if the call must not be
+// made (the same errors as Run), and otherwise a done function the caller
+// must call exactly once with the call's error when it finishes. In the
+// closed and half-open states done is built once per state, so Allow does
+// not allocate unless Config.SlowCallDuration is set (done then carries
+// the start time). A caller that abandons the call should pass an error
+// its classifier ignores, such as context.Canceled, so a half-open probe
+// slot is freed. Like Run, Allow's waits for the actor end with ctx; done
+// has no context, so its rare waits (a probe's report, a tripping
+// failure) are bounded by [Breaker.Stop].
 func (b *Breaker) Allow(ctx context.Context) (done func(error), err error) {
 	s := b.snap.Load()
 	if s.pass {
 		return s.done, nil
 	}
-	p, err := b.acquireCtx(ctx, s)
-	if err != nil {
-		return nil, err
+	if s.reject {
+		return nil, b.rejectOpen(s)
 	}
-	if p.start.IsZero() {
+	return b.allowSlow(ctx, s)
+}
+
+// allowSlow is Allow for every case but a plain closed or open breaker,
+// kept apart so that Allow's own frame stays small.
+func (b *Breaker) allowSlow(ctx context.Context, s *snapshot) (done func(error), err error) {
+	p, err := b.acquireCtx(ctx, s)
+	switch {
+	case err == errEvicted:
+		next, err := b.successor()
+		if err != nil {
+			return nil, err
+		}
+		return next.Allow(ctx)
+	case err != nil:
+		return nil, err
+	case p.start.IsZero():
 		return p.s.done, nil
 	}
 	return func(err error) { b.finish(ctx, p, err) }, nil
 }
 
+// Start makes b ready for calls. A breaker is ready once [New] returns and
+// starts its goroutine on first need, so Start does nothing but report a
+// stopped breaker ([resilience.ErrStopped]). It is idempotent.
+func (b *Breaker) Start(context.Context) error {
+	if s := b.snap.Load(); s.stopped {
+		return stoppedRefusal(b.name, nil)
+	}
+	return nil
+}
+
 // Stop stops the breaker's actor and waits for it, or for ctx to be done.
-// Calls made afterwards return [ErrStopped]; subscription channels are
-// closed. It returns nil, ctx.Err() if ctx ended first (the actor then
-// finishes stopping in the background), or the actor's failure. Calls in
-// flight are not waited for; their results are counted and otherwise
-// ignored. Stop is idempotent.
+// Calls made afterwards are refused with [resilience.ErrStopped]. It
+// returns nil, ctx.Err() if ctx ended first (the actor then finishes
+// stopping in the background), or the actor's failure. Calls in flight are
+// not waited for; their results are counted and otherwise ignored. Stop is
+// idempotent.
 func (b *Breaker) Stop(ctx context.Context) error {
 	b.mu.Lock()
 	b.stopped = true
 	a := b.act.Load()
-	if a == nil {
-		b.snap.Store(stoppedSnapshot(b.snap.Load(), nil))
+	if a == nil && !b.gone {
+		b.snap.Store(b.stoppedSnapshot(b.snap.Load(), nil))
+		b.markExited()
 	}
 	b.mu.Unlock()
 	if a == nil {
 		return nil
 	}
 	return a.Stop(ctx)
+}
+
+// Done returns a channel that is closed once b has stopped and its
+// goroutine, if it had one, has exited: after [Breaker.Stop], or when the
+// actor failed.
+func (b *Breaker) Done() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.exited == nil {
+		b.exited = make(chan struct{})
+		if b.gone {
+			close(b.exited)
+		}
+	}
+	return b.exited
+}
+
+// Err returns nil while b runs and after a clean stop, and the actor's
+// failure if it failed.
+func (b *Breaker) Err() error {
+	if a := b.act.Load(); a != nil {
+		select {
+		case <-a.Done():
+			return a.Err()
+		default:
+		}
+	}
+	return nil
+}
+
+// markExited records that b has stopped for good and closes Done's
+// channel. The caller holds b.mu.
+func (b *Breaker) markExited() {
+	if b.gone {
+		return
+	}
+	b.gone = true
+	if b.exited != nil {
+		close(b.exited)
+	}
 }
 
 // ref returns the actor, starting it on first use.
@@ -325,7 +390,7 @@ func (b *Breaker) ref() (*actor.Actor[msg], error) {
 		return a, nil
 	}
 	if b.stopped {
-		return nil, ErrStopped
+		return nil, resilience.ErrStopped
 	}
 	// Until now nothing could change the state: the engine starts from
 	// the first snapshot, so an idle breaker costs neither a goroutine nor
@@ -348,11 +413,11 @@ func (b *Breaker) tell(m msg) error {
 	return a.Tell(m)
 }
 
-// stoppedOr maps the actor's stop to [ErrStopped] and returns any other
-// error as it is.
+// stoppedOr maps the actor's stop to [resilience.ErrStopped] and returns
+// any other error as it is.
 func stoppedOr(err error) error {
 	if errors.Is(err, resilience.ErrStopped) {
-		return ErrStopped
+		return resilience.ErrStopped
 	}
 	return err
 }
@@ -371,9 +436,13 @@ func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, 
 func (b *Breaker) Reset(ctx context.Context) error { return b.control(ctx, ctlReset) }
 
 func (b *Breaker) control(ctx context.Context, c control) error {
-	return askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
+	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
 		return msg{kind: kControl, control: c, ack: r}
 	})
+	if err == resilience.ErrStopped {
+		return stoppedRefusal(b.name, nil)
+	}
+	return err
 }
 
 // askWait is ask for a request that waits for room in the mailbox.
@@ -394,7 +463,7 @@ func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[struct{}]) msg
 		case <-ch:
 			return nil
 		default:
-			return ErrStopped
+			return resilience.ErrStopped
 		}
 	case <-ctx.Done():
 		return ctx.Err()

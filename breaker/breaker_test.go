@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -29,7 +30,7 @@ func fail(context.Context) error    { return errBoom }
 func failN(t *testing.T, b *Breaker, n int) {
 	t.Helper()
 	for range n {
-		require.ErrorIs(t, b.Call(context.Background(), fail), errBoom)
+		require.ErrorIs(t, b.Run(context.Background(), fail), errBoom)
 	}
 }
 
@@ -51,25 +52,25 @@ func TestSeedLifecycle(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, Open, b.State())
 
-		err := b.Call(ctx, succeed)
-		require.ErrorIs(t, err, ErrOpen)
-		var oe *OpenError
+		err := b.Run(ctx, succeed)
+		require.ErrorIs(t, err, resilience.ErrOpen)
+		var oe *resilience.RejectedError
 		require.ErrorAs(t, err, &oe)
-		assert.Equal(t, 60*time.Second+ProbeMargin, oe.RetryAfter(), "the whole timeout is left, plus the margin")
+		assert.Equal(t, 60*time.Second+probeMargin, oe.RetryAfter(), "the whole timeout is left, plus the margin")
 
 		time.Sleep(59 * time.Second)
 		synctest.Wait()
 		assert.Equal(t, Open, b.State())
-		assert.Equal(t, time.Second+ProbeMargin, oe.RetryAfter())
+		assert.Equal(t, time.Second+probeMargin, oe.RetryAfter())
 		time.Sleep(time.Second)
 		synctest.Wait()
 		require.Equal(t, HalfOpen, b.State(), "60s of virtual time opens the probe window")
-		assert.Equal(t, ProbeMargin, oe.RetryAfter(), "a late caller still waits the margin, never spins")
+		assert.Equal(t, probeMargin, oe.RetryAfter(), "a late caller still waits the margin, never spins")
 
-		require.NoError(t, b.Call(ctx, succeed))
+		require.NoError(t, b.Run(ctx, succeed))
 		synctest.Wait()
 		assert.Equal(t, HalfOpen, b.State(), "one success is below SuccessThreshold")
-		require.NoError(t, b.Call(ctx, succeed))
+		require.NoError(t, b.Run(ctx, succeed))
 		synctest.Wait()
 		assert.Equal(t, Closed, b.State())
 
@@ -82,7 +83,7 @@ func TestSuccessResetsStreak(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newTest(t, Config{})
 		failN(t, b, 4)
-		require.NoError(t, b.Call(context.Background(), succeed))
+		require.NoError(t, b.Run(context.Background(), succeed))
 		failN(t, b, 4)
 		synctest.Wait()
 		assert.Equal(t, Closed, b.State())
@@ -96,7 +97,7 @@ func TestCancellationIsNotAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newTest(t, Config{})
 		for range 10 {
-			err := b.Call(context.Background(), func(context.Context) error { return context.Canceled })
+			err := b.Run(context.Background(), func(context.Context) error { return context.Canceled })
 			require.ErrorIs(t, err, context.Canceled)
 		}
 		synctest.Wait()
@@ -108,15 +109,15 @@ func TestCancellationIsNotAFailure(t *testing.T) {
 func TestClassifier(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		notFound := errors.New("not found")
-		b := newTest(t, Config{FailureThreshold: 2, Classify: func(err error) Outcome {
+		b := newTest(t, Config{FailureThreshold: 2, Classify: func(err error) resilience.Outcome {
 			if err == notFound {
-				return Success
+				return resilience.Success
 			}
-			return DefaultClassifier(err)
+			return resilience.Classify(err)
 		}})
 		ctx := context.Background()
 		failN(t, b, 1)
-		require.ErrorIs(t, b.Call(ctx, func(context.Context) error { return notFound }), notFound)
+		require.ErrorIs(t, b.Run(ctx, func(context.Context) error { return notFound }), notFound)
 		failN(t, b, 1)
 		synctest.Wait()
 		assert.Equal(t, Closed, b.State(), "a classified success resets the streak")
@@ -128,7 +129,7 @@ func TestPanicCountsAsFailureAndPropagates(t *testing.T) {
 		b := newTest(t, Config{FailureThreshold: 2})
 		for range 2 {
 			require.PanicsWithValue(t, "kaboom", func() {
-				_, _ = Execute(context.Background(), b, func(context.Context) (int, error) { panic("kaboom") })
+				_, _ = resilience.Do(context.Background(), b, func(context.Context) (int, error) { panic("kaboom") })
 			})
 		}
 		synctest.Wait()
@@ -137,9 +138,9 @@ func TestPanicCountsAsFailureAndPropagates(t *testing.T) {
 	})
 }
 
-func TestExecuteReturnsValue(t *testing.T) {
+func TestDoReturnsValue(t *testing.T) {
 	b := newTest(t, Config{})
-	v, err := Execute(context.Background(), b, func(context.Context) (string, error) { return "hi", nil })
+	v, err := resilience.Do(context.Background(), b, func(context.Context) (string, error) { return "hi", nil })
 	require.NoError(t, err)
 	assert.Equal(t, "hi", v)
 }
@@ -152,7 +153,7 @@ func probes(b *Breaker, n int, err error) (release func(), results *[]error) {
 	out := &[]error{}
 	for range n {
 		go func() {
-			e := b.Call(context.Background(), func(context.Context) error {
+			e := b.Run(context.Background(), func(context.Context) error {
 				<-gate
 				return err
 			})
@@ -175,15 +176,15 @@ func TestHalfOpenConcurrencyIsExact(t *testing.T) {
 		release, results := probes(b, 3, nil)
 		synctest.Wait() // all three hold their slots
 		for range 5 {
-			require.ErrorIs(t, b.Call(context.Background(), succeed), ErrRejected)
+			require.ErrorIs(t, b.Run(context.Background(), succeed), resilience.ErrRejected)
 		}
 		release()
 		synctest.Wait()
 		assert.Len(t, *results, 3)
 		assert.Equal(t, uint64(5), b.Metrics().RejectedHalfOpen)
 		assert.Equal(t, HalfOpen, b.State(), "three of five successes")
-		require.NoError(t, b.Call(context.Background(), succeed))
-		require.NoError(t, b.Call(context.Background(), succeed))
+		require.NoError(t, b.Run(context.Background(), succeed))
+		require.NoError(t, b.Run(context.Background(), succeed))
 		synctest.Wait()
 		assert.Equal(t, Closed, b.State())
 	})
@@ -197,7 +198,7 @@ func TestLateProbeResultIsIgnored(t *testing.T) {
 		synctest.Wait()
 		slowRelease, _ := probes(b, 1, errBoom) // will fail, late
 		synctest.Wait()
-		require.NoError(t, b.Call(context.Background(), succeed))
+		require.NoError(t, b.Run(context.Background(), succeed))
 		synctest.Wait()
 		require.Equal(t, Closed, b.State(), "the fast probe closed it")
 		slowRelease()
@@ -215,7 +216,7 @@ func TestLateClosedFailureIsIgnored(t *testing.T) {
 		trip(t, b)
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		require.NoError(t, b.Call(context.Background(), succeed))
+		require.NoError(t, b.Run(context.Background(), succeed))
 		synctest.Wait()
 		require.Equal(t, Closed, b.State())
 		release()
@@ -240,7 +241,7 @@ func TestOpenBackoff(t *testing.T) {
 		}
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		require.NoError(t, b.Call(context.Background(), succeed))
+		require.NoError(t, b.Run(context.Background(), succeed))
 		synctest.Wait()
 		require.Equal(t, Closed, b.State())
 		trip(t, b)
@@ -255,9 +256,9 @@ func TestManualControl(t *testing.T) {
 		b := newTest(t, Config{FailureThreshold: 1})
 		ctx := context.Background()
 		require.NoError(t, b.ForceOpen(ctx))
-		err := b.Call(ctx, succeed)
-		require.ErrorIs(t, err, ErrOpen)
-		var oe *OpenError
+		err := b.Run(ctx, succeed)
+		require.ErrorIs(t, err, resilience.ErrOpen)
+		var oe *resilience.RejectedError
 		require.ErrorAs(t, err, &oe)
 		assert.Zero(t, oe.RetryAfter(), "no probe is scheduled while forced open")
 		time.Sleep(time.Hour)
@@ -290,13 +291,13 @@ func TestAllow(t *testing.T) {
 		}
 		synctest.Wait()
 		_, err := b.Allow(ctx)
-		require.ErrorIs(t, err, ErrOpen)
+		require.ErrorIs(t, err, resilience.ErrOpen)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		done, err := b.Allow(ctx)
 		require.NoError(t, err)
 		_, err = b.Allow(ctx)
-		require.ErrorIs(t, err, ErrRejected)
+		require.ErrorIs(t, err, resilience.ErrRejected)
 		done(nil)
 		synctest.Wait()
 		assert.Equal(t, Closed, b.State())
@@ -309,7 +310,7 @@ func TestCountWindowTrips(t *testing.T) {
 		ctx := context.Background()
 		for i := range 9 { // 4 of 9 failed: below minimum calls anyway
 			if i%2 == 0 {
-				require.NoError(t, b.Call(ctx, succeed))
+				require.NoError(t, b.Run(ctx, succeed))
 			} else {
 				failN(t, b, 1)
 			}
@@ -328,7 +329,7 @@ func TestCountWindowSlides(t *testing.T) {
 		ctx := context.Background()
 		failN(t, b, 4)
 		for range 20 {
-			require.NoError(t, b.Call(ctx, succeed))
+			require.NoError(t, b.Run(ctx, succeed))
 		}
 		failN(t, b, 4) // 4 of the last 10, the first four slid out
 		synctest.Wait()
@@ -345,11 +346,11 @@ func TestTimeWindow(t *testing.T) {
 		ctx := context.Background()
 		failN(t, b, 3)
 		for range 4 {
-			require.NoError(t, b.Call(ctx, succeed))
+			require.NoError(t, b.Run(ctx, succeed))
 		}
 		time.Sleep(12 * time.Second) // the failures slide out
 		synctest.Wait()
-		require.NoError(t, b.Call(ctx, succeed))
+		require.NoError(t, b.Run(ctx, succeed))
 		failN(t, b, 2)
 		synctest.Wait()
 		require.Equal(t, Closed, b.State(), "2 of 3 recent calls, below minimum")
@@ -364,13 +365,13 @@ func TestSlowCalls(t *testing.T) {
 		b := newTest(t, Config{SlowCallDuration: time.Second, SlowCallIsFailure: true, FailureThreshold: 2})
 		ctx := context.Background()
 		slow := func(context.Context) error { time.Sleep(2 * time.Second); return nil }
-		require.NoError(t, b.Call(ctx, slow))
-		require.NoError(t, b.Call(ctx, succeed))
+		require.NoError(t, b.Run(ctx, slow))
+		require.NoError(t, b.Run(ctx, succeed))
 		done, err := b.Allow(ctx)
 		require.NoError(t, err)
 		time.Sleep(2 * time.Second)
 		done(nil)
-		require.NoError(t, b.Call(ctx, slow))
+		require.NoError(t, b.Run(ctx, slow))
 		synctest.Wait()
 		assert.Equal(t, Open, b.State())
 		m := b.Metrics()
@@ -386,20 +387,32 @@ func TestStop(t *testing.T) {
 		idle, err := New(Config{})
 		require.NoError(t, err)
 		require.NoError(t, idle.Stop(ctx), "a breaker that never needed its actor stops at once")
-		require.ErrorIs(t, idle.Call(ctx, succeed), ErrStopped)
-		require.ErrorIs(t, idle.ForceOpen(ctx), ErrStopped)
+		require.ErrorIs(t, idle.Run(ctx, succeed), resilience.ErrStopped)
+		require.ErrorIs(t, idle.ForceOpen(ctx), resilience.ErrStopped)
+
+		<-idle.Done()
+		require.NoError(t, idle.Err())
 
 		b, err := New(Config{})
 		require.NoError(t, err)
-		events, err := b.Subscribe(ctx, 1)
-		require.NoError(t, err)
+		require.NoError(t, b.Start(ctx))
+		require.NoError(t, b.Start(ctx), "Start is idempotent")
+		require.NoError(t, b.ForceClose(ctx)) // starts the actor
+		require.NoError(t, b.Reset(ctx))
+		done := b.Done()
+		select {
+		case <-done:
+			t.Fatal("Done is closed before Stop")
+		default:
+		}
 		require.NoError(t, b.Stop(ctx))
 		require.NoError(t, b.Stop(ctx), "Stop is idempotent")
-		_, open := <-events
-		assert.False(t, open, "Stop closes subscriptions")
-		require.ErrorIs(t, b.Call(ctx, succeed), ErrStopped)
+		<-done
+		require.NoError(t, b.Err(), "a clean stop")
+		require.ErrorIs(t, b.Start(ctx), resilience.ErrStopped)
+		require.ErrorIs(t, b.Run(ctx, succeed), resilience.ErrStopped)
 		_, err = b.Allow(ctx)
-		require.ErrorIs(t, err, ErrStopped)
-		require.ErrorIs(t, b.Reset(ctx), ErrStopped)
+		require.ErrorIs(t, err, resilience.ErrStopped)
+		require.ErrorIs(t, b.Reset(ctx), resilience.ErrStopped)
 	})
 }

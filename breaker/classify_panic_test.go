@@ -7,17 +7,18 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // panicky is a classifier that panics while on is set.
-func panicky(on *atomic.Bool) Classifier {
-	return func(err error) Outcome {
+func panicky(on *atomic.Bool) func(error) resilience.Outcome {
+	return func(err error) resilience.Outcome {
 		if on.Load() {
 			panic("classifier")
 		}
-		return DefaultClassifier(err)
+		return resilience.Classify(err)
 	}
 }
 
@@ -29,13 +30,13 @@ func TestClassifierPanicInProbesGivesSlotsBack(t *testing.T) {
 		require.NoError(t, err)
 		defer func() { require.NoError(t, b.Stop(context.Background())) }()
 		ctx := context.Background()
-		require.ErrorIs(t, b.Call(ctx, fail), errBoom)
+		require.ErrorIs(t, b.Run(ctx, fail), errBoom)
 		for range 3 { // each round: half-open, then every probe's classifier panics
 			time.Sleep(2 * time.Second)
 			synctest.Wait()
 			require.Equal(t, HalfOpen, b.State())
 			on.Store(true)
-			assert.PanicsWithValue(t, "classifier", func() { _ = b.Call(ctx, fail) })
+			assert.PanicsWithValue(t, "classifier", func() { _ = b.Run(ctx, fail) })
 			done, err := b.Allow(ctx)
 			if err == nil {
 				assert.PanicsWithValue(t, "classifier", func() { done(errBoom) })
@@ -46,7 +47,7 @@ func TestClassifierPanicInProbesGivesSlotsBack(t *testing.T) {
 		}
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		require.NoError(t, b.Call(ctx, succeed), "later calls can still probe")
+		require.NoError(t, b.Run(ctx, succeed), "later calls can still probe")
 		synctest.Wait()
 		assert.Equal(t, Closed, b.State())
 		assert.Equal(t, uint64(4), b.Metrics().Failures, "the trip, then one failure per round")
@@ -58,7 +59,7 @@ func TestClassifierPanicWhenClosedCountsAFailure(t *testing.T) {
 	b := newTest(t, Config{FailureThreshold: 2, Classify: panicky(&on)})
 	ctx := context.Background()
 	on.Store(true)
-	assert.PanicsWithValue(t, "classifier", func() { _ = b.Call(ctx, fail) })
+	assert.PanicsWithValue(t, "classifier", func() { _ = b.Run(ctx, fail) })
 	done, err := b.Allow(ctx)
 	require.NoError(t, err)
 	assert.PanicsWithValue(t, "classifier", func() { done(errBoom) })

@@ -1,78 +1,34 @@
 package breaker
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"math/bits"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // Defaults applied to zero [Config] fields.
 const (
-	DefaultFailureThreshold    = 5
-	DefaultSuccessThreshold    = 2
-	DefaultOpenTimeout         = 60 * time.Second
-	DefaultHalfOpenMaxRequests = 3
-	DefaultWindowSize          = 100
-	DefaultMinimumCalls        = 10
-	DefaultMailbox             = 64
+	defaultFailureThreshold    = 5
+	defaultSuccessThreshold    = 2
+	defaultOpenTimeout         = 60 * time.Second
+	defaultHalfOpenMaxRequests = 3
+	defaultWindowSize          = 100
+	defaultMinimumCalls        = 10
+	defaultMailbox             = 64
 )
 
 // windowBuckets is the number of buckets a time-based window is split into;
 // the window slides one bucket (WindowDuration/windowBuckets) at a time.
 const windowBuckets = 10
 
-// Outcome is what a [Classifier] makes of a call's error.
-type Outcome uint8
-
-// The outcomes of a call.
-const (
-	// Success counts towards closing a half-open breaker and resets the
-	// consecutive-failure streak.
-	Success Outcome = iota
-	// Failure counts towards opening the breaker.
-	Failure
-	// Ignore counts neither way: the call is recorded as excluded and, in
-	// half-open, only frees its probe slot.
-	Ignore
-)
-
-// String returns the outcome's lowercase name.
-func (o Outcome) String() string {
-	switch o {
-	case Success:
-		return "success"
-	case Failure:
-		return "failure"
-	case Ignore:
-		return "ignore"
-	}
-	return "unknown"
-}
-
-// Classifier decides what a non-nil error returned by the protected call
-// means for the breaker. A nil error is always a [Success]. It runs on the
-// caller's goroutine and must be safe for concurrent use.
-type Classifier func(err error) Outcome
-
-// DefaultClassifier treats every error as a [Failure] except
-// [context.Canceled], which is the caller giving up, not the dependency
-// failing, and is ignored.
-func DefaultClassifier(err error) Outcome {
-	if errors.Is(err, context.Canceled) {
-		return Ignore
-	}
-	return Failure
-}
-
 // Config configures [New]. Every zero field means the documented default,
 // so the zero Config is the seed's breaker: 5 consecutive failures open it,
 // after 60s it lets 3 concurrent probes through, and 2 consecutive probe
 // successes close it.
 type Config struct {
-	// Name identifies the breaker in events and in its actor's reports.
-	// Default "breaker".
+	// Name identifies the breaker in events, refusals and its actor's
+	// reports. Default "breaker".
 	Name string
 
 	// FailureThreshold is the number of consecutive failures that opens a
@@ -86,7 +42,8 @@ type Config struct {
 	// through. Default 60s.
 	OpenTimeout time.Duration
 	// HalfOpenMaxRequests is the number of probes that may be in flight at
-	// once in half-open; further calls get [ErrRejected]. It is independent
+	// once in half-open; further calls are refused like an open breaker's
+	// calls ([resilience.ErrOpen]). It is independent
 	// of SuccessThreshold. Default 3.
 	HalfOpenMaxRequests int
 
@@ -126,8 +83,22 @@ type Config struct {
 	// together. Zero means none.
 	OpenJitter float64
 
-	// Classify decides what an error means. Default [DefaultClassifier].
-	Classify Classifier
+	// Classify decides what a call's non-nil error means: a
+	// [resilience.Success] counts as a success, a [resilience.Failure] or
+	// [resilience.Terminal] as a failure; a [resilience.Throttled] or
+	// [resilience.Ignored] call is not counted either way (a half-open
+	// probe that ends so gives its slot back without deciding). A panic
+	// always counts as a failure. It runs on the caller's goroutine and
+	// must be safe for concurrent use. Default [resilience.Classify].
+	Classify func(error) resilience.Outcome
+
+	// Events, if set, receives every state change. The breaker never
+	// waits for it: when the channel is full the event is dropped and
+	// counted in [Metrics].EventsDropped, so a slow consumer, or one that
+	// calls back into the breaker, cannot stall it. One channel may serve
+	// many breakers (every breaker of a [Family] shares its Config's);
+	// [Event].Name tells them apart. The breaker never closes it.
+	Events chan<- Event
 
 	// Mailbox is the capacity of the breaker actor's mailbox. Default 64.
 	Mailbox int
@@ -138,19 +109,6 @@ type Config struct {
 	// 4 × GOMAXPROCS at New, at least 8 (see docs/breaker.md).
 	Shards int
 }
-
-// ConfigError reports an invalid [Config] field.
-type ConfigError struct {
-	Field  string // the field's name, e.g. "FailureRate"
-	Reason string // why the value was refused
-}
-
-// Error implements error.
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("breaker: invalid config: %s %s", e.Field, e.Reason)
-}
-
-func fieldErr(field, reason string) error { return &ConfigError{Field: field, Reason: reason} }
 
 // validate checks the fields as given, before defaults are applied.
 func (c Config) validate() error {
@@ -207,16 +165,16 @@ func (c Config) withDefaults() (Config, error) {
 		c.Name = "breaker"
 	}
 	if c.FailureThreshold == 0 && c.FailureRate == 0 {
-		c.FailureThreshold = DefaultFailureThreshold
+		c.FailureThreshold = defaultFailureThreshold
 	}
-	c.SuccessThreshold = or(c.SuccessThreshold, DefaultSuccessThreshold)
-	c.OpenTimeout = or(c.OpenTimeout, DefaultOpenTimeout)
-	c.HalfOpenMaxRequests = or(c.HalfOpenMaxRequests, DefaultHalfOpenMaxRequests)
+	c.SuccessThreshold = or(c.SuccessThreshold, defaultSuccessThreshold)
+	c.OpenTimeout = or(c.OpenTimeout, defaultOpenTimeout)
+	c.HalfOpenMaxRequests = or(c.HalfOpenMaxRequests, defaultHalfOpenMaxRequests)
 	if c.FailureRate > 0 {
 		if c.WindowDuration == 0 {
-			c.WindowSize = or(c.WindowSize, DefaultWindowSize)
+			c.WindowSize = or(c.WindowSize, defaultWindowSize)
 		}
-		c.MinimumCalls = or(c.MinimumCalls, DefaultMinimumCalls)
+		c.MinimumCalls = or(c.MinimumCalls, defaultMinimumCalls)
 		if c.WindowSize > 0 {
 			c.MinimumCalls = min(c.MinimumCalls, c.WindowSize)
 		}
@@ -234,9 +192,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fieldErr("MaxOpenTimeout", "must not be below OpenTimeout")
 	}
 	if c.Classify == nil {
-		c.Classify = DefaultClassifier
+		c.Classify = resilience.Classify
 	}
-	c.Mailbox = or(c.Mailbox, DefaultMailbox)
+	c.Mailbox = or(c.Mailbox, defaultMailbox)
 	c.Shards = 1 << bits.Len(uint(or(c.Shards, min(256, defaultShards()))-1))
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,7 +14,7 @@ import (
 // The counting tests run real goroutines on every processor and check that
 // no increment is lost.
 
-// hammer runs calls × workers calls of each of Call, Execute and Allow on
+// hammer runs calls × workers calls of each of Run, Do and Allow on
 // b at once, cycling through outcomes, and returns how many of each
 // outcome it made.
 func hammer(t *testing.T, b *Breaker, workers, calls int, outcomes []error) map[error]uint64 {
@@ -30,9 +31,9 @@ func hammer(t *testing.T, b *Breaker, workers, calls int, outcomes []error) map[
 				fn := func(context.Context) error { return err }
 				switch i % 3 {
 				case 0:
-					_ = b.Call(ctx, fn)
+					_ = b.Run(ctx, fn)
 				case 1:
-					_, _ = Execute(ctx, b, func(ctx context.Context) (int, error) { return 0, fn(ctx) })
+					_, _ = resilience.Do(ctx, b, func(ctx context.Context) (int, error) { return 0, fn(ctx) })
 				default:
 					if done, aerr := b.Allow(ctx); aerr == nil { // a refusal is counted by b
 						done(err)

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
@@ -11,15 +12,13 @@ import (
 type kind uint8
 
 const (
-	kCheck       kind = iota // a closed-state failure may have tripped the breaker
-	kAdmit                   // Ask: may a half-open probe run?
-	kProbe                   // a probe's outcome
-	kTimeout                 // timer: the open timeout of generation gen elapsed
-	kTick                    // timer: a time-based window slides one bucket
-	kControl                 // Ask: ForceOpen, ForceClose or Reset
-	kSubscribe               // Ask: add a subscriber
-	kUnsubscribe             // a subscriber's context is done
-	kWake                    // look at the shared cells: a report did not fit in the mailbox
+	kCheck   kind = iota // a closed-state failure may have tripped the breaker
+	kAdmit               // Ask: may a half-open probe run?
+	kProbe               // a probe's outcome
+	kTimeout             // timer: the open timeout of generation gen elapsed
+	kTick                // timer: a time-based window slides one bucket
+	kControl             // Ask: ForceOpen, ForceClose or Reset
+	kWake                // look at the shared cells: a report did not fit in the mailbox
 )
 
 // control is a manual command.
@@ -35,15 +34,14 @@ const (
 // never allocates. kind says which fields are set.
 type msg struct {
 	kind    kind
-	outcome Outcome
+	outcome resilience.Outcome // kProbe: a judged outcome
 	control control
 	gen     uint64
 	totals  totals    // kCheck in a rate window: the totals the failing caller saw
 	req     *admitReq // kAdmit: where the answer goes
-	// ack answers a request (kControl, kSubscribe) or a failing caller
-	// waiting for its kCheck to be handled (the zero Reply for none).
+	// ack answers a request (kControl) or a failing caller waiting for
+	// its kCheck to be handled (the zero Reply for none).
 	ack actor.Reply[struct{}]
-	sub *subscription
 }
 
 var (
@@ -52,14 +50,13 @@ var (
 )
 
 // engine is the breaker actor's behaviour. It owns the state machine, the
-// window, the timers and the subscribers; it runs on the actor's goroutine
+// window and the timers; it runs on the actor's goroutine
 // only.
 type engine struct {
 	b       *Breaker
 	m       machine
 	cur     *snapshot // the snapshot last published
 	win     window
-	subs    []*subscription
 	timer   actor.Timer[msg] // the pending open timeout, if any
 	ticking bool             // a kTick is pending (see slide)
 }
@@ -90,11 +87,6 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 	case kControl:
 		e.apply(self, e.controlled(x.control))
 		x.ack.Send(struct{}{})
-	case kSubscribe:
-		e.subs = append(e.subs, x.sub)
-		x.ack.Send(struct{}{})
-	case kUnsubscribe:
-		e.prune()
 	case kWake:
 		// fold has done the work.
 		e.slide(self, false)
@@ -128,7 +120,7 @@ func (e *engine) fold(self *actor.Self[msg], x msg) {
 // cautious reading), until one changes the state (the others are then
 // stale).
 func (e *engine) foldProbes(self *actor.Self[msg], s *snapshot) {
-	for _, o := range [...]Outcome{Failure, Success, Ignore} {
+	for _, o := range [...]resilience.Outcome{resilience.Failure, resilience.Success, resilience.Ignored} {
 		for n := s.probes[o].Swap(0); n > 0; n-- {
 			if t, ok := e.m.probe(s.gen, o, time.Now(), e.rand()); ok {
 				e.apply(self, t)
@@ -143,7 +135,7 @@ func (e *engine) foldProbes(self *actor.Self[msg], s *snapshot) {
 // reaches the failure rate.
 func (e *engine) tripIfDue(s *snapshot, t totals, have bool) (transition, bool) {
 	if s.tripHit.Load() {
-		return e.m.trip(s.gen, time.Now(), e.rand(), ReasonFailures)
+		return e.m.trip(s.gen, time.Now(), e.rand(), reasonFailures)
 	}
 	if e.win == nil || !have {
 		return transition{}, false
@@ -152,7 +144,7 @@ func (e *engine) tripIfDue(s *snapshot, t totals, have bool) (transition, bool) 
 	if !shouldTrip(*e.b.cfg, calls, failures) {
 		return transition{}, false
 	}
-	return e.m.trip(s.gen, time.Now(), e.rand(), ReasonFailureRate)
+	return e.m.trip(s.gen, time.Now(), e.rand(), reasonFailureRate)
 }
 
 func (e *engine) controlled(c control) transition {
@@ -210,14 +202,13 @@ func (e *engine) rand() float64 {
 }
 
 // Stopped runs when the actor stops, cleanly or because it failed (err):
-// later calls are refused at once, with an error saying why, and every
-// subscription channel is closed. It starts from the last published
+// later calls are refused at once, with an error saying why, and Done
+// is closed. It starts from the last published
 // snapshot, not from the engine's state, which a failure may have left
 // half-changed.
 func (e *engine) Stopped(err error) {
-	e.b.snap.Store(stoppedSnapshot(e.b.snap.Load(), err))
-	for _, s := range e.subs {
-		close(s.ch)
-	}
-	e.subs = nil
+	e.b.mu.Lock()
+	defer e.b.mu.Unlock()
+	e.b.snap.Store(e.b.stoppedSnapshot(e.b.snap.Load(), err))
+	e.b.markExited()
 }

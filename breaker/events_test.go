@@ -12,16 +12,15 @@ import (
 
 func TestEventsFollowTheStateChanges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newTest(t, Config{Name: "db", FailureThreshold: 1, SuccessThreshold: 1})
-		ctx, cancel := context.WithCancel(context.Background())
-		events, err := b.Subscribe(ctx, 10)
-		require.NoError(t, err)
+		events := make(chan Event, 10)
+		b := newTest(t, Config{Name: "db", FailureThreshold: 1, SuccessThreshold: 1, Events: events})
+		ctx := context.Background()
 
 		failN(t, b, 1)
 		synctest.Wait()
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		require.NoError(t, b.Call(ctx, succeed))
+		require.NoError(t, b.Run(ctx, succeed))
 		synctest.Wait()
 
 		var got []string
@@ -31,23 +30,17 @@ func TestEventsFollowTheStateChanges(t *testing.T) {
 			got = append(got, ev.From.String()+">"+ev.To.String()+": "+ev.Reason)
 		}
 		assert.Equal(t, []string{
-			"closed>open: " + ReasonFailures,
-			"open>half-open: " + ReasonTimeout,
-			"half-open>closed: " + ReasonProbesOK,
+			"closed>open: " + reasonFailures,
+			"open>half-open: " + reasonTimeout,
+			"half-open>closed: " + reasonProbesOK,
 		}, got)
-
-		cancel()
-		synctest.Wait()
-		_, open := <-events
-		assert.False(t, open, "the channel closes once the subscriber's context is done")
+		assert.Zero(t, b.Metrics().EventsDropped)
 	})
 }
 
-func TestSlowSubscriberLosesEventsNotTheBreaker(t *testing.T) {
+func TestSlowEventConsumerLosesEventsNotTheBreaker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newTest(t, Config{FailureThreshold: 1})
-		_, err := b.Subscribe(context.Background(), 0) // never read
-		require.NoError(t, err)
+		b := newTest(t, Config{FailureThreshold: 1, Events: make(chan Event)}) // never read
 		ctx := context.Background()
 		for range 3 {
 			require.NoError(t, b.ForceOpen(ctx))
@@ -57,12 +50,11 @@ func TestSlowSubscriberLosesEventsNotTheBreaker(t *testing.T) {
 	})
 }
 
-func TestSubscriberMayCallBackIntoTheBreaker(t *testing.T) {
+func TestEventConsumerMayCallBackIntoTheBreaker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newTest(t, Config{FailureThreshold: 1})
+		events := make(chan Event)
+		b := newTest(t, Config{FailureThreshold: 1, Events: events})
 		ctx := context.Background()
-		events, err := b.Subscribe(ctx, 0)
-		require.NoError(t, err)
 		done := make(chan struct{})
 		go func() { // resets the breaker whenever it opens: gobreaker would deadlock here
 			defer close(done)
@@ -79,15 +71,9 @@ func TestSubscriberMayCallBackIntoTheBreaker(t *testing.T) {
 		assert.Equal(t, Closed, b.State())
 		assert.Equal(t, uint64(1), b.Metrics().Closed)
 		require.NoError(t, b.Stop(ctx))
+		close(events) // the user owns the channel; the breaker never closes it
 		<-done
 	})
-}
-
-func TestSubscribeRejectsNegativeBuffer(t *testing.T) {
-	b := newTest(t, Config{})
-	_, err := b.Subscribe(context.Background(), -1)
-	var ce *ConfigError
-	require.ErrorAs(t, err, &ce)
 }
 
 // The tests below fill the mailbox on purpose: whatever callers could not

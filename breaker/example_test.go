@@ -6,28 +6,29 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
 )
 
 func Example() {
 	ctx := context.Background()
-	b, err := breaker.New(breaker.Config{Name: "payments", FailureThreshold: 2, OpenTimeout: time.Minute})
+	events := make(chan breaker.Event, 8)
+	b, err := breaker.New(breaker.Config{Name: "payments", FailureThreshold: 2, OpenTimeout: time.Minute, Events: events})
 	if err != nil {
 		panic(err)
 	}
 	defer b.Stop(ctx)
-	events, _ := b.Subscribe(ctx, 8)
 
 	charge := func(context.Context) error { return errors.New("upstream 503") }
 	for range 2 {
-		fmt.Println(b.Call(ctx, charge)) // the call's own error, unchanged
+		fmt.Println(b.Run(ctx, charge)) // the call's own error, unchanged
 	}
 	ev := <-events // the actor opened the breaker
 	fmt.Println(ev.From, "->", ev.To, "after", ev.Reason)
 
-	_, err = breaker.Execute(ctx, b, func(context.Context) (string, error) { return "receipt", nil })
-	var open *breaker.OpenError
-	fmt.Println(errors.Is(err, breaker.ErrOpen), errors.As(err, &open) && open.RetryAfter() > 0)
+	_, err = resilience.Do(ctx, b, func(context.Context) (string, error) { return "receipt", nil })
+	var open *resilience.RejectedError
+	fmt.Println(errors.Is(err, resilience.ErrOpen), errors.As(err, &open) && open.RetryAfter() > 0)
 
 	m := b.Metrics()
 	fmt.Println(m.Failures, m.RejectedOpen, m.Opened)

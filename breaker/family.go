@@ -3,24 +3,22 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/actor"
 )
 
 // Defaults applied to zero [FamilyConfig] fields.
 const (
-	DefaultIdleTimeout = 5 * time.Minute
-	DefaultMaxKeys     = 100_000
+	defaultIdleTimeout = 5 * time.Minute
+	defaultMaxKeys     = 100_000
 )
-
-// ErrFull is returned by [Family.For] for a new key when the family holds
-// MaxKeys breakers and none of them may be evicted (every one is open,
-// half-open or held by ForceOpen/ForceClose).
-var ErrFull = errors.New("breaker: family full")
 
 // FamilyConfig configures [NewFamily]. Every zero field means the
 // documented default.
@@ -31,7 +29,9 @@ type FamilyConfig struct {
 	// without a slot of their own count with atomic adds in a shared one.
 	// A family whose hot keys are called from many processors at once may
 	// raise it, at 64 bytes per slot per key.
-	// When the key type is string, each breaker is named after its key.
+	// Each breaker is named after its key (fmt.Sprint of it when the key
+	// is not a string), in its events and refusals. Config.Events, if
+	// set, receives the events of every key.
 	Breaker Config
 	// IdleTimeout is how long a closed breaker must go unused before it is
 	// evicted: it is evicted after between IdleTimeout and 1.5 × IdleTimeout
@@ -39,7 +39,8 @@ type FamilyConfig struct {
 	IdleTimeout time.Duration
 	// MaxKeys caps the number of breakers. A new key beyond it evicts the
 	// least recently used closed breaker (approximately: the oldest of a
-	// sample), or gets [ErrFull] if none is closed. Default 100,000.
+	// sample), or is refused with [resilience.ErrFull] if none is closed.
+	// Default 100,000.
 	MaxKeys int
 }
 
@@ -70,8 +71,8 @@ const (
 // Family is a set of breakers, one per key (a host, a tenant, a model),
 // created on first use with one shared configuration. It is safe for
 // concurrent use; create it with [NewFamily] (there is no useful zero
-// value) and call [Family.Stop] when done. Most callers want [ExecuteKey]
-// or [Family.Call].
+// value) and call [Family.Stop] when done. Callers look the key's breaker
+// up with [Family.For] and call through it.
 //
 // A key costs memory, not a goroutine or a timer, whatever its window:
 // its breaker starts an actor only when it trips (with a failure-rate
@@ -87,6 +88,8 @@ type Family[K comparable] struct {
 	cfg      FamilyConfig
 	interval time.Duration
 	janitor  *actor.Actor[famMsg]
+	full     error // the refusal at the cap
+	stopErr  error // the refusal after Stop
 
 	mu       sync.Mutex // guards creation, eviction and the fields below
 	stopped  bool
@@ -107,33 +110,34 @@ type candidate[K comparable] struct {
 	seen uint64
 }
 
-// NewFamily returns an empty family, or a [*ConfigError] naming the first
-// invalid field. It starts the family's sweeping actor.
+// NewFamily returns an empty family, or a [*resilience.ConfigError]
+// naming the first invalid field. It starts the family's sweeping actor.
 func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 	switch {
 	case cfg.IdleTimeout < 0:
-		return nil, fieldErr("IdleTimeout", "must not be negative")
+		return nil, familyErr("IdleTimeout", "must not be negative")
 	case cfg.MaxKeys < 0:
-		return nil, fieldErr("MaxKeys", "must not be negative")
+		return nil, familyErr("MaxKeys", "must not be negative")
 	}
 	if cfg.Breaker.Shards == 0 {
 		cfg.Breaker.Shards = familyShards
 	}
 	bc, err := cfg.Breaker.withDefaults()
 	if err != nil {
-		var ce *ConfigError
+		var ce *resilience.ConfigError
 		if errors.As(err, &ce) {
-			return nil, fieldErr("Breaker."+ce.Field, ce.Reason)
+			return nil, familyErr("Breaker."+strings.TrimPrefix(ce.Field, "breaker.Config."), ce.Reason)
 		}
 		return nil, err
 	}
 	cfg.Breaker = bc
-	cfg.IdleTimeout = or(cfg.IdleTimeout, DefaultIdleTimeout)
-	cfg.MaxKeys = or(cfg.MaxKeys, DefaultMaxKeys)
-	f := &Family[K]{cfg: cfg, interval: max(cfg.IdleTimeout/2, 1), halt: signalStop, stopping: map[*Breaker]struct{}{}}
+	cfg.IdleTimeout = or(cfg.IdleTimeout, defaultIdleTimeout)
+	cfg.MaxKeys = or(cfg.MaxKeys, defaultMaxKeys)
+	f := &Family[K]{cfg: cfg, interval: max(cfg.IdleTimeout/2, 1), halt: signalStop, stopping: map[*Breaker]struct{}{},
+		full: refusal(bc.Name, resilience.ErrFull, time.Time{}), stopErr: stoppedRefusal(bc.Name, nil)}
 	f.idx.init()
 	a, err := actor.Spawn(actor.Config{Name: bc.Name + " family", Mailbox: 1, DiscardOnStop: true},
-		func() actor.Behavior[famMsg] { return actor.Func[famMsg](f.receive) })
+		func() actor.Behavior[famMsg] { return janitor[K]{f} })
 	if err != nil {
 		return nil, err
 	}
@@ -142,24 +146,53 @@ func NewFamily[K comparable](cfg FamilyConfig) (*Family[K], error) {
 	return f, nil
 }
 
-// receive is the family actor's behaviour: a sweep every interval. It owns
-// the timer; the sweep itself shares the map with callers through the
-// family's mutex.
-func (f *Family[K]) receive(self *actor.Self[famMsg], m famMsg) {
-	if m == famSweep {
-		f.sweep()
-	}
-	self.Schedule(f.interval, famSweep)
+// familyErr reports an invalid FamilyConfig field.
+func familyErr(field, reason string) error {
+	return &resilience.ConfigError{Field: "breaker.FamilyConfig." + field, Reason: reason}
 }
 
-// For returns the breaker for key, creating it on first use. It returns
-// [ErrFull] when the cap is reached and nothing may be evicted, and
-// [ErrStopped] for a new key after [Family.Stop]. For a key already
-// present it takes no lock and does not allocate.
+// janitor is the family actor's behaviour: a sweep every interval. It owns
+// the timer; the sweep itself shares the map with callers through the
+// family's mutex. When the family stops, it waits for the actors of the
+// breakers the family stopped, so its exit (the family's Done) means every
+// goroutine of the family has exited.
+type janitor[K comparable] struct{ f *Family[K] }
+
+// Receive sweeps, and schedules the next sweep.
+func (j janitor[K]) Receive(self *actor.Self[famMsg], m famMsg) {
+	if m == famSweep {
+		j.f.sweep()
+	}
+	self.Schedule(j.f.interval, famSweep)
+}
+
+// Stopped waits for the stopped breakers' actors to exit. They have been
+// told to stop and run no user code, so the wait is short.
+func (j janitor[K]) Stopped(error) {
+	j.f.mu.Lock()
+	var waits []*actor.Actor[msg]
+	for b := range j.f.stopping {
+		if a := b.act.Load(); a != nil {
+			waits = append(waits, a)
+		}
+	}
+	j.f.mu.Unlock()
+	for _, a := range waits {
+		<-a.Done()
+	}
+}
+
+// For returns the breaker for key, creating it on first use. It refuses
+// with [resilience.ErrFull] when the cap is reached and nothing may be
+// evicted, and with [resilience.ErrStopped] after [Family.Stop]. For a key
+// already present it takes no lock, does not allocate and writes nothing
+// (but one word per key once per sweep interval).
 //
-// Use the breaker for the call at hand and look it up again for the next:
-// once idle it may be evicted, and calls on an evicted breaker return
-// ErrStopped. [ExecuteKey] and [Family.Call] never see that.
+// Look the breaker up for each call: a lookup is what keeps the key in
+// use. A handle kept across calls stays usable: once its key is evicted
+// as idle, each call on it (Run, Allow, [resilience.Do]) goes on with the
+// key's current breaker, created afresh if need be, at the cost of one
+// lookup. Calls on it after Family.Stop are refused with ErrStopped.
 func (f *Family[K]) For(key K) (*Breaker, error) {
 	e, err := f.lookup(key)
 	if err != nil {
@@ -206,7 +239,7 @@ func (f *Family[K]) create(key K) (*entry[K], error) {
 	f.mu.Lock()
 	defer f.unlock()
 	if f.stopped {
-		return nil, ErrStopped
+		return nil, f.stopErr
 	}
 	if e := f.idx.load(key); e != nil { // created meanwhile; never dead under mu
 		f.touch(e)
@@ -214,11 +247,11 @@ func (f *Family[K]) create(key K) (*entry[K], error) {
 	}
 	if f.idx.live >= f.cfg.MaxKeys && !f.evictLRU() {
 		f.stats.full++
-		return nil, ErrFull
+		return nil, f.full
 	}
-	name := f.cfg.Breaker.Name
-	if s, ok := any(key).(string); ok {
-		name = s
+	name, ok := any(key).(string)
+	if !ok {
+		name = fmt.Sprint(key)
 	}
 	// Every key shares the family's Config (validated by NewFamily).
 	e := &entry[K]{key: key, b: newBreaker(&f.cfg.Breaker, name)}
@@ -242,6 +275,10 @@ func (f *Family[K]) evict(e *entry[K], seen uint64) bool {
 	if !evictable(e) || !e.seen.CompareAndSwap(seen, dead) {
 		return false
 	}
+	key := e.key
+	e.b.mu.Lock()
+	e.b.next = func() (*Breaker, error) { return f.For(key) }
+	e.b.mu.Unlock()
 	f.idx.remove(e)
 	f.nKeys.Store(int64(f.idx.live))
 	f.retire(e.b)
@@ -278,9 +315,9 @@ func (f *Family[K]) unlock() {
 	f.mu.Unlock()
 }
 
-// signalStop stops b without waiting: a later call on it gets ErrStopped
-// instead of starting an actor nobody owns, and its actor, if any, exits
-// in the background.
+// signalStop stops b without waiting: a later call on it goes on with the
+// key's current breaker instead of starting an actor nobody owns, and its
+// actor, if any, exits in the background.
 func signalStop(b *Breaker) { _ = b.Stop(cancelled) }
 
 // exited reports whether b is stopped and has no actor still running.

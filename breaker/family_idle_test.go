@@ -27,7 +27,7 @@ func TestIdleTimeWindowKeysCostNoGoroutineOrTimer(t *testing.T) {
 		g0 := runtime.NumGoroutine()
 		const keys = 1000
 		for i := range keys {
-			require.NoError(t, f.Call(ctx, fmt.Sprint(i), succeed))
+			require.NoError(t, keyRun(ctx, f, fmt.Sprint(i), succeed))
 		}
 		synctest.Wait()
 		// Other tests' goroutines may still be exiting: allow for a few.
@@ -40,8 +40,8 @@ func TestIdleTimeWindowKeysCostNoGoroutineOrTimer(t *testing.T) {
 		var actors []*Breaker
 		for i := range 100 { // a failure starts the key's actor
 			k := fmt.Sprint(i)
-			require.ErrorIs(t, f.Call(ctx, k, func(context.Context) error { return boom }), boom)
-			require.NoError(t, f.Call(ctx, k, succeed))
+			require.ErrorIs(t, keyRun(ctx, f, k, func(context.Context) error { return boom }), boom)
+			require.NoError(t, keyRun(ctx, f, k, succeed))
 			b, err := f.For(k)
 			require.NoError(t, err)
 			actors = append(actors, b)
@@ -87,7 +87,7 @@ func TestIdleKeyBytes(t *testing.T) {
 			f, err := NewFamily[string](FamilyConfig{MaxKeys: keys, IdleTimeout: time.Hour, Breaker: w.cfg})
 			require.NoError(t, err)
 			for _, k := range names {
-				require.NoError(t, f.Call(context.Background(), k, succeed))
+				require.NoError(t, keyRun(context.Background(), f, k, succeed))
 			}
 			perKey := float64(liveHeap()-h0) / keys
 			require.Equal(t, keys, f.Len())

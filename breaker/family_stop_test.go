@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,17 +38,18 @@ func TestSlowEvictedStopDoesNotBlockOtherKeys(t *testing.T) {
 	require.True(t, f.mu.TryLock(), "the family's lock is held while an evicted breaker stops")
 	f.mu.Unlock()
 	assert.Equal(t, 1, f.Metrics().Keys)
-	require.NoError(t, f.Call(ctx, "other", succeed), "a new key waits for another key's stop")
-	require.NoError(t, f.Call(ctx, "other", succeed))
+	require.NoError(t, keyRun(ctx, f, "other", succeed), "a new key waits for another key's stop")
+	require.NoError(t, keyRun(ctx, f, "other", succeed))
 	unblock()
 	require.NoError(t, <-evicted)
-	assert.ErrorIs(t, slow.Call(ctx, succeed), ErrStopped, "the evicted breaker is stopped")
+	assert.True(t, slow.snap.Load().stopped, "the evicted breaker is stopped")
+	require.NoError(t, slow.Run(ctx, succeed), "its handle goes on with a fresh breaker for its key")
 }
 
 // Family.Stop under load: callers on many keys (some tripping, some
 // probing half-open) keep calling while a short stop context runs out.
 // Stop returns by its deadline, every call returns (a result or
-// ErrStopped), and a second Stop finds every goroutine gone.
+// resilience.ErrStopped), and a second Stop finds every goroutine gone.
 func TestFamilyStopUnderConcurrentCallers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, err := NewFamily[int](FamilyConfig{MaxKeys: 64, Breaker: Config{
@@ -61,7 +63,7 @@ func TestFamilyStopUnderConcurrentCallers(t *testing.T) {
 			wg.Go(func() {
 				for i := 0; ; i++ {
 					key := (c*7 + i) % 100 // more keys than the cap: evictions too
-					err := f.Call(context.Background(), key, func(context.Context) error {
+					err := keyRun(context.Background(), f, key, func(context.Context) error {
 						time.Sleep(time.Duration(i%3) * time.Millisecond)
 						if (c+i)%3 == 0 {
 							return boom
@@ -70,11 +72,11 @@ func TestFamilyStopUnderConcurrentCallers(t *testing.T) {
 					})
 					calls.Add(1)
 					switch {
-					case errors.Is(err, ErrStopped):
+					case errors.Is(err, resilience.ErrStopped):
 						stopped.Add(1)
 						return
-					case err != nil && !errors.Is(err, boom) && !errors.Is(err, ErrOpen) &&
-						!errors.Is(err, ErrRejected) && !errors.Is(err, ErrFull):
+					case err != nil && !errors.Is(err, boom) && !errors.Is(err, resilience.ErrOpen) &&
+						!errors.Is(err, resilience.ErrRejected) && !errors.Is(err, resilience.ErrFull):
 						other.Add(1)
 					}
 					if i%4 == 3 {
@@ -92,7 +94,7 @@ func TestFamilyStopUnderConcurrentCallers(t *testing.T) {
 		if err != nil {
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 		}
-		wg.Wait() // every caller got an answer, then ErrStopped
+		wg.Wait() // every caller got an answer, then resilience.ErrStopped
 		assert.Equal(t, int64(32), stopped.Load())
 		assert.Zero(t, other.Load(), "unexpected errors")
 		assert.Greater(t, calls.Load(), int64(300), "the callers kept calling")

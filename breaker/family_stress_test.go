@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/llm-research-lab/resilience"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -13,8 +14,8 @@ import (
 
 // TestFamilyStressChurnAtTheCap runs many goroutines over more keys than
 // the cap allows, with sweeps and LRU evictions racing them, and checks the
-// cap, that For never returns another key's breaker, and that ExecuteKey
-// never fails with ErrStopped.
+// cap, that For never returns another key's breaker, and that a call through For
+// never fails with resilience.ErrStopped.
 func TestFamilyStressChurnAtTheCap(t *testing.T) {
 	for seed := range 10 {
 		synctest.Test(t, func(t *testing.T) {
@@ -32,14 +33,14 @@ func TestFamilyStressChurnAtTheCap(t *testing.T) {
 						if n := f.Len(); n > 20 {
 							t.Errorf("len %d", n)
 						}
-						_, err = ExecuteKey(context.Background(), f, k, func(context.Context) (int, error) {
+						_, err = keyDo(context.Background(), f, k, func(context.Context) (int, error) {
 							if rng.IntN(4) == 0 {
 								return 0, errors.New("x")
 							}
 							return 0, nil
 						})
-						if errors.Is(err, ErrStopped) {
-							t.Errorf("ExecuteKey ErrStopped")
+						if errors.Is(err, resilience.ErrStopped) {
+							t.Errorf("a call through For was refused with ErrStopped")
 						}
 						if rng.IntN(10) == 0 {
 							time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
@@ -57,7 +58,7 @@ func TestFamilyStressChurnAtTheCap(t *testing.T) {
 // TestFamilyStressCapNeverFullWhileKeysAreClosed churns more keys than
 // the cap through real goroutines while the sweep advances the epoch every
 // half millisecond. Every key is closed, so a new key must always find one
-// to evict: ErrFull would mean the cap gave up because callers touched its
+// to evict: resilience.ErrFull would mean the cap gave up because callers touched its
 // candidates between its scan and its eviction.
 func TestFamilyStressCapNeverFullWhileKeysAreClosed(t *testing.T) {
 	f := newFamily(t, FamilyConfig{MaxKeys: 4, IdleTimeout: time.Millisecond})
@@ -65,7 +66,7 @@ func TestFamilyStressCapNeverFullWhileKeysAreClosed(t *testing.T) {
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 30_000 {
-				err := f.Call(context.Background(), fmt.Sprint((w+i)%16), func(context.Context) error { return nil })
+				err := keyRun(context.Background(), f, fmt.Sprint((w+i)%16), func(context.Context) error { return nil })
 				if err != nil {
 					t.Errorf("call %d: %v", i, err)
 					return

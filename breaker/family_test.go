@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,9 +35,9 @@ func TestFamilyConfigErrorsNameTheField(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := NewFamily[string](c.cfg)
-			var ce *ConfigError
+			var ce *resilience.ConfigError
 			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, c.field, ce.Field)
+			assert.Equal(t, "breaker.FamilyConfig."+c.field, ce.Field)
 		})
 	}
 }
@@ -60,10 +61,10 @@ func TestFamilyKeysAreIndependent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFamily(t, FamilyConfig{Breaker: Config{FailureThreshold: 1}})
 		ctx := context.Background()
-		require.ErrorIs(t, f.Call(ctx, "down", fail), errBoom)
+		require.ErrorIs(t, keyRun(ctx, f, "down", fail), errBoom)
 		synctest.Wait()
-		assert.ErrorIs(t, f.Call(ctx, "down", succeed), ErrOpen)
-		_, err := ExecuteKey(ctx, f, "up", func(context.Context) (int, error) { return 7, nil })
+		assert.ErrorIs(t, keyRun(ctx, f, "down", succeed), resilience.ErrOpen)
+		_, err := keyDo(ctx, f, "up", func(context.Context) (int, error) { return 7, nil })
 		assert.NoError(t, err, "another key is not affected")
 	})
 }
@@ -71,7 +72,7 @@ func TestFamilyKeysAreIndependent(t *testing.T) {
 func TestIdleKeysCostNoGoroutine(t *testing.T) {
 	f := newFamily(t, FamilyConfig{})
 	for i := range 1000 {
-		require.NoError(t, f.Call(context.Background(), fmt.Sprint("k", i), succeed))
+		require.NoError(t, keyRun(context.Background(), f, fmt.Sprint("k", i), succeed))
 	}
 	f.idx.each(func(e *entry[string]) {
 		assert.Nil(t, e.b.act.Load(), "a closed breaker has no actor")
@@ -90,11 +91,14 @@ func TestIdleKeyIsEvictedBetweenIdleTimeoutAndOneAndAHalf(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, 0, f.Len(), "evicted by 1.5 × IdleTimeout")
 		assert.Equal(t, uint64(1), f.Metrics().EvictedIdle)
-		assert.ErrorIs(t, first.Call(context.Background(), succeed), ErrStopped,
-			"an evicted breaker refuses calls rather than start an actor nobody owns")
+		require.NoError(t, first.Run(context.Background(), succeed),
+			"a call on an evicted handle goes on with the key's current breaker")
+		assert.Nil(t, first.act.Load(), "the evicted breaker starts no actor nobody owns")
 		again, err := f.For("k")
 		require.NoError(t, err)
 		assert.NotSame(t, first, again, "the key comes back as a fresh breaker")
+		assert.Equal(t, uint64(1), again.Metrics().Successes, "the handle's call counted there")
+		assert.Zero(t, first.Metrics().Successes)
 	})
 }
 
@@ -102,7 +106,7 @@ func TestUsedKeyIsNotEvicted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFamily(t, FamilyConfig{IdleTimeout: time.Minute})
 		for range 10 {
-			require.NoError(t, f.Call(context.Background(), "k", succeed))
+			require.NoError(t, keyRun(context.Background(), f, "k", succeed))
 			time.Sleep(50 * time.Second)
 		}
 		synctest.Wait()
@@ -117,13 +121,13 @@ func TestOpenKeyIsKeptAndReleasesItsActorOnceClosedAndIdle(t *testing.T) {
 			Breaker: Config{FailureThreshold: 1, SuccessThreshold: 1, OpenTimeout: 5 * time.Minute}})
 		ctx := context.Background()
 		b, _ := f.For("k")
-		require.ErrorIs(t, f.Call(ctx, "k", fail), errBoom)
+		require.ErrorIs(t, keyRun(ctx, f, "k", fail), errBoom)
 		synctest.Wait()
 		require.Equal(t, Open, b.State())
 		time.Sleep(10 * time.Minute) // open, then half-open with nobody probing
 		synctest.Wait()
 		assert.Equal(t, 1, f.Len(), "a breaker that is not closed holds state worth keeping")
-		require.NoError(t, f.Call(ctx, "k", succeed))
+		require.NoError(t, keyRun(ctx, f, "k", succeed))
 		synctest.Wait()
 		require.Equal(t, Closed, b.State())
 		a := b.act.Load()
@@ -145,23 +149,23 @@ func TestCapEvictsTheLeastRecentlyUsedClosedKey(t *testing.T) {
 			Breaker: Config{FailureThreshold: 1}})
 		ctx := context.Background()
 		for _, k := range []string{"a", "b", "c"} {
-			require.NoError(t, f.Call(ctx, k, succeed))
+			require.NoError(t, keyRun(ctx, f, k, succeed))
 		}
 		time.Sleep(31 * time.Minute) // a new epoch
 		synctest.Wait()
-		require.NoError(t, f.Call(ctx, "a", succeed))
-		require.NoError(t, f.Call(ctx, "c", succeed))
-		require.NoError(t, f.Call(ctx, "d", succeed))
+		require.NoError(t, keyRun(ctx, f, "a", succeed))
+		require.NoError(t, keyRun(ctx, f, "c", succeed))
+		require.NoError(t, keyRun(ctx, f, "d", succeed))
 		assert.Nil(t, f.idx.load("b"), "b was used least recently")
 		assert.Equal(t, 3, f.Len())
 		assert.Equal(t, uint64(1), f.Metrics().EvictedLRU)
 
 		for _, k := range []string{"a", "c", "d"} {
-			require.ErrorIs(t, f.Call(ctx, k, fail), errBoom)
+			require.ErrorIs(t, keyRun(ctx, f, k, fail), errBoom)
 		}
 		synctest.Wait()
 		_, err := f.For("e")
-		assert.ErrorIs(t, err, ErrFull, "open breakers are never evicted to make room")
+		assert.ErrorIs(t, err, resilience.ErrFull, "open breakers are never evicted to make room")
 		assert.Equal(t, uint64(1), f.Metrics().Full)
 	})
 }
@@ -172,14 +176,14 @@ func TestFamilyStop(t *testing.T) {
 		require.NoError(t, err)
 		ctx := context.Background()
 		b, _ := f.For("k")
-		require.ErrorIs(t, b.Call(ctx, fail), errBoom) // starts an actor
+		require.ErrorIs(t, b.Run(ctx, fail), errBoom) // starts an actor
 		synctest.Wait()
 		require.NoError(t, f.Stop(ctx))
 		require.NoError(t, f.Stop(ctx), "Stop is idempotent")
 		_, err = f.For("k")
-		assert.ErrorIs(t, err, ErrStopped)
-		assert.ErrorIs(t, f.Call(ctx, "new", succeed), ErrStopped)
-		assert.ErrorIs(t, b.Call(ctx, succeed), ErrStopped)
+		assert.ErrorIs(t, err, resilience.ErrStopped)
+		assert.ErrorIs(t, keyRun(ctx, f, "new", succeed), resilience.ErrStopped)
+		assert.ErrorIs(t, b.Run(ctx, succeed), resilience.ErrStopped)
 		assert.Zero(t, f.Len())
 	})
 }
@@ -188,20 +192,20 @@ func TestUserStoppedBreakerDoesNotSpin(t *testing.T) {
 	f := newFamily(t, FamilyConfig{})
 	b, _ := f.For("k")
 	require.NoError(t, b.Stop(context.Background()))
-	assert.ErrorIs(t, f.Call(context.Background(), "k", succeed), ErrStopped)
+	assert.ErrorIs(t, keyRun(context.Background(), f, "k", succeed), resilience.ErrStopped)
 }
 
-// TestExecuteKeyNeverSeesEviction churns a family whose cap is far below
+// TestKeyedCallNeverSeesEviction churns a family whose cap is far below
 // the number of keys, so keys are evicted all the time, and checks that no
-// call through ExecuteKey is refused because its key was evicted.
-func TestExecuteKeyNeverSeesEviction(t *testing.T) {
+// call through For is refused because its key was evicted.
+func TestKeyedCallNeverSeesEviction(t *testing.T) {
 	f := newFamily(t, FamilyConfig{MaxKeys: 4})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 2000 {
 				key := fmt.Sprint("k", (g*7+i)%16)
-				v, err := ExecuteKey(context.Background(), f, key, func(context.Context) (int, error) { return i, nil })
+				v, err := keyDo(context.Background(), f, key, func(context.Context) (int, error) { return i, nil })
 				if !assert.NoError(t, err) || !assert.Equal(t, i, v) {
 					return
 				}
@@ -214,19 +218,19 @@ func TestExecuteKeyNeverSeesEviction(t *testing.T) {
 	assert.Equal(t, m.Created, m.EvictedLRU+uint64(m.Keys))
 }
 
-func TestExecuteKeyDoesNotAllocate(t *testing.T) {
+func TestKeyedHotCallDoesNotAllocate(t *testing.T) {
 	f := newFamily(t, FamilyConfig{})
 	ctx := context.Background()
 	key := "api.example.com"
-	_, _ = ExecuteKey(ctx, f, key, ok)
-	allocs := testing.AllocsPerRun(100, func() { _, _ = ExecuteKey(ctx, f, key, ok) })
+	_, _ = keyDo(ctx, f, key, ok)
+	allocs := testing.AllocsPerRun(100, func() { _, _ = keyDo(ctx, f, key, ok) })
 	assert.Zero(t, allocs, "a hot call through a present, closed key")
 }
 
 func TestFamilyPanicCountsAsFailure(t *testing.T) {
 	f := newFamily(t, FamilyConfig{})
 	assert.Panics(t, func() {
-		_ = f.Call(context.Background(), "k", func(context.Context) error { panic(errors.New("bad")) })
+		_ = keyRun(context.Background(), f, "k", func(context.Context) error { panic(errors.New("bad")) })
 	})
 	b, _ := f.For("k")
 	assert.Equal(t, uint64(1), b.Metrics().Failures)
@@ -243,7 +247,7 @@ func TestIdleEvictionBounds(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				f := newFamily(t, FamilyConfig{IdleTimeout: idle})
 				time.Sleep(at)
-				require.NoError(t, f.Call(context.Background(), "k", succeed))
+				require.NoError(t, keyRun(context.Background(), f, "k", succeed))
 				var gone time.Duration
 				for gone = 0; gone <= 2*idle && f.Len() == 1; gone += step {
 					time.Sleep(step)
@@ -269,7 +273,7 @@ func TestFamilyWithStructKeys(t *testing.T) {
 	a2, _ := f.For(route{"acme", 1})
 	assert.Same(t, a, a2)
 	assert.NotSame(t, a, b)
-	assert.Equal(t, "models", a.Name(), "non-string keys keep Config.Name")
+	assert.Equal(t, "{acme 1}", a.Name(), "a non-string key names its breaker as fmt.Sprint prints it")
 }
 
 // TestFamilyEvictUsedTakesAKeyUsedSinceTheScan covers the cap's last
@@ -298,4 +302,23 @@ func TestFamilyEvictUsedTakesAKeyUsedSinceTheScan(t *testing.T) {
 	assert.Equal(t, 1, f.Len())
 	_, err = f.For("c")
 	require.NoError(t, err, "room was made for a new key")
+}
+
+// keyRun calls fn through key's breaker in f, as a user does: For, then Run.
+func keyRun[K comparable](ctx context.Context, f *Family[K], key K, fn func(context.Context) error) error {
+	b, err := f.For(key)
+	if err != nil {
+		return err
+	}
+	return b.Run(ctx, fn)
+}
+
+// keyDo is keyRun through resilience.Do.
+func keyDo[K comparable, T any](ctx context.Context, f *Family[K], key K, fn func(context.Context) (T, error)) (T, error) {
+	b, err := f.For(key)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return resilience.Do(ctx, b, fn)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // State is a breaker's state.
@@ -12,7 +14,7 @@ type State int32
 // The states of a breaker.
 const (
 	Closed   State = iota // calls pass; failures are counted
-	Open                  // calls are rejected with an error matching ErrOpen
+	Open                  // calls are refused with an error matching resilience.ErrOpen
 	HalfOpen              // a limited number of probe calls pass
 )
 
@@ -31,14 +33,14 @@ func (s State) String() string {
 
 // Reasons for a transition, as reported in [Event].Reason.
 const (
-	ReasonFailures    = "consecutive failures"
-	ReasonFailureRate = "failure rate"
-	ReasonTimeout     = "open timeout elapsed"
-	ReasonProbeFailed = "probe failed"
-	ReasonProbesOK    = "probes succeeded"
-	ReasonForceOpen   = "forced open"
-	ReasonForceClose  = "forced closed"
-	ReasonReset       = "reset"
+	reasonFailures    = "consecutive failures"
+	reasonFailureRate = "failure rate"
+	reasonTimeout     = "open timeout elapsed"
+	reasonProbeFailed = "probe failed"
+	reasonProbesOK    = "probes succeeded"
+	reasonForceOpen   = "forced open"
+	reasonForceClose  = "forced closed"
+	reasonReset       = "reset"
 )
 
 // errMoved tells a caller whose snapshot is out of date to read it again:
@@ -95,38 +97,39 @@ func (m *machine) timeout(gen uint64) (transition, bool) {
 	if m.state != Open || m.forced || gen != m.gen {
 		return transition{}, false
 	}
-	return m.move(HalfOpen, ReasonTimeout), true
+	return m.move(HalfOpen, reasonTimeout), true
 }
 
 // admit grants a half-open probe slot in the current generation. It
-// returns ErrRejected when all slots are taken and errMoved when the
+// returns errProbesBusy when all slots are taken and errMoved when the
 // breaker is not half-open.
 func (m *machine) admit() error {
 	switch {
 	case m.state != HalfOpen:
 		return errMoved
 	case m.inflight >= m.cfg.HalfOpenMaxRequests:
-		return ErrRejected
+		return errProbesBusy
 	}
 	m.inflight++
 	return nil
 }
 
-// probe applies the result of a probe admitted in generation gen. Results
-// from any other generation are stale and change nothing.
-func (m *machine) probe(gen uint64, o Outcome, now time.Time, u float64) (transition, bool) {
+// probe applies the result of a probe admitted in generation gen: o is a
+// judged outcome (see judge), and an Ignored probe only gives its slot
+// back. Results from any other generation are stale and change nothing.
+func (m *machine) probe(gen uint64, o resilience.Outcome, now time.Time, u float64) (transition, bool) {
 	if m.state != HalfOpen || gen != m.gen || m.inflight == 0 {
 		return transition{}, false
 	}
 	m.inflight--
 	switch o {
-	case Failure:
+	case resilience.Failure:
 		m.reopens++
-		return m.open(now, u, ReasonProbeFailed), true
-	case Success:
+		return m.open(now, u, reasonProbeFailed), true
+	case resilience.Success:
 		m.successes++
 		if m.successes >= m.cfg.SuccessThreshold {
-			return m.close(ReasonProbesOK, false), true
+			return m.close(reasonProbesOK, false), true
 		}
 	}
 	return transition{}, false
@@ -141,16 +144,16 @@ func (m *machine) close(reason string, forced bool) transition {
 // forceOpen holds the breaker open until Reset.
 func (m *machine) forceOpen() transition {
 	m.until = time.Time{}
-	t := m.move(Open, ReasonForceOpen)
+	t := m.move(Open, reasonForceOpen)
 	m.forced = true
 	return t
 }
 
 // forceClose holds the breaker closed, whatever the failures, until Reset.
-func (m *machine) forceClose() transition { return m.close(ReasonForceClose, true) }
+func (m *machine) forceClose() transition { return m.close(reasonForceClose, true) }
 
 // reset returns to a fresh closed state.
-func (m *machine) reset() transition { return m.close(ReasonReset, false) }
+func (m *machine) reset() transition { return m.close(reasonReset, false) }
 
 // openTimeout is how long the breaker stays open after reopens failed
 // probes: OpenTimeout × OpenBackoff^reopens, capped at MaxOpenTimeout, then

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -45,19 +46,19 @@ func TestMachineTransitions(t *testing.T) {
 		}},
 		{"ignored probe frees its slot only", Config{HalfOpenMaxRequests: 1}, []step{
 			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
-			{op: "admit", want: HalfOpen}, {op: "admit", want: HalfOpen, wantErr: ErrRejected},
+			{op: "admit", want: HalfOpen}, {op: "admit", want: HalfOpen, wantErr: errProbesBusy},
 			{op: "ignore", want: HalfOpen}, {op: "admit", want: HalfOpen},
 		}},
 		{"probe slots are separate from the success threshold", Config{HalfOpenMaxRequests: 1, SuccessThreshold: 3}, []step{
 			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
-			{op: "admit", want: HalfOpen}, {op: "admit", want: HalfOpen, wantErr: ErrRejected},
+			{op: "admit", want: HalfOpen}, {op: "admit", want: HalfOpen, wantErr: errProbesBusy},
 			{op: "ok", want: HalfOpen}, {op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
 			{op: "admit", want: HalfOpen}, {op: "ok", want: Closed},
 		}},
 		{"three slots, fourth rejected", Config{}, []step{
 			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
 			{op: "admit", want: HalfOpen}, {op: "admit", want: HalfOpen}, {op: "admit", want: HalfOpen},
-			{op: "admit", want: HalfOpen, wantErr: ErrRejected},
+			{op: "admit", want: HalfOpen, wantErr: errProbesBusy},
 		}},
 		{"admit outside half-open says moved", Config{}, []step{
 			{op: "admit", want: Closed, wantErr: errMoved},
@@ -87,19 +88,19 @@ func TestMachineTransitions(t *testing.T) {
 				var err error
 				switch st.op {
 				case "trip":
-					m.trip(gen, t0, 0, ReasonFailures)
+					m.trip(gen, t0, 0, reasonFailures)
 				case "timeout":
 					m.timeout(gen)
 				case "admit":
 					err = m.admit()
 				case "ok":
-					m.probe(gen, Success, t0, 0)
+					m.probe(gen, resilience.Success, t0, 0)
 				case "fail":
-					m.probe(gen, Failure, t0, 0)
+					m.probe(gen, resilience.Failure, t0, 0)
 				case "ignore":
-					m.probe(gen, Ignore, t0, 0)
+					m.probe(gen, resilience.Ignored, t0, 0)
 				case "stale":
-					m.probe(gen-1, Failure, t0, 0)
+					m.probe(gen-1, resilience.Failure, t0, 0)
 					m.timeout(gen - 1)
 				case "forceOpen":
 					m.forceOpen()
@@ -122,30 +123,30 @@ func TestMachineGenerationBumpsOnEveryTransition(t *testing.T) {
 	cfg := mustDefaults(t, Config{})
 	m := newMachine(&cfg)
 	g := m.gen
-	tr, ok := m.trip(g, t0, 0, ReasonFailures)
+	tr, ok := m.trip(g, t0, 0, reasonFailures)
 	require.True(t, ok)
 	assert.Equal(t, g+1, tr.gen)
-	assert.Equal(t, transition{from: Closed, to: Open, gen: g + 1, reason: ReasonFailures}, tr)
-	_, ok = m.trip(g, t0, 0, ReasonFailures)
+	assert.Equal(t, transition{from: Closed, to: Open, gen: g + 1, reason: reasonFailures}, tr)
+	_, ok = m.trip(g, t0, 0, reasonFailures)
 	assert.False(t, ok, "a second trip for the same generation must be a no-op")
 }
 
 func TestMachineOpenUntilFollowsBackoff(t *testing.T) {
 	cfg := mustDefaults(t, Config{OpenTimeout: time.Second, OpenBackoff: 2, MaxOpenTimeout: 5 * time.Second})
 	m := newMachine(&cfg)
-	m.trip(m.gen, t0, 0, ReasonFailures)
+	m.trip(m.gen, t0, 0, reasonFailures)
 	assert.Equal(t, t0.Add(time.Second), m.until)
 	var waits []time.Duration
 	for range 4 {
 		m.timeout(m.gen)
 		require.NoError(t, m.admit())
-		m.probe(m.gen, Failure, t0, 0)
+		m.probe(m.gen, resilience.Failure, t0, 0)
 		waits = append(waits, m.until.Sub(t0))
 	}
 	assert.Equal(t, []time.Duration{2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}, waits)
 	m.forceClose()
 	m.reset()
-	m.trip(m.gen, t0, 0, ReasonFailures)
+	m.trip(m.gen, t0, 0, reasonFailures)
 	assert.Equal(t, t0.Add(time.Second), m.until, "closing resets the backoff")
 }
 
@@ -236,10 +237,10 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
-		var ce *ConfigError
+		var ce *resilience.ConfigError
 		require.ErrorAs(t, err, &ce, "%+v", tt.cfg)
-		assert.Equal(t, tt.field, ce.Field)
-		assert.Contains(t, err.Error(), "breaker: invalid config: "+tt.field)
+		assert.Equal(t, "breaker.Config."+tt.field, ce.Field)
+		assert.Contains(t, err.Error(), "invalid breaker.Config."+tt.field)
 	}
 }
 
@@ -258,9 +259,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 8, mustDefaults(t, Config{Shards: 5}).Shards)
 }
 
-func TestOutcomeAndStateStrings(t *testing.T) {
+func TestStateStrings(t *testing.T) {
 	assert.Equal(t, "half-open", HalfOpen.String())
 	assert.Equal(t, "unknown", State(9).String())
-	assert.Equal(t, "ignore", Ignore.String())
-	assert.Equal(t, "unknown", Outcome(9).String())
 }

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )
@@ -19,10 +20,10 @@ type held struct {
 // model is what the property test knows independently of the breaker.
 type model struct {
 	cfg       Config
-	violation string               // the first invariant broken, if any
-	calls     uint64               // admission attempts
-	held      []held               // admitted, unfinished
-	outcomes  map[uint64][]Outcome // probe outcomes reported, by half-open generation
+	violation string                          // the first invariant broken, if any
+	calls     uint64                          // admission attempts
+	held      []held                          // admitted, unfinished
+	outcomes  map[uint64][]resilience.Outcome // probe outcomes reported, by half-open generation
 }
 
 // TestProperties drives random sequences of calls, outcomes, cancellations,
@@ -57,18 +58,18 @@ func TestProperties(t *testing.T) {
 
 // runModel runs one sequence and returns the first broken invariant.
 func runModel(t *testing.T, cfg Config, steps []int) string {
+	events := make(chan Event, 1024)
+	cfg.Events = events
 	b, err := New(cfg)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, b.Stop(context.Background())) }()
-	events, err := b.Subscribe(context.Background(), 1024)
-	require.NoError(t, err)
-	m := &model{cfg: *b.cfg, outcomes: map[uint64][]Outcome{}}
+	m := &model{cfg: *b.cfg, outcomes: map[uint64][]resilience.Outcome{}}
 	for _, s := range steps {
 		switch {
 		case s < 40:
 			m.admit(b)
 		case s < 85 && len(m.held) > 0:
-			m.finish(b, s%len(m.held), Outcome(s%3))
+			m.finish(b, s%len(m.held), resilience.Outcome(s%3))
 		case s < 95:
 			time.Sleep(time.Duration(s%3) * 600 * time.Millisecond)
 		case s < 97:
@@ -85,7 +86,7 @@ func runModel(t *testing.T, cfg Config, steps []int) string {
 		}
 	}
 	for len(m.held) > 0 {
-		m.finish(b, 0, Success)
+		m.finish(b, 0, resilience.Success)
 	}
 	synctest.Wait()
 	m.check(b, events)
@@ -118,7 +119,7 @@ func (m *model) admit(b *Breaker) {
 	}
 }
 
-func (m *model) finish(b *Breaker, i int, o Outcome) {
+func (m *model) finish(b *Breaker, i int, o resilience.Outcome) {
 	h := m.held[i]
 	m.held = append(m.held[:i], m.held[i+1:]...)
 	before := b.snap.Load()
@@ -140,7 +141,7 @@ func (m *model) check(b *Breaker, events <-chan Event) {
 	for {
 		select {
 		case ev := <-events:
-			if ev.From == HalfOpen && ev.To == Closed && ev.Reason == ReasonProbesOK {
+			if ev.From == HalfOpen && ev.To == Closed && ev.Reason == reasonProbesOK {
 				m.checkClose(ev.Generation - 1)
 			}
 			continue
@@ -159,10 +160,10 @@ func (m *model) check(b *Breaker, events <-chan Event) {
 func (m *model) checkClose(gen uint64) {
 	oks := 0
 	for _, o := range m.outcomes[gen] {
-		if o == Failure {
+		if o == resilience.Failure {
 			m.fail("generation %d closed after a probe failure: %v", gen, m.outcomes[gen])
 		}
-		if o == Success {
+		if o == resilience.Success {
 			oks++
 		}
 	}

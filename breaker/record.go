@@ -17,6 +17,16 @@ type permit struct {
 	start time.Time
 }
 
+// outcome is a call's outcome; the breaker counts only the three below
+// (see judge).
+type outcome = resilience.Outcome
+
+const (
+	success = resilience.Success
+	failure = resilience.Failure
+	ignored = resilience.Ignored
+)
+
 // admission is the actor's answer to a half-open caller: the snapshot the
 // probe belongs to, or why it may not run.
 type admission struct {
@@ -48,22 +58,33 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 		}
 		r, err := b.askAdmit(ctx)
 		switch {
-		case err == ErrStopped:
-			if s := b.snap.Load(); s.stopped {
-				return permit{}, s.stopErr
-			}
-			return permit{}, err
+		case err == resilience.ErrStopped:
+			return permit{}, b.stopError()
 		case err != nil && ctx.Err() != nil:
 			b.shards.add(cRejectedHalfOpen)
 			return permit{}, err
-		case err != nil || r.err == ErrRejected: // a full mailbox is a full half-open too
+		case err != nil || r.err == errProbesBusy: // a full mailbox is a full half-open too
 			b.shards.add(cRejectedHalfOpen)
-			return permit{}, ErrRejected
+			return permit{}, s.openErr
 		case r.err == nil:
 			return b.timed(permit{s: r.s, probe: true}), nil
 		}
 		s = b.snap.Load() // errMoved: the actor published a new state first
 	}
+}
+
+// stopError is the error for a call on b once its actor has said it
+// stopped, which its snapshot may not say yet.
+func (b *Breaker) stopError() error {
+	if s := b.snap.Load(); s.stopped {
+		return s.stopErr
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.next != nil {
+		return errEvicted
+	}
+	return stoppedRefusal(b.name, nil)
 }
 
 // timed stamps p with the start time when slow calls are counted.
@@ -85,13 +106,13 @@ func (b *Breaker) isSlow(p permit) bool {
 // on unwinding in the caller.
 func (b *Breaker) finish(ctx context.Context, p permit, err error) {
 	if err == nil {
-		b.finishOutcome(ctx, p, Success, b.isSlow(p))
+		b.finishOutcome(ctx, p, success, b.isSlow(p))
 		return
 	}
 	classified := false
 	defer func() {
 		if !classified {
-			b.finishOutcome(ctx, p, Failure, b.isSlow(p))
+			b.finishOutcome(ctx, p, failure, b.isSlow(p))
 		}
 	}()
 	o := b.classify(err)
@@ -101,11 +122,11 @@ func (b *Breaker) finish(ctx context.Context, p permit, err error) {
 
 // finishOutcome counts outcome o (slow or not) and reports it where it may
 // change the state.
-func (b *Breaker) finishOutcome(ctx context.Context, p permit, o Outcome, slow bool) {
+func (b *Breaker) finishOutcome(ctx context.Context, p permit, o outcome, slow bool) {
 	if slow {
 		b.shards.add(cSlow)
-		if o == Success && b.cfg.SlowCallIsFailure {
-			o = Failure
+		if o == success && b.cfg.SlowCallIsFailure {
+			o = failure
 		}
 	}
 	if !p.probe {
@@ -121,7 +142,7 @@ func (b *Breaker) finishOutcome(ctx context.Context, p permit, o Outcome, slow b
 // sequential probes are reported in order, but only until ctx ends: the
 // outcome is then recorded in s's cells, which the actor folds in at its
 // next message, so the probe's slot is always given back.
-func (b *Breaker) reportProbe(ctx context.Context, s *snapshot, o Outcome) {
+func (b *Breaker) reportProbe(ctx context.Context, s *snapshot, o outcome) {
 	a, err := b.ref()
 	if err != nil {
 		return
@@ -141,11 +162,11 @@ func (b *Breaker) reportProbe(ctx context.Context, s *snapshot, o Outcome) {
 func (b *Breaker) wake() { _ = b.tell(msg{kind: kWake}) }
 
 // count adds one outcome to the lifetime counters.
-func (b *Breaker) count(o Outcome) {
+func (b *Breaker) count(o outcome) {
 	switch o {
-	case Success:
+	case success:
 		b.shards.add(cSuccess)
-	case Failure:
+	case failure:
 		b.shards.add(cFailure)
 	default:
 		b.shards.add(cIgnored)
@@ -162,23 +183,13 @@ func (b *Breaker) closedSuccess(s *snapshot) {
 	}
 }
 
-// closedDone is Allow's done for closed generation s: finish for a permit
-// without timing or probe, in fewer calls.
-func (b *Breaker) closedDone(s *snapshot, err error) {
-	if err == nil {
-		b.closedSuccess(s)
-		return
-	}
-	b.closedError(context.Background(), s, err)
-}
-
 // closedError classifies err from a call in closed generation s. A panic
 // in the classifier counts as a failure and goes on unwinding.
 func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
 	classified := false
 	defer func() {
 		if !classified {
-			b.closedResult(ctx, s, Failure)
+			b.closedResult(ctx, s, failure)
 		}
 	}()
 	o := b.classify(err)
@@ -186,14 +197,27 @@ func (b *Breaker) closedError(ctx context.Context, s *snapshot, err error) {
 	b.closedResult(ctx, s, o)
 }
 
-// classify returns the outcome of err: a failure for a panic reported by a
-// guard (whatever the classifier says of other errors), else what
-// Config.Classify says.
-func (b *Breaker) classify(err error) Outcome {
-	if _, ok := err.(*JobPanicError); ok {
-		return Failure
+// classify returns the judged outcome of err: a failure for a panic
+// reported to done (whatever the classifier says of other errors), else
+// what Config.Classify says, judged.
+func (b *Breaker) classify(err error) outcome {
+	if _, ok := err.(*resilience.PanicError); ok {
+		return failure
 	}
-	return b.cfg.Classify(err)
+	return judge(b.cfg.Classify(err))
+}
+
+// judge maps a classifier's outcome to what the breaker counts: success,
+// failure (Failure, Terminal, or an outcome it does not know) or ignored
+// (Throttled, Ignored).
+func judge(o outcome) outcome {
+	switch o {
+	case success:
+		return success
+	case resilience.Throttled, ignored:
+		return ignored
+	}
+	return failure
 }
 
 // closedResult records outcome o of a call admitted in closed generation s.
@@ -207,12 +231,12 @@ func (b *Breaker) classify(err error) Outcome {
 // waits for the actor to place it in the window, so the failure that makes
 // the rate cross the threshold also returns only once the breaker is open.
 // Successes never wait. Each wait is bounded by ctx and by Stop.
-func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o Outcome) {
+func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 	switch o {
-	case Success:
+	case success:
 		b.closedSuccess(s)
 		return
-	case Ignore:
+	case ignored:
 		b.shards.add(cIgnored)
 		return
 	}
@@ -244,7 +268,7 @@ func (b *Breaker) check(ctx context.Context, m msg) {
 		m.ack = r
 		return m
 	})
-	if err != nil && err != ErrStopped {
+	if err != nil && err != resilience.ErrStopped {
 		b.lost.Store(true)
 		b.wake()
 	}

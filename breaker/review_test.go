@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,12 +24,12 @@ func TestTimeWindowIgnoresHistoryBeforeItsDuration(t *testing.T) {
 		defer func() { _ = b.Stop(context.Background()) }()
 		ctx := context.Background()
 		for range 1000 {
-			_ = b.Call(ctx, func(context.Context) error { return nil })
+			_ = b.Run(ctx, func(context.Context) error { return nil })
 		}
 		time.Sleep(time.Hour) // virtual: the successes leave the window
 		boom := errors.New("boom")
 		for range 90 {
-			_ = b.Call(ctx, func(context.Context) error { return boom })
+			_ = b.Run(ctx, func(context.Context) error { return boom })
 			time.Sleep(100 * time.Millisecond)
 			if b.State() != Closed {
 				return
@@ -61,7 +62,7 @@ func TestForceOpenWaitsForABusyMailbox(t *testing.T) {
 	require.NoError(t, b.Reset(ctx)) // starts the actor
 	boom := errors.New("boom")
 	for range 3 { // each failure tells the actor (rate window)
-		_ = b.Call(ctx, func(context.Context) error { return boom })
+		_ = b.Run(ctx, func(context.Context) error { return boom })
 	}
 	require.NoError(t, b.ForceOpen(ctx), "an operator's ForceOpen must not fail because the mailbox is busy")
 	assert.Equal(t, Open, b.State())
@@ -77,7 +78,7 @@ func TestProbeFailureIsNeverOvertaken(t *testing.T) {
 		require.NoError(t, err)
 		defer func() { _ = b.Stop(context.Background()) }()
 		ctx := context.Background()
-		_ = b.Call(ctx, func(context.Context) error { return errors.New("trip") })
+		_ = b.Run(ctx, func(context.Context) error { return errors.New("trip") })
 		time.Sleep(2 * time.Second) // virtual: the open timeout passes
 		synctest.Wait()
 		require.Equal(t, HalfOpen, b.State())
@@ -95,10 +96,9 @@ func TestProbeFailureIsNeverOvertaken(t *testing.T) {
 	})
 }
 
-// A key evicted while a caller was being admitted to it as a half-open
-// probe makes acquire say ErrStopped with the entry marked dead: the
-// condition on which admitCall looks the key up again instead of failing
-// the caller.
+// A key evicted while a caller holding its breaker was being admitted as
+// a half-open probe: the admission says errEvicted, and the call goes on
+// with the key's current breaker before fn runs.
 func TestEvictionDuringHalfOpenAdmissionIsRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f, err := NewFamily[string](FamilyConfig{MaxKeys: 1,
@@ -106,27 +106,27 @@ func TestEvictionDuringHalfOpenAdmissionIsRetried(t *testing.T) {
 		require.NoError(t, err)
 		defer func() { _ = f.Stop(context.Background()) }()
 		ctx := context.Background()
-		_ = f.Call(ctx, "a", func(context.Context) error { return errors.New("boom") })
+		_ = keyRun(ctx, f, "a", func(context.Context) error { return errors.New("boom") })
 		synctest.Wait()
 		time.Sleep(2 * time.Second) // virtual: open -> half-open
 		synctest.Wait()
 
-		e, s, err := f.admit("a") // caller 1: the lookup half of ExecuteKey
+		b, err := f.For("a") // caller 1: the lookup
 		require.NoError(t, err)
+		s := b.snap.Load()
 		require.Equal(t, HalfOpen, s.state)
 		// Caller 2's probe closes "a"; caller 3's new key evicts it at the cap.
-		require.NoError(t, f.Call(ctx, "a", func(context.Context) error { return nil }))
+		require.NoError(t, keyRun(ctx, f, "a", func(context.Context) error { return nil }))
 		synctest.Wait()
 		_, err = f.For("b")
 		require.NoError(t, err)
 
-		_, err = e.b.acquire(s) // caller 1: the admission half
-		require.ErrorIs(t, err, ErrStopped)
-		require.Equal(t, uint64(dead), e.seen.Load(), "admitProbe retries exactly when the entry is dead")
+		_, err = b.acquire(s) // caller 1: the admission, from the state it saw
+		require.ErrorIs(t, err, errEvicted)
 
 		ran := false
-		v, err := ExecuteKey(ctx, f, "a", func(context.Context) (int, error) { ran = true; return 1, nil })
-		require.NoError(t, err, "a fresh lookup admits the call")
+		v, err := resilience.Do(ctx, b, func(context.Context) (int, error) { ran = true; return 1, nil })
+		require.NoError(t, err, "the handle goes on with the key's current breaker")
 		assert.True(t, ran)
 		assert.Equal(t, 1, v)
 	})

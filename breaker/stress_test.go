@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,7 +42,7 @@ func TestConcurrentStress(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(w), 1))
 				for i := range 500 {
 					calls.Add(1)
-					p, err := b.acquire(b.snap.Load()) // what Allow and Call do
+					p, err := b.acquire(b.snap.Load()) // what Allow and Run do
 					if err != nil {
 						time.Sleep(time.Millisecond) // back off, and let the clock move
 						continue
@@ -91,7 +92,7 @@ func FuzzConfig(f *testing.F) {
 			OpenJitter: jitter, Shards: shards,
 		})
 		if err != nil {
-			var ce *ConfigError
+			var ce *resilience.ConfigError
 			require.ErrorAs(t, err, &ce)
 			require.NotEmpty(t, ce.Field)
 			return

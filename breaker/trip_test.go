@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,19 +17,19 @@ func tripsBeforeReturning(t *testing.T, cfg Config, warm, failures, loops int) {
 		b, err := New(cfg)
 		require.NoError(t, err)
 		for range warm {
-			require.NoError(t, b.Call(ctx, succeed))
+			require.NoError(t, b.Run(ctx, succeed))
 		}
 		for range failures {
-			require.ErrorIs(t, b.Call(ctx, fail), errBoom)
+			require.ErrorIs(t, b.Run(ctx, fail), errBoom)
 		}
-		err = b.Call(ctx, succeed)
+		err = b.Run(ctx, succeed)
 		require.NoError(t, b.Stop(ctx))
-		require.ErrorIs(t, err, ErrOpen, "loop %d: the call after the tripping failure passed", i)
+		require.ErrorIs(t, err, resilience.ErrOpen, "loop %d: the call after the tripping failure passed", i)
 	}
 }
 
 func TestTripRejectsTheNextSequentialCall(t *testing.T) {
-	tripsBeforeReturning(t, Config{}, 0, DefaultFailureThreshold, 2000)
+	tripsBeforeReturning(t, Config{}, 0, defaultFailureThreshold, 2000)
 }
 
 func TestRateTripRejectsTheNextSequentialCall(t *testing.T) {
@@ -46,6 +47,6 @@ func TestAllowDoneTripsBeforeReturning(t *testing.T) {
 		done(errBoom)
 		_, err = b.Allow(ctx)
 		require.NoError(t, b.Stop(ctx))
-		require.ErrorIs(t, err, ErrOpen, "loop %d", i)
+		require.ErrorIs(t, err, resilience.ErrOpen, "loop %d", i)
 	}
 }

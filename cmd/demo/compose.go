@@ -21,9 +21,10 @@ import (
 func retryOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breaker, attempt *resilience.Pipeline, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
 	return resilience.Do(ctx, r, func(ctx context.Context) (T, error) {
 		n := resilience.Attempt(ctx)
-		// An *breaker.OpenError carries RetryAfter (with breaker.ProbeMargin
-		// added), which the retry loop finds in the error chain.
-		return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+		// An open breaker's *resilience.RejectedError carries RetryAfter
+		// (with a probe margin added), which the retry loop finds in the
+		// error chain.
+		return resilience.Do(ctx, b, func(ctx context.Context) (T, error) {
 			return resilience.Do(ctx, attempt, func(ctx context.Context) (T, error) { return op(ctx, n) })
 		})
 	})
@@ -34,7 +35,7 @@ func retryOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breake
 // never count against the upstream, and an open breaker refuses the call
 // before any attempt is made.
 func breakerOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breaker, attempt *resilience.Pipeline, op func(ctx context.Context, attempt int) (T, error)) (T, error) {
-	return breaker.Execute(ctx, b, func(ctx context.Context) (T, error) {
+	return resilience.Do(ctx, b, func(ctx context.Context) (T, error) {
 		return resilience.Do(ctx, r, func(ctx context.Context) (T, error) {
 			n := resilience.Attempt(ctx)
 			return resilience.Do(ctx, attempt, func(ctx context.Context) (T, error) { return op(ctx, n) })

@@ -24,9 +24,9 @@ func (d *down) call(context.Context, int) (string, error) {
 // calls, and once open it refuses calls before any attempt is made.
 func Example_breakerOutside() {
 	ctx := context.Background()
-	b, _ := breaker.New(breaker.Config{Name: "payments", FailureThreshold: 2, OpenTimeout: time.Minute})
+	events := make(chan breaker.Event, 4)
+	b, _ := breaker.New(breaker.Config{Name: "payments", FailureThreshold: 2, OpenTimeout: time.Minute, Events: events})
 	defer b.Stop(ctx)
-	events, _ := b.Subscribe(ctx, 4)
 	r, _ := retry.New(retry.Config{MaxAttempts: 3, InitialDelay: time.Millisecond, Jitter: retry.NoJitter})
 	attempt := &resilience.Pipeline{Name: "payments", Timeout: time.Second}
 
@@ -38,7 +38,7 @@ func Example_breakerOutside() {
 	ev := <-events // the breaker's actor opens it; wait until it has
 	fmt.Printf("breaker %s: %s → %s after %s\n", ev.Name, ev.From, ev.To, ev.Reason)
 	_, err := breakerOutside(ctx, r, b, attempt, up.call)
-	fmt.Printf("call 3: upstream called %d times so far; open: %v\n", up.calls, errors.Is(err, breaker.ErrOpen))
+	fmt.Printf("call 3: upstream called %d times so far; open: %v\n", up.calls, errors.Is(err, resilience.ErrOpen))
 	// Output:
 	// call 1: upstream called 3 times so far; true
 	// call 2: upstream called 6 times so far; true
@@ -53,9 +53,9 @@ func Example_breakerOutside() {
 func Example_retryOutside() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	b, _ := breaker.New(breaker.Config{Name: "payments", FailureThreshold: 2, OpenTimeout: time.Minute})
+	events := make(chan breaker.Event, 4)
+	b, _ := breaker.New(breaker.Config{Name: "payments", FailureThreshold: 2, OpenTimeout: time.Minute, Events: events})
 	defer b.Stop(context.Background())
-	events, _ := b.Subscribe(ctx, 4)
 	r, _ := retry.New(retry.Config{MaxAttempts: 2, InitialDelay: time.Millisecond, Jitter: retry.NoJitter})
 	attempt := &resilience.Pipeline{Name: "payments", Timeout: time.Second}
 
@@ -69,7 +69,7 @@ func Example_retryOutside() {
 
 	_, err = retryOutside(ctx, r, b, attempt, up.call)
 	errors.As(err, &re)
-	var open *breaker.OpenError
+	var open *resilience.RejectedError
 	errors.As(err, &open)
 	fmt.Printf("call 2: %d attempt, upstream called %d times, stopped: %v, retry after about %v\n",
 		re.Attempts, up.calls, re.Reason, open.RetryAfter().Round(time.Minute))

@@ -95,7 +95,7 @@ func TestRetryOutsideStopsAtOnceWhenRetryAfterIsPastTheDeadline(t *testing.T) {
 		var re *retry.Error
 		require.ErrorAs(t, err, &re)
 		assert.Equal(t, context.DeadlineExceeded, re.Reason, "the retry-after ends past the deadline")
-		assert.ErrorIs(t, err, breaker.ErrOpen)
+		assert.ErrorIs(t, err, resilience.ErrOpen)
 		assert.Equal(t, 2, up.calls, "only the attempts before the trip reach the upstream")
 		assert.Equal(t, 3, re.Attempts)
 		assert.Equal(t, 3*time.Millisecond, time.Since(start), "two backoffs (1ms, 2ms), then no sleep towards a retry-after the deadline cannot reach")
@@ -118,7 +118,7 @@ func TestBreakerOutsideRefusesBeforeAnyAttempt(t *testing.T) {
 		require.Equal(t, 6, up.calls, "each retried call made its three attempts")
 
 		_, err := breakerOutside(ctx, r, b, attempt, up.call)
-		assert.ErrorIs(t, err, breaker.ErrOpen)
+		assert.ErrorIs(t, err, resilience.ErrOpen)
 		assert.Equal(t, 6, up.calls, "an open breaker outside the retry makes no attempt")
 	})
 }

@@ -61,10 +61,11 @@ type backend struct {
 	url     string
 	breaker *breaker.Breaker
 	budget  *retry.Budget
-	firsts  atomic.Int64 // first attempts sent
-	retries atomic.Int64 // later attempts sent
-	oks     atomic.Int64 // attempts that succeeded
-	events  *eventLog    // where its breaker's state changes go
+	firsts  atomic.Int64       // first attempts sent
+	retries atomic.Int64       // later attempts sent
+	oks     atomic.Int64       // attempts that succeeded
+	events  *eventLog          // where its breaker's state changes go
+	changes chan breaker.Event // the breaker's Config.Events, relayed to events by watch
 }
 
 // gateway is the HTTP front: with resilient set, every route runs
@@ -121,7 +122,9 @@ func routeTable(routes []route) (*deadline.Table, error) {
 }
 
 func newBackend(name, url string) (*backend, error) {
+	changes := make(chan breaker.Event, 64)
 	b, err := breaker.New(breaker.Config{
+		Events:              changes,
 		Name:                name,
 		FailureThreshold:    5,
 		SuccessThreshold:    2,
@@ -136,23 +139,23 @@ func newBackend(name, url string) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &backend{name: name, url: url, breaker: b, budget: budget}, nil
+	return &backend{name: name, url: url, breaker: b, budget: budget, changes: changes}, nil
 }
 
 // classify tells the breaker what an attempt's error means: an attempt
 // that ran out of its own time or got a 5xx is the upstream's failure; a
 // 4xx is the upstream working; the caller giving up is nobody's.
-func classify(err error) breaker.Outcome {
+func classify(err error) resilience.Outcome {
 	var se *statusError
 	switch {
 	case errors.Is(err, resilience.ErrTimeout):
-		return breaker.Failure
+		return resilience.Failure
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return breaker.Ignore
+		return resilience.Ignored
 	case errors.As(err, &se) && se.code < 500:
-		return breaker.Success
+		return resilience.Success
 	}
-	return breaker.Failure
+	return resilience.Failure
 }
 
 // retryable says which attempt errors are worth another attempt: not an
@@ -161,7 +164,7 @@ func classify(err error) breaker.Outcome {
 func retryable(err error) bool {
 	var se *statusError
 	switch {
-	case errors.Is(err, breaker.ErrOpen), errors.Is(err, breaker.ErrRejected):
+	case errors.Is(err, resilience.ErrOpen):
 		return false
 	case errors.As(err, &se) && se.code < 500:
 		return false
@@ -344,13 +347,11 @@ func verdict(err error) (status int, outcome string, after time.Duration) {
 	if errors.As(err, &re) && re.Last != nil {
 		last = re.Last
 	}
-	var oe *breaker.OpenError
+	var oe *resilience.RejectedError
 	var ne net.Error
 	switch {
-	case errors.As(last, &oe):
+	case errors.As(last, &oe) && errors.Is(oe, resilience.ErrOpen): // open, or half-open and full
 		return http.StatusServiceUnavailable, outcomeFastFail, max(oe.RetryAfter(), time.Second)
-	case errors.Is(last, breaker.ErrRejected):
-		return http.StatusServiceUnavailable, outcomeFastFail, time.Second
 	case errors.Is(last, resilience.ErrTimeout), errors.Is(last, context.DeadlineExceeded),
 		errors.As(last, &ne) && ne.Timeout():
 		return http.StatusGatewayTimeout, outcomeTimeout, 0

@@ -190,17 +190,12 @@ func (s *system) funcSpec(name, label string, run func(ctx context.Context) erro
 // watch owns the breaker's actor for the tree: it relays state changes
 // to the event log until stopped, then stops the breaker.
 func (b *backend) watch(ctx context.Context) error {
-	ch, err := b.breaker.Subscribe(ctx, 64)
-	if err != nil {
-		return err
-	}
 	for {
 		select {
-		case ev, ok := <-ch:
-			if !ok {
-				return errors.New("breaker stopped on its own")
-			}
+		case ev := <-b.changes:
 			b.events.add(ev)
+		case <-b.breaker.Done():
+			return errors.New("breaker stopped on its own")
 		case <-ctx.Done():
 			return stopWithin(time.Second, b.breaker.Stop)
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/llm-research-lab/resilience"
-	"github.com/llm-research-lab/resilience/breaker"
 )
 
 func TestVerdictMapsErrorsToStatuses(t *testing.T) {
@@ -21,8 +20,8 @@ func TestVerdictMapsErrorsToStatuses(t *testing.T) {
 		outcome string
 	}{
 		{"success", nil, http.StatusOK, outcomeOK},
-		{"open breaker", &breaker.OpenError{Name: "p", Until: time.Now().Add(time.Minute)}, http.StatusServiceUnavailable, outcomeFastFail},
-		{"half-open full", breaker.ErrRejected, http.StatusServiceUnavailable, outcomeFastFail},
+		{"open breaker", &resilience.RejectedError{Name: "p", Reason: resilience.ErrOpen, Until: time.Now().Add(time.Minute)}, http.StatusServiceUnavailable, outcomeFastFail},
+		{"half-open full", &resilience.RejectedError{Name: "p", Reason: resilience.ErrOpen}, http.StatusServiceUnavailable, outcomeFastFail},
 		{"attempt deadline", &resilience.TimeoutError{Op: "p", Limit: time.Second}, http.StatusGatewayTimeout, outcomeTimeout},
 		{"client gone", context.Canceled, http.StatusServiceUnavailable, outcomeCanceled},
 		{"upstream 500", &statusError{"p", 500}, http.StatusBadGateway, outcomeError},
@@ -37,11 +36,11 @@ func TestVerdictMapsErrorsToStatuses(t *testing.T) {
 }
 
 func TestClassifyTellsTheBreakerWhoFailed(t *testing.T) {
-	assert.Equal(t, breaker.Failure, classify(&resilience.TimeoutError{Op: "p", Limit: time.Second, Err: context.Canceled}),
+	assert.Equal(t, resilience.Failure, classify(&resilience.TimeoutError{Op: "p", Limit: time.Second, Err: context.Canceled}),
 		"an attempt cut by its own deadline is the upstream's failure, even though its late error is Canceled")
-	assert.Equal(t, breaker.Ignore, classify(context.Canceled), "the caller giving up is nobody's failure")
-	assert.Equal(t, breaker.Success, classify(&statusError{"p", 404}), "a 4xx means the upstream works")
-	assert.Equal(t, breaker.Failure, classify(&statusError{"p", 503}))
-	assert.False(t, retryable(&breaker.OpenError{}), "the gateway fails fast on an open breaker")
+	assert.Equal(t, resilience.Ignored, classify(context.Canceled), "the caller giving up is nobody's failure")
+	assert.Equal(t, resilience.Success, classify(&statusError{"p", 404}), "a 4xx means the upstream works")
+	assert.Equal(t, resilience.Failure, classify(&statusError{"p", 503}))
+	assert.False(t, retryable(&resilience.RejectedError{Reason: resilience.ErrOpen}), "the gateway fails fast on an open breaker")
 	assert.True(t, retryable(&statusError{"p", 502}))
 }
