@@ -132,7 +132,7 @@ func (h *handler) limit(op string, r *http.Request) (time.Duration, *adaptive, b
 	if v == "" {
 		return d, ad, true
 	}
-	budget, ok := ParseBudget(v)
+	budget, ok := parseBudget(v)
 	switch {
 	case !ok: // garbage is ignored
 	case budget <= 0:

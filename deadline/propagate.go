@@ -16,12 +16,12 @@ const Header = "Deadline-Budget-Ms"
 // cannot overflow (about 146 years).
 const maxBudgetMs = int64(1<<62) / int64(time.Millisecond)
 
-// ParseBudget parses a [Header] value. It accepts only a non-empty string
+// parseBudget parses a [Header] value. It accepts only a non-empty string
 // of ASCII digits and reports false for anything else (signs, spaces,
 // units, fractions), so garbage is ignored; a number too large for a
 // Duration is clamped to about 146 years rather than overflowing, and the
 // server's own limit clamps it further.
-func ParseBudget(v string) (time.Duration, bool) {
+func parseBudget(v string) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
@@ -38,10 +38,10 @@ func ParseBudget(v string) (time.Duration, bool) {
 	return time.Duration(min(ms, maxBudgetMs)) * time.Millisecond, true
 }
 
-// FormatBudget formats d for [Header]: whole milliseconds rounded down, so
+// formatBudget formats d for [Header]: whole milliseconds rounded down, so
 // a server is never told it has more time than the caller, and "0" for
 // anything below one millisecond.
-func FormatBudget(d time.Duration) string {
+func formatBudget(d time.Duration) string {
 	return strconv.FormatInt(max(int64(d/time.Millisecond), 0), 10)
 }
 
@@ -73,6 +73,6 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r2.Header == nil {
 		r2.Header = make(http.Header)
 	}
-	r2.Header.Set(Header, FormatBudget(time.Until(dl)))
+	r2.Header.Set(Header, formatBudget(time.Until(dl)))
 	return base.RoundTrip(r2)
 }

@@ -35,16 +35,16 @@ func TestParseBudget(t *testing.T) {
 		{"١٢", 0, false}, // non-ASCII digits
 	}
 	for _, tc := range cases {
-		got, ok := ParseBudget(tc.in)
-		assert.Equal(t, tc.ok, ok, "ParseBudget(%.20q)", tc.in)
-		assert.Equal(t, tc.want, got, "ParseBudget(%.20q)", tc.in)
+		got, ok := parseBudget(tc.in)
+		assert.Equal(t, tc.ok, ok, "parseBudget(%.20q)", tc.in)
+		assert.Equal(t, tc.want, got, "parseBudget(%.20q)", tc.in)
 	}
 }
 
 func TestFormatBudget(t *testing.T) {
-	assert.Equal(t, "250", FormatBudget(250*time.Millisecond+999*time.Microsecond), "rounds down")
-	assert.Equal(t, "0", FormatBudget(999*time.Microsecond))
-	assert.Equal(t, "0", FormatBudget(-time.Second))
+	assert.Equal(t, "250", formatBudget(250*time.Millisecond+999*time.Microsecond), "rounds down")
+	assert.Equal(t, "0", formatBudget(999*time.Microsecond))
+	assert.Equal(t, "0", formatBudget(-time.Second))
 }
 
 func FuzzParseBudget(f *testing.F) {
@@ -52,22 +52,22 @@ func FuzzParseBudget(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d, ok := ParseBudget(s)
+		d, ok := parseBudget(s)
 		if !ok {
 			if d != 0 {
-				t.Fatalf("ParseBudget(%q) = %v, false: a refused value must be zero", s, d)
+				t.Fatalf("parseBudget(%q) = %v, false: a refused value must be zero", s, d)
 			}
 			return
 		}
 		if d < 0 || d > time.Duration(maxBudgetMs)*time.Millisecond {
-			t.Fatalf("ParseBudget(%q) = %v: out of range", s, d)
+			t.Fatalf("parseBudget(%q) = %v: out of range", s, d)
 		}
 		for _, c := range []byte(s) {
 			if c < '0' || c > '9' {
-				t.Fatalf("ParseBudget(%q) accepted a non-digit", s)
+				t.Fatalf("parseBudget(%q) accepted a non-digit", s)
 			}
 		}
-		if back, ok := ParseBudget(FormatBudget(d)); !ok || back != d {
+		if back, ok := parseBudget(formatBudget(d)); !ok || back != d {
 			t.Fatalf("round trip of %v gave %v, %v", d, back, ok)
 		}
 	})
