@@ -9,7 +9,9 @@ import "context"
 //
 // p is any [Policy]: a [*Pipeline], a lone breaker, a retry policy. A nil p
 // calls fn directly. A [Gate] runs inline, with no allocation. A panic in
-// fn counts as a failure and is re-raised in the caller's goroutine.
+// fn counts as a failure and is re-raised in the caller's goroutine: a
+// Gate's done then receives a [*PanicError] that says so, and the panic
+// goes on with its own value and stack.
 func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (v T, err error) {
 	if fn == nil {
 		return v, errNilFunc
@@ -22,8 +24,15 @@ func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error
 		if refused != nil {
 			return v, refused
 		}
-		defer settle(done, &err)
+		returned := false
+		defer func() {
+			if !returned {
+				done(errPanicked)
+			}
+		}()
 		v, err = fn(ctx)
+		returned = true
+		done(err)
 		return v, err
 	}
 	return doPolicy(ctx, p, fn)

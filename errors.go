@@ -148,3 +148,8 @@ func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
 }
+
+// errPanicked is what a Gate's done receives when the call it admitted
+// panicked or called runtime.Goexit; the panic itself goes on in the
+// caller's goroutine, with its own value and stack.
+var errPanicked = &PanicError{Value: "the call panicked or exited; the panic goes on in the caller"}
