@@ -258,3 +258,22 @@ func (s *Scheduler) answer(j *job, err error) {
 func (s *Scheduler) notStartedAgain(j *job) error {
 	return newError(j.errs, ctxReason(j.ctx), s.elapsed(j))
 }
+
+// Start does nothing on a running scheduler: it runs from [NewScheduler].
+// After [Scheduler.Stop] it returns [resilience.ErrStopped]; a stopped
+// scheduler does not restart. With Stop, Done and Err it makes a Scheduler
+// a lifecycle component.
+func (s *Scheduler) Start(context.Context) error {
+	if s.halt.Load() {
+		return resilience.ErrStopped
+	}
+	return nil
+}
+
+// Done returns a channel closed once the scheduler has stopped and its
+// workers have exited.
+func (s *Scheduler) Done() <-chan struct{} { return s.drained }
+
+// Err returns the failure of the scheduler's actor (a user callback that
+// called runtime.Goexit on it), or nil.
+func (s *Scheduler) Err() error { return s.a.Err() }

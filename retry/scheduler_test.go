@@ -291,3 +291,18 @@ func TestSchedulerHintAndBudget(t *testing.T) {
 		assert.Equal(t, 2*time.Second, re.Elapsed)
 	})
 }
+
+func TestSchedulerIsAComponent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := New(Config{MaxAttempts: 2})
+		require.NoError(t, err)
+		s, err := NewScheduler(r, SchedulerConfig{})
+		require.NoError(t, err)
+		require.NoError(t, s.Start(context.Background()), "a new scheduler is running")
+		require.NoError(t, <-s.Submit(context.Background(), func(context.Context) error { return nil }))
+		require.NoError(t, s.Stop(context.Background()))
+		<-s.Done()
+		require.NoError(t, s.Err())
+		require.ErrorIs(t, s.Start(context.Background()), resilience.ErrStopped, "a stopped scheduler does not restart")
+	})
+}
