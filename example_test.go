@@ -7,15 +7,21 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/retry"
 )
 
-// A pipeline with a total timeout and a retry policy; each attempt gets its
-// own timeout, and Attempt tells the function which attempt it is.
+// A pipeline with a total timeout, retries and a breaker; each attempt gets
+// its own timeout, and Attempt tells the function which attempt it is.
 func ExamplePipeline() {
+	rp, _ := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	b, _ := breaker.New(breaker.Config{Name: "inventory"})
+	defer b.Stop(context.Background())
 	p := &resilience.Pipeline{
 		Name:           "inventory",
 		Timeout:        time.Second,
-		Retry:          loop{n: 3},
+		Retry:          rp,
+		Breaker:        b,
 		AttemptTimeout: 100 * time.Millisecond,
 	}
 	stock, err := resilience.Do(context.Background(), p, func(ctx context.Context) (int, error) {
