@@ -259,15 +259,22 @@ func (b *Bulkhead) admitLocked(w *waiter) {
 
 // compactLocked drops withdrawn waiters once they outnumber the live ones.
 func (b *Bulkhead) compactLocked() {
-	if len(b.queue) < 2*int(b.waiting.Load())+16 {
-		return
+	b.queue = compact(b.queue, int(b.waiting.Load()))
+}
+
+// compact returns ws without the waiters that have left the queue, in
+// place, once they outnumber the live ones (there are live of them), so
+// withdrawn waiters cost memory only up to a constant factor.
+func compact(ws []*waiter, live int) []*waiter {
+	if len(ws) < 2*live+16 {
+		return ws
 	}
-	live := b.queue[:0]
-	for _, w := range b.queue {
+	kept := ws[:0]
+	for _, w := range ws {
 		if w.state.Load() == queued {
-			live = append(live, w)
+			kept = append(kept, w)
 		}
 	}
-	clear(b.queue[len(live):])
-	b.queue = live
+	clear(ws[len(kept):])
+	return kept
 }

@@ -94,16 +94,7 @@ func (b *Bulkhead) unwatchLocked(w *waiter) {
 		b.unwatchAllLocked(done, wt)
 		return
 	}
-	if len(wt.waiters) > 2*wt.live+16 {
-		live := wt.waiters[:0]
-		for _, q := range wt.waiters {
-			if q.state.Load() == queued {
-				live = append(live, q)
-			}
-		}
-		clear(wt.waiters[len(live):])
-		wt.waiters = live
-	}
+	wt.waiters = compact(wt.waiters, wt.live)
 }
 
 // fire answers the queued jobs whose context ended.
