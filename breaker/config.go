@@ -23,7 +23,7 @@ const (
 const windowBuckets = 10
 
 // Config configures [New]. Every zero field means the documented default,
-// so the zero Config is the seed's breaker: 5 consecutive failures open it,
+// so the zero Config is the classic breaker: 5 consecutive failures open it,
 // after 60s it lets 3 concurrent probes through, and 2 consecutive probe
 // successes close it.
 type Config struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Regression tests for bugs found in review.
+// Regression tests for bugs found in the breaker's edge cases.
 
 // A time window counts only its own duration, even when the breaker ran a
 // long time before its first failure.

@@ -30,7 +30,7 @@ func retryOutside[T any](ctx context.Context, r *retry.Policy, b *breaker.Breake
 	})
 }
 
-// breakerOutside is breaker(retry(deadline(op))), the seed's order: the
+// breakerOutside is breaker(retry(deadline(op))), the nested order: the
 // breaker judges whole retried calls, so failures that a retry absorbs
 // never count against the upstream, and an open breaker refuses the call
 // before any attempt is made.

@@ -19,7 +19,7 @@ func (d *down) call(context.Context, int) (string, error) {
 	return "", errors.New("connection refused")
 }
 
-// The seed's order, breaker(retry(deadline(op))): the breaker sees one
+// The nested order, breaker(retry(deadline(op))): the breaker sees one
 // outcome per retried call, so it opens after FailureThreshold whole
 // calls, and once open it refuses calls before any attempt is made.
 func Example_breakerOutside() {
