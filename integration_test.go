@@ -3,6 +3,8 @@ package resilience_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -103,4 +105,37 @@ func TestNestedPipelinesLetTheBreakerJudgeWholeCalls(t *testing.T) {
 		assert.Equal(t, uint64(10), m.Successes)
 		assert.Zero(t, m.Failures)
 	})
+}
+
+func TestAPipelineIsSafeForConcurrentUseAndReusable(t *testing.T) {
+	p, br, bh := stack(t, 2)
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int64
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				v, err := resilience.Do(context.Background(), p, func(ctx context.Context) (int, error) {
+					if (g+i)%10 == 0 && resilience.Attempt(ctx) == 1 {
+						return 0, errDown
+					}
+					return g*1000 + i, nil
+				})
+				switch {
+				case err == nil:
+					require.Equal(t, g*1000+i, v, "each call gets its own value")
+					ok.Add(1)
+				case errors.Is(err, resilience.ErrRejected):
+					refused.Add(1)
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1600), ok.Load()+refused.Load(), "every call answered")
+	assert.Zero(t, bh.Metrics().InFlight, "every slot was given back")
+	m := br.Metrics()
+	assert.Equal(t, uint64(ok.Load()), m.Successes, "one success counted per call that succeeded")
+	assert.LessOrEqual(t, m.Failures, uint64(160), "at most the one failing attempt of every tenth call")
 }
