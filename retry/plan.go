@@ -1,0 +1,67 @@
+package retry
+
+import (
+	"context"
+	"time"
+
+	"github.com/llm-research-lab/resilience"
+)
+
+// plan is one call's retry loop as steps: [Policy.Run] loops over them on
+// the caller's goroutine, and [Policy.Plan] hands them to a caller that
+// runs the attempts itself.
+type plan struct {
+	p     *Policy
+	ctx   context.Context
+	n     int           // attempts reported to next
+	prev  time.Duration // the last wait
+	start time.Time     // end of the first attempt
+	log   errLog
+	err   error // the call's error once stopped
+}
+
+var _ resilience.Plan = (*plan)(nil)
+
+// Plan returns the retry loop of one call under ctx as steps, for a caller
+// that runs the attempts itself (as [resilience.Submit] does): after each
+// attempt it calls Next with the attempt's error, waits what Next says and
+// makes the next attempt, until Next says stop; Err then is what [Policy.Run]
+// would have returned. Classification, hints, the [Budget], the deadline
+// check, events and the kept errors are the same as Run's. ctx is the
+// call's: a wait that would end past its deadline is not started.
+func (p *Policy) Plan(ctx context.Context) resilience.Plan {
+	return &plan{p: p, ctx: ctx}
+}
+
+// Next records how the attempt just made ended and reports whether to try
+// again and after how long.
+func (s *plan) Next(err error) (time.Duration, bool) {
+	if s.p == nil {
+		s.err = errNilPolicy
+		return 0, false
+	}
+	if s.n++; err == nil {
+		s.p.succeeded()
+		s.err = nil
+		return 0, false
+	}
+	if s.n == 1 {
+		s.start = time.Now() // the first attempt is not timed: see Error.Elapsed
+	}
+	s.log = s.log.add(err)
+	v := s.p.next(s.ctx, s.n, err, s.prev)
+	if v.stop {
+		s.stop(v.reason)
+		return 0, false
+	}
+	s.prev = v.delay
+	return v.delay, true
+}
+
+// stop ends the loop for reason (nil when the last error says stop).
+func (s *plan) stop(reason error) {
+	s.err = newError(s.log, reason, time.Since(s.start))
+}
+
+// Err returns nil after a success, the loop's [*Error] once it stopped.
+func (s *plan) Err() error { return s.err }
