@@ -18,6 +18,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/llm-research-lab/resilience"
 )
@@ -48,17 +49,19 @@ type Bulkhead struct {
 	cfg      Config
 	inFlight atomic.Int64 // admitted calls and jobs not yet done
 	waiting  atomic.Int64 // queued waiters not yet admitted or withdrawn
+	delayed  atomic.Int64 // jobs waiting out a delay, see Go
 	release  func(error)  // b.done, bound once so Allow does not allocate
 	stopped  atomic.Bool  // refuses new calls; written under mu
 
 	mu      sync.Mutex
 	queue   []*waiter                  // oldest first; may hold withdrawn waiters
+	delays  []*waiter                  // jobs waiting out a delay; may hold left ones
 	watches map[<-chan struct{}]*watch // cancellation of queued jobs, by ctx.Done()
 	drained chan struct{}              // closed once stopped with nothing in flight
 
 	full, stopErr *resilience.RejectedError
 	workers       sync.WaitGroup // job workers, see Go
-	fires         sync.WaitGroup // watches that may still fire, see watch
+	fires         sync.WaitGroup // watches and delay timers that may still fire
 
 	admitted, rejected, cancelled atomic.Uint64
 }
@@ -69,6 +72,7 @@ const (
 	queued int32 = iota
 	admitted
 	withdrawn
+	delaying // a job waiting out its delay before it joins the queue
 )
 
 // waiter is a call or a job in line for a slot. A call's granted channel is
@@ -77,8 +81,9 @@ const (
 type waiter struct {
 	state   atomic.Int32
 	granted chan struct{}
-	err     error // written before granted is closed
-	job     *job  // nil for a call
+	err     error       // written before granted is closed
+	job     *job        // nil for a call
+	timer   *time.Timer // a delaying job's, set under mu
 }
 
 // New returns a bulkhead, or a [*resilience.ConfigError] naming the first
@@ -175,7 +180,7 @@ func (b *Bulkhead) enqueue(j *job) (*waiter, error) {
 			b.startLocked(j)
 		}
 		return w, nil
-	case int(b.waiting.Load()) >= b.cfg.MaxQueue:
+	case b.queueFullLocked():
 		return nil, b.full
 	}
 	b.compactLocked()
@@ -257,21 +262,28 @@ func (b *Bulkhead) admitLocked(w *waiter) {
 	close(w.granted)
 }
 
-// compactLocked drops withdrawn waiters once they outnumber the live ones.
-func (b *Bulkhead) compactLocked() {
-	b.queue = compact(b.queue, int(b.waiting.Load()))
+// queueFullLocked reports whether the queue places, queued and delaying
+// jobs together, are all taken.
+func (b *Bulkhead) queueFullLocked() bool {
+	return int(b.waiting.Load()+b.delayed.Load()) >= b.cfg.MaxQueue
 }
 
-// compact returns ws without the waiters that have left the queue, in
-// place, once they outnumber the live ones (there are live of them), so
-// withdrawn waiters cost memory only up to a constant factor.
-func compact(ws []*waiter, live int) []*waiter {
+// compactLocked drops withdrawn waiters once they outnumber the live ones.
+func (b *Bulkhead) compactLocked() {
+	b.queue = compact(b.queue, int(b.waiting.Load()), queued, queued)
+}
+
+// compact returns ws without the waiters that have left (whose state is
+// neither s1 nor s2), in place, once they outnumber the live ones (there
+// are live of them), so left waiters cost memory only up to a constant
+// factor.
+func compact(ws []*waiter, live int, s1, s2 int32) []*waiter {
 	if len(ws) < 2*live+16 {
 		return ws
 	}
 	kept := ws[:0]
 	for _, w := range ws {
-		if w.state.Load() == queued {
+		if st := w.state.Load(); st == s1 || st == s2 {
 			kept = append(kept, w)
 		}
 	}

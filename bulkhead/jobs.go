@@ -2,6 +2,7 @@ package bulkhead
 
 import (
 	"context"
+	"time"
 
 	"github.com/llm-research-lab/resilience"
 )
@@ -37,18 +38,74 @@ type watch struct {
 // it must not block for long. [resilience.Submit] is the typed way to use
 // Go; a panic in a function given to Go directly is not recovered, as with a go
 // statement.
-func (b *Bulkhead) Go(ctx context.Context, run func(ctx context.Context, err error)) error {
+//
+// A positive delay makes the job wait that long before it queues for a
+// slot, as a timer entry: no goroutine and no slot, but a queue place, so
+// it counts toward MaxQueue (and Metrics.Delayed) while it waits. This is
+// how a job's retry waits out its backoff. A negative delay counts as 0.
+func (b *Bulkhead) Go(ctx context.Context, delay time.Duration, run func(ctx context.Context, err error)) error {
 	if run == nil {
 		return &resilience.ConfigError{Field: "job", Reason: "must not be nil"}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if _, err := b.enqueue(&job{ctx: ctx, run: run}); err != nil {
-		b.rejected.Add(1)
-		return err
+	j := &job{ctx: ctx, run: run}
+	var err error
+	if delay > 0 {
+		err = b.delay(j, delay)
+	} else {
+		_, err = b.enqueue(j)
 	}
+	if err != nil {
+		b.rejected.Add(1)
+	}
+	return err
+}
+
+// delay puts j on a timer for d, or refuses it.
+func (b *Bulkhead) delay(j *job, d time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.stopped.Load():
+		return b.stopErr
+	case b.queueFullLocked():
+		return b.full
+	}
+	w := &waiter{job: j}
+	w.state.Store(delaying)
+	b.delays = compact(b.delays, int(b.delayed.Load()), delaying, delaying)
+	b.delays = append(b.delays, w)
+	b.delayed.Add(1)
+	b.watchLocked(w)
+	b.fires.Add(1)
+	w.timer = time.AfterFunc(d, func() { b.delayOver(w) })
 	return nil
+}
+
+// delayOver moves a job whose delay is over to the queue, unless its
+// context or Stop answered it first.
+func (b *Bulkhead) delayOver(w *waiter) {
+	defer b.fires.Done()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !w.state.CompareAndSwap(delaying, queued) {
+		return
+	}
+	b.delayed.Add(-1)
+	b.compactLocked()
+	b.queue = append(b.queue, w)
+	b.waiting.Add(1)
+	b.grantLocked()
+}
+
+// stopTimer stops a withdrawn job's delay timer; if its callback has
+// already started, the callback finds nothing to do and marks its end.
+func (b *Bulkhead) stopTimer(w *waiter) {
+	if w.timer.Stop() {
+		b.fires.Done()
+	}
 }
 
 // startLocked runs j on a new worker; the caller holds a slot for it.
@@ -94,7 +151,7 @@ func (b *Bulkhead) unwatchLocked(w *waiter) {
 		b.unwatchAllLocked(done, wt)
 		return
 	}
-	wt.waiters = compact(wt.waiters, wt.live)
+	wt.waiters = compact(wt.waiters, wt.live, queued, delaying)
 }
 
 // fire answers the queued jobs whose context ended.
@@ -108,8 +165,7 @@ func (b *Bulkhead) fire(done <-chan struct{}) {
 		return
 	}
 	for _, w := range wt.waiters {
-		if w.state.CompareAndSwap(queued, withdrawn) {
-			b.waiting.Add(-1)
+		if b.withdraw(w) {
 			b.cancelled.Add(1)
 			w.job.answer(w.job.ctx.Err())
 		}
@@ -123,4 +179,21 @@ func (b *Bulkhead) unwatchAllLocked(done <-chan struct{}, wt *watch) {
 		b.fires.Done()
 	}
 	delete(b.watches, done)
+}
+
+// withdraw takes a queued or delaying job out of line, reporting whether
+// it did (nothing else answered it first).
+func (b *Bulkhead) withdraw(w *waiter) bool {
+	if w.state.CompareAndSwap(queued, withdrawn) {
+		b.waiting.Add(-1)
+		return true
+	}
+	if w.state.CompareAndSwap(delaying, withdrawn) {
+		b.delayed.Add(-1)
+		b.mu.Lock() // w.timer is set under mu
+		b.stopTimer(w)
+		b.mu.Unlock()
+		return true
+	}
+	return false
 }

@@ -76,6 +76,7 @@ func (b *Bulkhead) refuseQueueLocked() []*job {
 	}
 	clear(b.queue)
 	b.queue = b.queue[:0]
+	jobs = b.refuseDelaysLocked(jobs)
 	for done, wt := range b.watches {
 		b.unwatchAllLocked(done, wt)
 	}
@@ -107,6 +108,7 @@ type Metrics struct {
 	Limit     int    // MaxConcurrent
 	InFlight  int    // calls and jobs admitted and not yet done
 	Queued    int    // calls and jobs waiting for a slot
+	Delayed   int    // jobs waiting out a delay before they queue (see Go)
 	Admitted  uint64 // calls and jobs admitted since New
 	Rejected  uint64 // refused at once (full or stopped) or by Stop while waiting
 	Cancelled uint64 // whose context ended while they waited
@@ -118,6 +120,7 @@ func (b *Bulkhead) Metrics() Metrics {
 		Limit:     b.cfg.MaxConcurrent,
 		InFlight:  int(max(0, b.inFlight.Load())),
 		Queued:    int(max(0, b.waiting.Load())),
+		Delayed:   int(max(0, b.delayed.Load())),
 		Admitted:  b.admitted.Load(),
 		Rejected:  b.rejected.Load(),
 		Cancelled: b.cancelled.Load(),
@@ -125,3 +128,17 @@ func (b *Bulkhead) Metrics() Metrics {
 }
 
 var _ resilience.Gate = (*Bulkhead)(nil)
+
+// refuseDelaysLocked stops the delay timers and adds their jobs to jobs.
+func (b *Bulkhead) refuseDelaysLocked(jobs []*job) []*job {
+	for _, w := range b.delays {
+		if w.state.CompareAndSwap(delaying, withdrawn) {
+			b.delayed.Add(-1)
+			b.stopTimer(w)
+			jobs = append(jobs, w.job)
+		}
+	}
+	clear(b.delays)
+	b.delays = b.delays[:0]
+	return jobs
+}
