@@ -120,7 +120,13 @@ func (p *Pipeline) retry(ctx context.Context, fn func(context.Context) error) er
 
 // attempt runs one attempt through the breaker, the bulkhead and the
 // attempt timeout.
-func (p *Pipeline) attempt(ctx context.Context, fn func(context.Context) error) (err error) {
+func (p *Pipeline) attempt(ctx context.Context, fn func(context.Context) error) error {
+	return p.attemptIn(ctx, fn, p.Bulkhead)
+}
+
+// attemptIn runs one attempt through the breaker, the bulkhead given (nil
+// for an attempt that already holds a slot) and the attempt timeout.
+func (p *Pipeline) attemptIn(ctx context.Context, fn func(context.Context) error, bulkhead Gate) (err error) {
 	if p.Breaker != nil {
 		done, refused := p.Breaker.Allow(ctx)
 		if refused != nil {
@@ -128,8 +134,8 @@ func (p *Pipeline) attempt(ctx context.Context, fn func(context.Context) error) 
 		}
 		defer settle(done, &err)
 	}
-	if p.Bulkhead != nil {
-		done, refused := p.Bulkhead.Allow(ctx)
+	if bulkhead != nil {
+		done, refused := bulkhead.Allow(ctx)
 		if refused != nil {
 			return refused
 		}

@@ -3,39 +3,38 @@ package resilience
 import (
 	"context"
 	"runtime/debug"
-	"time"
 )
 
 // steps is a job of [Submit] whose retry loop is a [Plan]: each attempt
 // runs as a job of its own on a bulkhead worker, and the waits between
-// them are the bulkhead's timers.
+// them are the bulkhead's timers. It is kept small, since a waiting retry
+// costs only this, its plan and the bulkhead's timer entry.
 type steps[T any] struct {
-	p      *Pipeline // one attempt: breaker, attempt timeout, fn
-	limit  Gate      // the pipeline's Limiter, taken on the first attempt
-	lease  func(error)
-	parent context.Context // the submitter's
-	ctx    context.Context // parent, bounded by the pipeline's Timeout
-	total  timeout         // that Timeout's context, if any
-	limitD time.Duration   // the pipeline's Timeout
-	r      runner
-	fn     func(context.Context) (T, error)
-	out    chan<- Result[T]
-	plan   Plan
-	n      int // attempts made
-	last   T   // the last attempt's value
+	p     *Pipeline
+	ctx   context.Context // the submitter's, bounded by total if set
+	total *total          // the pipeline's Timeout, if any
+	lease func(error)     // the Limiter's done, once admitted
+	fn    func(context.Context) (T, error)
+	out   chan<- Result[T]
+	plan  Plan
+	n     int // attempts made
+	last  T   // the last attempt's value
+}
+
+// total is the context of a pipeline's Timeout over a whole stepped job.
+type total struct {
+	timeout
+	parent context.Context
 }
 
 // submitSteps hands the first attempt of a stepped job to r.
-func submitSteps[T any](ctx context.Context, p *Pipeline, pl planner, r runner, fn func(context.Context) (T, error), out chan<- Result[T]) error {
-	j := &steps[T]{
-		p:     &Pipeline{Name: p.Name, Breaker: p.Breaker, AttemptTimeout: p.AttemptTimeout, Timer: p.Timer},
-		limit: p.Limiter, parent: ctx, ctx: ctx, r: r, fn: fn, out: out,
-	}
+func submitSteps[T any](ctx context.Context, p *Pipeline, r runner, fn func(context.Context) (T, error), out chan<- Result[T]) error {
+	j := &steps[T]{p: p, ctx: ctx, fn: fn, out: out}
 	if p.Timeout > 0 {
-		j.total, j.limitD = p.withTimeout(ctx, p.Timeout), p.Timeout
+		j.total = &total{timeout: p.withTimeout(ctx, p.Timeout), parent: ctx}
 		j.ctx = j.total.ctx
 	}
-	j.plan = pl.Plan(j.ctx)
+	j.plan = p.Retry.(planner).Plan(j.ctx)
 	if err := r.Go(j.ctx, 0, j.run); err != nil {
 		j.endTotal()
 		return err
@@ -70,8 +69,8 @@ func (j *steps[T]) run(ctx context.Context, err error) {
 // attempt to the bulkhead, to run after the plan's wait. The job must not
 // be touched once that hand-off succeeded: another worker may run it.
 func (j *steps[T]) step(ctx context.Context) {
-	if j.n == 0 && j.limit != nil {
-		done, refused := j.limit.Allow(ctx)
+	if j.n == 0 && j.p.Limiter != nil {
+		done, refused := j.p.Limiter.Allow(ctx)
 		if refused != nil {
 			j.finish(j.last, refused)
 			return
@@ -79,27 +78,37 @@ func (j *steps[T]) step(ctx context.Context) {
 		j.lease = done
 	}
 	j.n++
-	actx := ctx
 	if j.n > 1 {
-		actx = WithAttempt(ctx, j.n)
+		ctx = WithAttempt(ctx, j.n)
 	}
-	v, err := Do(actx, j.p, j.fn)
+	v, err := j.attempt(ctx)
 	j.last = v
 	wait, again := j.plan.Next(err)
 	if !again {
 		j.finish(v, j.plan.Err())
 		return
 	}
-	if err := j.r.Go(j.ctx, wait, j.run); err != nil {
+	if err := j.p.Bulkhead.(runner).Go(j.ctx, wait, j.run); err != nil {
 		j.finish(v, err)
 	}
+}
+
+// attempt runs fn once through the breaker and the attempt timeout; the
+// job already holds its bulkhead slot.
+func (j *steps[T]) attempt(ctx context.Context) (v T, err error) {
+	err = j.p.attemptIn(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = j.fn(ctx)
+		return err
+	}, nil)
+	return v, err
 }
 
 // finish sends the job's one answer, after ending its Timeout and its
 // Limiter lease.
 func (j *steps[T]) finish(v T, err error) {
-	if j.total.ctx != nil {
-		err = j.total.timedOut(j.parent, err, j.p.Name, j.limitD)
+	if j.total != nil {
+		err = j.total.timedOut(j.total.parent, err, j.p.Name, j.p.Timeout)
 	}
 	j.endTotal()
 	if j.lease != nil {
@@ -110,7 +119,7 @@ func (j *steps[T]) finish(v T, err error) {
 
 // endTotal stops the Timeout's timer, if any.
 func (j *steps[T]) endTotal() {
-	if j.total.ctx != nil {
+	if j.total != nil {
 		j.total.stop()
 	}
 }

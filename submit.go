@@ -48,14 +48,16 @@ func Submit[T any](ctx context.Context, p Policy, fn func(context.Context) (T, e
 	case out == nil:
 		return &ConfigError{Field: "out", Reason: "must not be nil"}
 	}
+	if pl, ok := p.(*Pipeline); ok && pl != nil {
+		if _, ok := pl.Retry.(planner); ok {
+			if r, ok := pl.Bulkhead.(runner); ok {
+				return submitSteps(ctx, pl, r, fn, out)
+			}
+		}
+	}
 	inner, r := jobParts(p)
 	if r == nil {
 		return &ConfigError{Field: "Pipeline.Bulkhead", Reason: "Submit needs a bulkhead that runs jobs"}
-	}
-	if inner != nil {
-		if pl, ok := inner.Retry.(planner); ok {
-			return submitSteps(ctx, inner, pl, r, fn, out)
-		}
 	}
 	return r.Go(ctx, 0, func(ctx context.Context, err error) {
 		if err != nil {

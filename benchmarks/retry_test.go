@@ -15,6 +15,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/bulkhead"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -158,8 +159,9 @@ func BenchmarkRetryTwoFailures(b *testing.B) {
 const retryPendingJobs = 100_000
 
 // BenchmarkRetryPendingMemory measures what 100,000 retries waiting for
-// their next attempt cost: as entries in a retry.Scheduler's timer queue
-// (lib=scheduler) or as goroutines sleeping in Policy.Run (lib=goroutines).
+// their next attempt cost: as timer entries in a bulkhead, the jobs given
+// to resilience.Submit through a Pipeline with the retry policy
+// (lib=submit), or as goroutines sleeping in Policy.Run (lib=goroutines).
 // Both deliver each outcome on its own channel and keep the channels in a
 // slice. The metric is the growth of heap plus goroutine stacks, after GC,
 // divided by the number of waiting retries. Run with -benchtime 1x.
@@ -168,10 +170,10 @@ func BenchmarkRetryPendingMemory(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("lib=scheduler", func(b *testing.B) {
+	b.Run("lib=submit", func(b *testing.B) {
 		var total float64
 		for b.Loop() {
-			total += retrySchedulerPending(b, r)
+			total += retrySubmitPending(b, r)
 		}
 		b.ReportMetric(total/float64(b.N), "bytes/pending")
 	})
@@ -184,28 +186,34 @@ func BenchmarkRetryPendingMemory(b *testing.B) {
 	})
 }
 
-func retrySchedulerPending(b *testing.B, r *retry.Policy) float64 {
-	s, err := retry.NewScheduler(r, retry.SchedulerConfig{})
+func retrySubmitPending(b *testing.B, r *retry.Policy) float64 {
+	bh, err := bulkhead.New(bulkhead.Config{MaxQueue: retryPendingJobs})
 	if err != nil {
 		b.Fatal(err)
 	}
+	p := &resilience.Pipeline{Retry: r, Bulkhead: bh}
 	var calls atomic.Int64
-	fn := func(context.Context) error { calls.Add(1); return errRetryBoom }
+	fn := func(context.Context) (struct{}, error) { calls.Add(1); return struct{}{}, errRetryBoom }
 	before := retryLiveBytes()
-	outs := make([]<-chan error, retryPendingJobs)
+	outs := make([]chan resilience.Result[struct{}], retryPendingJobs)
 	for i := range outs {
-		outs[i] = s.Submit(context.Background(), fn)
+		outs[i] = make(chan resilience.Result[struct{}], 1)
+		if err := resilience.Submit(context.Background(), p, fn, outs[i]); err != nil {
+			b.Fatal(err)
+		}
 	}
 	retryWaitCalls(&calls)
-	for s.Pending() != retryPendingJobs { // first attempts answered, all now waiting
+	for bh.Metrics().Delayed != retryPendingJobs { // first attempts made, all now waiting
 		time.Sleep(time.Millisecond)
 	}
 	per := float64(retryLiveBytes()-before) / retryPendingJobs
-	if err := s.Stop(context.Background()); err != nil {
+	if err := bh.Stop(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	for _, out := range outs {
-		<-out
+		if res := <-out; !errors.Is(res.Err, resilience.ErrStopped) {
+			b.Fatalf("answer %v, want ErrStopped", res.Err)
+		}
 	}
 	return per
 }

@@ -76,13 +76,12 @@ const (
 )
 
 // waiter is a call or a job in line for a slot. A call's granted channel is
-// closed once it leaves the line by a grant (err nil) or by Stop (err
-// set). A job has no channel: it is started on a worker or answered.
+// closed once it leaves the line by a grant or by Stop (refused set). A job has no channel: it is started on a worker or answered.
 type waiter struct {
 	state   atomic.Int32
+	refused bool // by Stop; written before granted is closed
 	granted chan struct{}
-	err     error       // written before granted is closed
-	job     *job        // nil for a call
+	job     job         // run nil for a call
 	timer   *time.Timer // a delaying job's, set under mu
 }
 
@@ -123,7 +122,7 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 		}
 		b.done(nil) // Stop began meanwhile: give the slot back
 	}
-	w, err := b.enqueue(nil)
+	w, err := b.enqueue(job{})
 	if err != nil {
 		b.rejected.Add(1)
 		return nil, err
@@ -135,9 +134,9 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 			return nil, b.abandon(w, ctx)
 		}
 	}
-	if w.err != nil {
+	if w.refused {
 		b.rejected.Add(1)
-		return nil, w.err
+		return nil, b.stopErr
 	}
 	b.admitted.Add(1)
 	return b.release, nil
@@ -164,20 +163,21 @@ func (b *Bulkhead) tryAcquire() bool {
 // enqueue puts a call (j nil) or a job in line, or refuses it. The waiter
 // it returns may already be admitted (a job already started): a slot can
 // free between the caller's first try and taking the lock.
-func (b *Bulkhead) enqueue(j *job) (*waiter, error) {
+func (b *Bulkhead) enqueue(j job) (*waiter, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped.Load() {
+		return nil, b.stopErr
+	}
 	w := &waiter{job: j}
-	if j == nil {
+	if j.run == nil {
 		w.granted = make(chan struct{})
 	}
 	switch {
-	case b.stopped.Load():
-		return nil, b.stopErr
 	case b.waiting.Load() == 0 && b.tryAcquire():
 		w.state.Store(admitted)
-		if j != nil {
-			b.startLocked(j)
+		if j.run != nil {
+			b.startLocked(&w.job)
 		}
 		return w, nil
 	case b.queueFullLocked():
@@ -186,7 +186,7 @@ func (b *Bulkhead) enqueue(j *job) (*waiter, error) {
 	b.compactLocked()
 	b.queue = append(b.queue, w)
 	b.waiting.Add(1)
-	if j != nil {
+	if j.run != nil {
 		b.watchLocked(w)
 	}
 	b.grantLocked() // a slot may have freed since tryAcquire
@@ -203,7 +203,7 @@ func (b *Bulkhead) abandon(w *waiter, ctx context.Context) error {
 		return ctx.Err()
 	}
 	<-w.granted
-	if w.err == nil {
+	if !w.refused {
 		b.done(nil)
 	}
 	return ctx.Err()
@@ -254,9 +254,9 @@ func (b *Bulkhead) popLocked() {
 // admitLocked hands a slot to a waiter that holds one.
 func (b *Bulkhead) admitLocked(w *waiter) {
 	b.waiting.Add(-1)
-	if w.job != nil {
+	if w.job.run != nil {
 		b.unwatchLocked(w)
-		b.startLocked(w.job)
+		b.startLocked(&w.job)
 		return
 	}
 	close(w.granted)

@@ -50,7 +50,7 @@ func (b *Bulkhead) Go(ctx context.Context, delay time.Duration, run func(ctx con
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &job{ctx: ctx, run: run}
+	j := job{ctx: ctx, run: run}
 	var err error
 	if delay > 0 {
 		err = b.delay(j, delay)
@@ -64,7 +64,7 @@ func (b *Bulkhead) Go(ctx context.Context, delay time.Duration, run func(ctx con
 }
 
 // delay puts j on a timer for d, or refuses it.
-func (b *Bulkhead) delay(j *job, d time.Duration) error {
+func (b *Bulkhead) delay(j job, d time.Duration) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {

@@ -67,11 +67,11 @@ func (b *Bulkhead) refuseQueueLocked() []*job {
 			continue
 		}
 		b.waiting.Add(-1)
-		if w.job != nil {
-			jobs = append(jobs, w.job)
+		if w.job.run != nil {
+			jobs = append(jobs, &w.job)
 			continue
 		}
-		w.err = b.stopErr
+		w.refused = true
 		close(w.granted)
 	}
 	clear(b.queue)
@@ -135,7 +135,7 @@ func (b *Bulkhead) refuseDelaysLocked(jobs []*job) []*job {
 		if w.state.CompareAndSwap(delaying, withdrawn) {
 			b.delayed.Add(-1)
 			b.stopTimer(w)
-			jobs = append(jobs, w.job)
+			jobs = append(jobs, &w.job)
 		}
 	}
 	clear(b.delays)

@@ -13,12 +13,15 @@ import (
 type plan struct {
 	p     *Policy
 	ctx   context.Context
-	n     int           // attempts reported to next
 	prev  time.Duration // the last wait
-	start time.Time     // end of the first attempt
-	log   errLog
-	err   error // the call's error once stopped
+	start time.Duration // end of the first attempt, since epoch
+	log   errLog        // the failed attempts
+	err   error         // the call's error once stopped
 }
+
+// epoch is the origin of plan.start, which keeps a plan small: a waiting
+// retry of a job costs little more than its plan.
+var epoch = time.Now()
 
 var _ resilience.Plan = (*plan)(nil)
 
@@ -40,16 +43,16 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 		s.err = errNilPolicy
 		return 0, false
 	}
-	if s.n++; err == nil {
+	if err == nil {
 		s.p.succeeded()
 		s.err = nil
 		return 0, false
 	}
-	if s.n == 1 {
-		s.start = time.Now() // the first attempt is not timed: see Error.Elapsed
+	if s.log.n == 0 {
+		s.start = time.Since(epoch) // the first attempt is not timed: see Error.Elapsed
 	}
 	s.log = s.log.add(err)
-	v := s.p.next(s.ctx, s.n, err, s.prev)
+	v := s.p.next(s.ctx, s.log.n, err, s.prev)
 	if v.stop {
 		s.stop(v.reason)
 		return 0, false
@@ -60,7 +63,7 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 
 // stop ends the loop for reason (nil when the last error says stop).
 func (s *plan) stop(reason error) {
-	s.err = newError(s.log, reason, time.Since(s.start))
+	s.err = newError(s.log, reason, time.Since(epoch)-s.start)
 }
 
 // Err returns nil after a success, the loop's [*Error] once it stopped.

@@ -96,7 +96,7 @@ func (p *Policy) loop(ctx context.Context, fn func(context.Context) error, err e
 			s.stop(ctxReason(ctx))
 			return s.err
 		}
-		err = fn(resilience.WithAttempt(ctx, s.n+1))
+		err = fn(resilience.WithAttempt(ctx, s.log.n+1))
 	}
 }
 
