@@ -11,9 +11,8 @@ import (
 // costs only this, its plan and the bulkhead's timer entry.
 type steps[T any] struct {
 	p     *Pipeline
-	ctx   context.Context // the submitter's, bounded by total if set
-	total *total          // the pipeline's Timeout, if any
-	lease func(error)     // the Limiter's done, once admitted
+	total *total      // the pipeline's Timeout, if any
+	lease func(error) // the Limiter's done, once admitted
 	fn    func(context.Context) (T, error)
 	out   chan<- Result[T]
 	plan  Plan
@@ -29,13 +28,13 @@ type total struct {
 
 // submitSteps hands the first attempt of a stepped job to r.
 func submitSteps[T any](ctx context.Context, p *Pipeline, r runner, fn func(context.Context) (T, error), out chan<- Result[T]) error {
-	j := &steps[T]{p: p, ctx: ctx, fn: fn, out: out}
+	j := &steps[T]{p: p, fn: fn, out: out}
 	if p.Timeout > 0 {
 		j.total = &total{timeout: p.withTimeout(ctx, p.Timeout), parent: ctx}
-		j.ctx = j.total.ctx
+		ctx = j.total.ctx
 	}
-	j.plan = p.Retry.(planner).Plan(j.ctx)
-	if err := r.Go(j.ctx, 0, j.run); err != nil {
+	j.plan = p.Retry.(planner).Plan(ctx)
+	if err := r.Go(ctx, 0, j.run); err != nil {
 		j.endTotal()
 		return err
 	}
@@ -43,7 +42,8 @@ func submitSteps[T any](ctx context.Context, p *Pipeline, r runner, fn func(cont
 }
 
 // run is one run of the job on a worker (err nil), or the bulkhead's
-// answer that it will not run (err set). A panic or a runtime.Goexit in
+// answer that it will not run (err set). ctx is the job's: the
+// submitter's, bounded by the pipeline's Timeout. A panic or a runtime.Goexit in
 // fn, the policies or the plan ends the job with a [*PanicError].
 func (j *steps[T]) run(ctx context.Context, err error) {
 	if err != nil {
@@ -78,17 +78,18 @@ func (j *steps[T]) step(ctx context.Context) {
 		j.lease = done
 	}
 	j.n++
+	actx := ctx
 	if j.n > 1 {
-		ctx = WithAttempt(ctx, j.n)
+		actx = WithAttempt(ctx, j.n)
 	}
-	v, err := j.attempt(ctx)
+	v, err := j.attempt(actx)
 	j.last = v
 	wait, again := j.plan.Next(err)
 	if !again {
 		j.finish(v, j.plan.Err())
 		return
 	}
-	if err := j.p.Bulkhead.(runner).Go(j.ctx, wait, j.run); err != nil {
+	if err := j.p.Bulkhead.(runner).Go(ctx, wait, j.run); err != nil {
 		j.finish(v, err)
 	}
 }

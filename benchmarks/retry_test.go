@@ -162,8 +162,8 @@ const retryPendingJobs = 100_000
 // their next attempt cost: as timer entries in a bulkhead, the jobs given
 // to resilience.Submit through a Pipeline with the retry policy
 // (lib=submit), or as goroutines sleeping in Policy.Run (lib=goroutines).
-// Both deliver each outcome on its own channel and keep the channels in a
-// slice. The metric is the growth of heap plus goroutine stacks, after GC,
+// Both deliver the outcomes on one channel with room for all of them, as
+// Submit is meant to be used. The metric is the growth of heap plus goroutine stacks, after GC,
 // divided by the number of waiting retries. Run with -benchtime 1x.
 func BenchmarkRetryPendingMemory(b *testing.B) {
 	r, err := retry.New(retry.Config{InitialDelay: time.Hour, MaxDelay: time.Hour, Jitter: retry.NoJitter})
@@ -195,10 +195,9 @@ func retrySubmitPending(b *testing.B, r *retry.Policy) float64 {
 	var calls atomic.Int64
 	fn := func(context.Context) (struct{}, error) { calls.Add(1); return struct{}{}, errRetryBoom }
 	before := retryLiveBytes()
-	outs := make([]chan resilience.Result[struct{}], retryPendingJobs)
-	for i := range outs {
-		outs[i] = make(chan resilience.Result[struct{}], 1)
-		if err := resilience.Submit(context.Background(), p, fn, outs[i]); err != nil {
+	out := make(chan resilience.Result[struct{}], retryPendingJobs)
+	for range retryPendingJobs {
+		if err := resilience.Submit(context.Background(), p, fn, out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -210,7 +209,7 @@ func retrySubmitPending(b *testing.B, r *retry.Policy) float64 {
 	if err := bh.Stop(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	for _, out := range outs {
+	for range retryPendingJobs {
 		if res := <-out; !errors.Is(res.Err, resilience.ErrStopped) {
 			b.Fatalf("answer %v, want ErrStopped", res.Err)
 		}
@@ -223,17 +222,15 @@ func retryGoroutinesPending(b *testing.B, r *retry.Policy) float64 {
 	var calls atomic.Int64
 	fn := func(context.Context) error { calls.Add(1); return errRetryBoom }
 	before := retryLiveBytes()
-	outs := make([]chan error, retryPendingJobs)
-	for i := range outs {
-		out := make(chan error, 1)
-		outs[i] = out
+	out := make(chan error, retryPendingJobs)
+	for range retryPendingJobs {
 		go func() { out <- r.Run(ctx, fn) }()
 	}
 	retryWaitCalls(&calls)
 	time.Sleep(100 * time.Millisecond) // let the last ones park in their sleep
 	per := float64(retryLiveBytes()-before) / retryPendingJobs
 	cancel()
-	for _, out := range outs {
+	for range retryPendingJobs {
 		if err := <-out; err == nil {
 			b.Fatal("a retry loop succeeded")
 		}

@@ -55,7 +55,10 @@ type Bulkhead struct {
 
 	mu      sync.Mutex
 	queue   []*waiter                  // oldest first; may hold withdrawn waiters
-	delays  []*waiter                  // jobs waiting out a delay; may hold left ones
+	delays  delayHeap                  // jobs waiting out a delay, earliest first
+	timer   *time.Timer                // aimed at delays[0], see aimLocked
+	armed   bool                       // timer set and not yet stopped
+	epoch   time.Time                  // origin of waiter.when
 	watches map[<-chan struct{}]*watch // cancellation of queued jobs, by ctx.Done()
 	drained chan struct{}              // closed once stopped with nothing in flight
 
@@ -76,13 +79,14 @@ const (
 )
 
 // waiter is a call or a job in line for a slot. A call's granted channel is
-// closed once it leaves the line by a grant or by Stop (refused set). A job has no channel: it is started on a worker or answered.
+// closed once it leaves the line by a grant (state admitted) or by Stop
+// (state withdrawn). A job has no channel: it is started on a worker or answered.
 type waiter struct {
 	state   atomic.Int32
-	refused bool // by Stop; written before granted is closed
 	granted chan struct{}
-	job     job         // run nil for a call
-	timer   *time.Timer // a delaying job's, set under mu
+	job     job           // run nil for a call
+	when    time.Duration // a delaying job's end of delay, since epoch
+	index   int32         // its place in delays, -1 once out
 }
 
 // New returns a bulkhead, or a [*resilience.ConfigError] naming the first
@@ -100,6 +104,7 @@ func New(cfg Config) (*Bulkhead, error) {
 	b := &Bulkhead{
 		cfg:     cfg,
 		watches: make(map[<-chan struct{}]*watch),
+		epoch:   time.Now(),
 		drained: make(chan struct{}),
 		full:    &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrFull},
 		stopErr: &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
@@ -134,7 +139,7 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 			return nil, b.abandon(w, ctx)
 		}
 	}
-	if w.refused {
+	if w.state.Load() != admitted { // Stop withdrew it
 		b.rejected.Add(1)
 		return nil, b.stopErr
 	}
@@ -203,7 +208,7 @@ func (b *Bulkhead) abandon(w *waiter, ctx context.Context) error {
 		return ctx.Err()
 	}
 	<-w.granted
-	if !w.refused {
+	if w.state.Load() == admitted {
 		b.done(nil)
 	}
 	return ctx.Err()

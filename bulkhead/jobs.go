@@ -1,6 +1,7 @@
 package bulkhead
 
 import (
+	"container/heap"
 	"context"
 	"time"
 
@@ -63,7 +64,7 @@ func (b *Bulkhead) Go(ctx context.Context, delay time.Duration, run func(ctx con
 	return err
 }
 
-// delay puts j on a timer for d, or refuses it.
+// delay puts j in the delay heap for d, or refuses it.
 func (b *Bulkhead) delay(j job, d time.Duration) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -73,39 +74,15 @@ func (b *Bulkhead) delay(j job, d time.Duration) error {
 	case b.queueFullLocked():
 		return b.full
 	}
-	w := &waiter{job: j}
+	w := &waiter{job: j, when: time.Since(b.epoch) + d}
 	w.state.Store(delaying)
-	b.delays = compact(b.delays, int(b.delayed.Load()), delaying, delaying)
-	b.delays = append(b.delays, w)
 	b.delayed.Add(1)
 	b.watchLocked(w)
-	b.fires.Add(1)
-	w.timer = time.AfterFunc(d, func() { b.delayOver(w) })
+	heap.Push(&b.delays, w)
+	if w.index == 0 {
+		b.aimLocked()
+	}
 	return nil
-}
-
-// delayOver moves a job whose delay is over to the queue, unless its
-// context or Stop answered it first.
-func (b *Bulkhead) delayOver(w *waiter) {
-	defer b.fires.Done()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !w.state.CompareAndSwap(delaying, queued) {
-		return
-	}
-	b.delayed.Add(-1)
-	b.compactLocked()
-	b.queue = append(b.queue, w)
-	b.waiting.Add(1)
-	b.grantLocked()
-}
-
-// stopTimer stops a withdrawn job's delay timer; if its callback has
-// already started, the callback finds nothing to do and marks its end.
-func (b *Bulkhead) stopTimer(w *waiter) {
-	if w.timer.Stop() {
-		b.fires.Done()
-	}
 }
 
 // startLocked runs j on a new worker; the caller holds a slot for it.
@@ -190,8 +167,8 @@ func (b *Bulkhead) withdraw(w *waiter) bool {
 	}
 	if w.state.CompareAndSwap(delaying, withdrawn) {
 		b.delayed.Add(-1)
-		b.mu.Lock() // w.timer is set under mu
-		b.stopTimer(w)
+		b.mu.Lock()
+		b.undelayLocked(w)
 		b.mu.Unlock()
 		return true
 	}

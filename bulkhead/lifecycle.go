@@ -71,7 +71,6 @@ func (b *Bulkhead) refuseQueueLocked() []*job {
 			jobs = append(jobs, &w.job)
 			continue
 		}
-		w.refused = true
 		close(w.granted)
 	}
 	clear(b.queue)
@@ -129,16 +128,18 @@ func (b *Bulkhead) Metrics() Metrics {
 
 var _ resilience.Gate = (*Bulkhead)(nil)
 
-// refuseDelaysLocked stops the delay timers and adds their jobs to jobs.
+// refuseDelaysLocked empties the delay heap, stops its timer and adds the
+// jobs to jobs.
 func (b *Bulkhead) refuseDelaysLocked(jobs []*job) []*job {
 	for _, w := range b.delays {
+		w.index = -1
 		if w.state.CompareAndSwap(delaying, withdrawn) {
 			b.delayed.Add(-1)
-			b.stopTimer(w)
 			jobs = append(jobs, &w.job)
 		}
 	}
 	clear(b.delays)
 	b.delays = b.delays[:0]
+	b.aimLocked()
 	return jobs
 }

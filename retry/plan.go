@@ -16,7 +16,7 @@ type plan struct {
 	prev  time.Duration // the last wait
 	start time.Duration // end of the first attempt, since epoch
 	log   errLog        // the failed attempts
-	err   error         // the call's error once stopped
+	err   *Error        // the call's error once stopped
 }
 
 // epoch is the origin of plan.start, which keeps a plan small: a waiting
@@ -40,7 +40,6 @@ func (p *Policy) Plan(ctx context.Context) resilience.Plan {
 // again and after how long.
 func (s *plan) Next(err error) (time.Duration, bool) {
 	if s.p == nil {
-		s.err = errNilPolicy
 		return 0, false
 	}
 	if err == nil {
@@ -67,4 +66,12 @@ func (s *plan) stop(reason error) {
 }
 
 // Err returns nil after a success, the loop's [*Error] once it stopped.
-func (s *plan) Err() error { return s.err }
+func (s *plan) Err() error {
+	switch {
+	case s.p == nil:
+		return errNilPolicy
+	case s.err == nil:
+		return nil
+	}
+	return s.err
+}

@@ -90,11 +90,11 @@ func (p *Policy) loop(ctx context.Context, fn func(context.Context) error, err e
 	for {
 		wait, again := s.Next(err)
 		if !again {
-			return s.err
+			return s.Err()
 		}
 		if !sleep(ctx, wait) {
 			s.stop(ctxReason(ctx))
-			return s.err
+			return s.Err()
 		}
 		err = fn(resilience.WithAttempt(ctx, s.log.n+1))
 	}
