@@ -346,3 +346,28 @@ func TestSubmitTimeoutBoundsTheRetries(t *testing.T) {
 		require.NoError(t, b.Stop(context.Background()))
 	})
 }
+
+// Delayed jobs run in the order their delays end, whatever the order they
+// came in, and withdrawing the earliest keeps the others on time.
+func TestDelayedJobsRunWhenTheirDelaysEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustNew(t, bulkhead.Config{MaxConcurrent: 1, MaxQueue: 8})
+		start := time.Now()
+		ran := make(chan time.Duration, 8)
+		job := func(_ context.Context, err error) {
+			if err == nil {
+				ran <- time.Since(start)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		require.NoError(t, b.Go(ctx, 30*time.Minute, func(context.Context, error) {}))
+		for _, h := range []time.Duration{3, 1, 5, 2, 4} {
+			require.NoError(t, b.Go(context.Background(), h*time.Hour, job))
+		}
+		cancel()
+		for h := 1; h <= 5; h++ {
+			assert.Equal(t, time.Duration(h)*time.Hour, <-ran)
+		}
+		require.NoError(t, b.Stop(context.Background()))
+	})
+}
