@@ -9,6 +9,15 @@
 // [resilience.Pipeline], where it bounds attempts after the breaker has
 // admitted them.
 //
+// A Bulkhead is also the one job runner for its dependency: jobs given to
+// [Bulkhead.Go], or to [resilience.Submit] through a Pipeline with this
+// bulkhead, run on workers it owns. A job may first wait out a delay as an
+// entry in the bulkhead's delay heap, served by one runtime timer: no
+// goroutine and no slot, but a queue place. Submit uses this for a retry
+// policy that hands out a [resilience.Plan]: between attempts a job holds
+// no worker and no slot, so 100,000 waiting retries cost about 290 bytes
+// each instead of a sleeping goroutine each.
+//
 // The nearest standard-library neighbour is a buffered channel used as a
 // semaphore (or golang.org/x/sync/semaphore): a bulkhead adds the bounded
 // queue, the typed refusal, metrics and a stop that drains.
@@ -33,8 +42,8 @@ type Config struct {
 	Name string
 	// MaxConcurrent is the most calls admitted at once. Default 10.
 	MaxConcurrent int
-	// MaxQueue is the most calls and jobs that wait for a slot; one beyond
-	// it is refused at once. Default 0: a call that finds every slot taken is
+	// MaxQueue is the most calls and jobs that wait for a slot or out a
+	// delay (see [Bulkhead.Go]); one beyond it is refused at once. Default 0: a call that finds every slot taken is
 	// refused without waiting.
 	MaxQueue int
 }
