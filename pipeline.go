@@ -61,7 +61,10 @@ type Pipeline struct {
 	// no limit beyond the caller's context.
 	Timeout time.Duration
 	// Retry runs the attempts; nil makes one attempt. A retry policy must
-	// run attempts one at a time.
+	// run attempts one at a time. One that also has a method
+	// Plan(context.Context) [Plan] (a retry.Policy does) lets [Submit] run
+	// each attempt as a job of its own and wait between them without a
+	// goroutine.
 	Retry Policy
 	// Breaker admits or refuses each attempt; nil admits every attempt.
 	Breaker Gate
