@@ -34,8 +34,9 @@ type runner interface {
 // When the pipeline's Retry can hand out a [Plan] (a retry.Policy can),
 // each attempt is a job of its own: it holds a worker and a slot only while
 // it runs, and between attempts the job waits as a timer entry in the
-// bulkhead, holding a queue place (so MaxQueue must leave room for the
-// retries that wait) but no goroutine and no slot. The pipeline's Timeout
+// bulkhead, holding no goroutine and no slot; it keeps its place among the
+// MaxConcurrent + MaxQueue calls and jobs the bulkhead holds, so a retry is
+// never refused for room. The pipeline's Timeout
 // bounds the whole job, attempts and waits; the Limiter admits it once, on
 // its first attempt. A retry the bulkhead refuses (full, stopped) or whose
 // ctx ends while it waits ends the job with that error and the last

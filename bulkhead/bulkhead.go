@@ -13,7 +13,7 @@
 // [Bulkhead.Go], or to [resilience.Submit] through a Pipeline with this
 // bulkhead, run on workers it owns. A job may first wait out a delay as an
 // entry in the bulkhead's delay heap, served by one runtime timer: no
-// goroutine and no slot, but a queue place. Submit uses this for a retry
+// goroutine and no slot. Submit uses this for a retry
 // policy that hands out a [resilience.Plan]: between attempts a job holds
 // no worker and no slot, so 100,000 waiting retries cost about 290 bytes
 // each instead of a sleeping goroutine each.
@@ -188,6 +188,8 @@ func (b *Bulkhead) enqueue(j job) (*waiter, error) {
 		w.granted = make(chan struct{})
 	}
 	switch {
+	case j.run != nil && b.jobsFullLocked(false):
+		return nil, b.full
 	case b.waiting.Load() == 0 && b.tryAcquire():
 		w.state.Store(admitted)
 		if j.run != nil {
@@ -280,6 +282,21 @@ func (b *Bulkhead) admitLocked(w *waiter) {
 // jobs together, are all taken.
 func (b *Bulkhead) queueFullLocked() bool {
 	return int(b.waiting.Load()+b.delayed.Load()) >= b.cfg.MaxQueue
+}
+
+// jobsFullLocked reports whether a new job would take the bulkhead past
+// MaxConcurrent + MaxQueue calls and jobs in all: running, waiting for a
+// slot, or waiting out a retry delay. A job going to wait out a delay is
+// usually a retry whose attempt still holds the slot it is about to give
+// back (handing is true): that slot is not counted, so a retry never finds
+// the bulkhead full on its own account.
+func (b *Bulkhead) jobsFullLocked(handing bool) bool {
+	running := b.inFlight.Load()
+	if handing && running > 0 {
+		running--
+	}
+	all := running + b.waiting.Load() + b.delayed.Load()
+	return all >= int64(b.cfg.MaxConcurrent+b.cfg.MaxQueue)
 }
 
 // compactLocked drops withdrawn waiters once they outnumber the live ones.

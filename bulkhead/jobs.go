@@ -28,7 +28,9 @@ type watch struct {
 }
 
 // Go hands run to the bulkhead and returns at once. It refuses with
-// [resilience.ErrFull] when every slot is taken and the queue is full,
+// [resilience.ErrFull] when the bulkhead already holds MaxConcurrent +
+// MaxQueue calls and jobs (running, waiting for a slot, or waiting out a
+// delay) or when every slot is taken and the queue is full,
 // [resilience.ErrStopped] when the bulkhead is stopped, and ctx's error
 // when ctx is already done; run is then never called.
 //
@@ -41,9 +43,11 @@ type watch struct {
 // statement.
 //
 // A positive delay makes the job wait that long before it queues for a
-// slot, as a timer entry: no goroutine and no slot, but a queue place, so
-// it counts toward MaxQueue (and Metrics.Delayed) while it waits. This is
-// how a job's retry waits out its backoff. A negative delay counts as 0.
+// slot, as a timer entry: no goroutine and no slot (Metrics.Delayed counts
+// it). This is how a job's retry waits out its backoff, from the worker of
+// its previous attempt: that job gives its slot back as it goes to wait, so
+// its retry is refused only by a stopped bulkhead, never for room. A
+// negative delay counts as 0.
 func (b *Bulkhead) Go(ctx context.Context, delay time.Duration, run func(ctx context.Context, err error)) error {
 	if run == nil {
 		return &resilience.ConfigError{Field: "job", Reason: "must not be nil"}
@@ -71,7 +75,7 @@ func (b *Bulkhead) delay(j job, d time.Duration) error {
 	switch {
 	case b.stopped.Load():
 		return b.stopErr
-	case b.queueFullLocked():
+	case b.jobsFullLocked(true):
 		return b.full
 	}
 	w := &waiter{job: j, when: time.Since(b.epoch) + d}

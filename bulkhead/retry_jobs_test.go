@@ -284,15 +284,17 @@ func TestPanicInRetryCallbackOrFnIsTheJobsAnswer(t *testing.T) {
 
 // A delayed job holds a queue place, no slot; Stop answers it at once with
 // ErrStopped and stops its timer, and its context's end answers it at once.
-func TestDelayedJobsHoldAQueuePlaceAndAreAnsweredAtOnce(t *testing.T) {
+func TestDelayedJobsCountTowardTheBoundAndAreAnsweredAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := mustNew(t, bulkhead.Config{MaxConcurrent: 1, MaxQueue: 2})
+		b := mustNew(t, bulkhead.Config{MaxConcurrent: 1, MaxQueue: 1})
 		answers := make(chan error, 3)
 		job := func(_ context.Context, err error) { answers <- err }
 		ctx, cancel := context.WithCancel(context.Background())
 		require.NoError(t, b.Go(ctx, time.Hour, job))
 		require.NoError(t, b.Go(context.Background(), time.Hour, job))
-		require.ErrorIs(t, b.Go(context.Background(), time.Hour, job), resilience.ErrFull, "delayed jobs take the queue places")
+		require.ErrorIs(t, b.Go(context.Background(), time.Hour, job), resilience.ErrFull,
+			"a bulkhead holds MaxConcurrent + MaxQueue jobs in all, waiting ones included")
+		require.ErrorIs(t, b.Go(context.Background(), 0, job), resilience.ErrFull, "a new job is refused too")
 		m := b.Metrics()
 		assert.Equal(t, 2, m.Delayed)
 		assert.Zero(t, m.InFlight)
@@ -368,6 +370,33 @@ func TestDelayedJobsRunWhenTheirDelaysEnd(t *testing.T) {
 		for h := 1; h <= 5; h++ {
 			assert.Equal(t, time.Duration(h)*time.Hour, <-ran)
 		}
+		require.NoError(t, b.Stop(context.Background()))
+	})
+}
+
+// A bulkhead that queues nothing (the default) still lets a job retry: the
+// attempt gives its slot back as its retry goes to wait, and meanwhile a
+// new job is refused, so the bound holds.
+func TestARetryIsNeverRefusedForRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustNew(t, bulkhead.Config{MaxConcurrent: 1})
+		rp, err := retry.New(retry.Config{MaxAttempts: 3, InitialDelay: time.Second, Jitter: retry.NoJitter})
+		require.NoError(t, err)
+		p := &resilience.Pipeline{Retry: rp, Bulkhead: b}
+		out := make(chan resilience.Result[int], 2)
+		require.NoError(t, resilience.Submit(context.Background(), p, func(ctx context.Context) (int, error) {
+			if n := resilience.Attempt(ctx); n < 3 {
+				return n, errFlaky
+			}
+			return 3, nil
+		}, out))
+		synctest.Wait() // the first attempt failed; its retry waits
+		assert.Equal(t, 1, b.Metrics().Delayed)
+		err = resilience.Submit(context.Background(), p, func(context.Context) (int, error) { return 0, nil }, out)
+		require.ErrorIs(t, err, resilience.ErrFull, "the waiting retry keeps its place")
+		r := <-out
+		require.NoError(t, r.Err)
+		assert.Equal(t, 3, r.Value)
 		require.NoError(t, b.Stop(context.Background()))
 	})
 }
