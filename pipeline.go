@@ -61,7 +61,10 @@ type Pipeline struct {
 	// no limit beyond the caller's context.
 	Timeout time.Duration
 	// Retry runs the attempts; nil makes one attempt. A retry policy must
-	// run attempts one at a time.
+	// run attempts one at a time. One that also has a method
+	// Plan(context.Context) [Plan] (a retry.Policy does) lets [Submit] run
+	// each attempt as a job of its own and wait between them without a
+	// goroutine.
 	Retry Policy
 	// Breaker admits or refuses each attempt; nil admits every attempt.
 	Breaker Gate
@@ -120,7 +123,13 @@ func (p *Pipeline) retry(ctx context.Context, fn func(context.Context) error) er
 
 // attempt runs one attempt through the breaker, the bulkhead and the
 // attempt timeout.
-func (p *Pipeline) attempt(ctx context.Context, fn func(context.Context) error) (err error) {
+func (p *Pipeline) attempt(ctx context.Context, fn func(context.Context) error) error {
+	return p.attemptIn(ctx, fn, p.Bulkhead)
+}
+
+// attemptIn runs one attempt through the breaker, the bulkhead given (nil
+// for an attempt that already holds a slot) and the attempt timeout.
+func (p *Pipeline) attemptIn(ctx context.Context, fn func(context.Context) error, bulkhead Gate) (err error) {
 	if p.Breaker != nil {
 		done, refused := p.Breaker.Allow(ctx)
 		if refused != nil {
@@ -128,8 +137,8 @@ func (p *Pipeline) attempt(ctx context.Context, fn func(context.Context) error) 
 		}
 		defer settle(done, &err)
 	}
-	if p.Bulkhead != nil {
-		done, refused := p.Bulkhead.Allow(ctx)
+	if bulkhead != nil {
+		done, refused := bulkhead.Allow(ctx)
 		if refused != nil {
 			return refused
 		}

@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"runtime/debug"
+	"time"
 )
 
 // Result is the one answer to a job given to [Submit]: fn's value and
@@ -14,7 +15,7 @@ type Result[T any] struct {
 
 // runner is a bulkhead that runs jobs on goroutines it owns.
 type runner interface {
-	Go(ctx context.Context, job func(ctx context.Context, err error)) error
+	Go(ctx context.Context, delay time.Duration, job func(ctx context.Context, err error)) error
 }
 
 // Submit is the channel face of [Do]: it hands fn to the bulkhead of p and
@@ -30,8 +31,17 @@ type runner interface {
 // accepted job (a buffer, or a reader), since the answer is sent with a
 // plain send. A panic in fn arrives as a [*PanicError].
 //
-// The job holds its bulkhead slot while it runs, including any retries and
-// the waits between them.
+// When the pipeline's Retry can hand out a [Plan] (a retry.Policy can),
+// each attempt is a job of its own: it holds a worker and a slot only while
+// it runs, and between attempts the job waits as a timer entry in the
+// bulkhead, holding no goroutine and no slot; it keeps its place among the
+// MaxConcurrent + MaxQueue calls and jobs the bulkhead holds, so a retry is
+// never refused for room. The pipeline's Timeout
+// bounds the whole job, attempts and waits; the Limiter admits it once, on
+// its first attempt. A retry the bulkhead refuses (full, stopped) or whose
+// ctx ends while it waits ends the job with that error and the last
+// attempt's value. Any other Retry runs the whole call, retries and waits
+// included, on one worker, holding its slot throughout.
 func Submit[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error), out chan<- Result[T]) error {
 	switch {
 	case fn == nil:
@@ -39,11 +49,18 @@ func Submit[T any](ctx context.Context, p Policy, fn func(context.Context) (T, e
 	case out == nil:
 		return &ConfigError{Field: "out", Reason: "must not be nil"}
 	}
+	if pl, ok := p.(*Pipeline); ok && pl != nil {
+		if _, ok := pl.Retry.(planner); ok {
+			if r, ok := pl.Bulkhead.(runner); ok {
+				return submitSteps(ctx, pl, r, fn, out)
+			}
+		}
+	}
 	inner, r := jobParts(p)
 	if r == nil {
 		return &ConfigError{Field: "Pipeline.Bulkhead", Reason: "Submit needs a bulkhead that runs jobs"}
 	}
-	return r.Go(ctx, func(ctx context.Context, err error) {
+	return r.Go(ctx, 0, func(ctx context.Context, err error) {
 		if err != nil {
 			out <- Result[T]{Err: err}
 			return

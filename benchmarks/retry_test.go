@@ -15,6 +15,7 @@ import (
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/bulkhead"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -158,20 +159,21 @@ func BenchmarkRetryTwoFailures(b *testing.B) {
 const retryPendingJobs = 100_000
 
 // BenchmarkRetryPendingMemory measures what 100,000 retries waiting for
-// their next attempt cost: as entries in a retry.Scheduler's timer queue
-// (lib=scheduler) or as goroutines sleeping in Policy.Run (lib=goroutines).
-// Both deliver each outcome on its own channel and keep the channels in a
-// slice. The metric is the growth of heap plus goroutine stacks, after GC,
+// their next attempt cost: as timer entries in a bulkhead, the jobs given
+// to resilience.Submit through a Pipeline with the retry policy
+// (lib=submit), or as goroutines sleeping in Policy.Run (lib=goroutines).
+// Both deliver the outcomes on one channel with room for all of them, as
+// Submit is meant to be used. The metric is the growth of heap plus goroutine stacks, after GC,
 // divided by the number of waiting retries. Run with -benchtime 1x.
 func BenchmarkRetryPendingMemory(b *testing.B) {
 	r, err := retry.New(retry.Config{InitialDelay: time.Hour, MaxDelay: time.Hour, Jitter: retry.NoJitter})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("lib=scheduler", func(b *testing.B) {
+	b.Run("lib=submit", func(b *testing.B) {
 		var total float64
 		for b.Loop() {
-			total += retrySchedulerPending(b, r)
+			total += retrySubmitPending(b, r)
 		}
 		b.ReportMetric(total/float64(b.N), "bytes/pending")
 	})
@@ -184,28 +186,33 @@ func BenchmarkRetryPendingMemory(b *testing.B) {
 	})
 }
 
-func retrySchedulerPending(b *testing.B, r *retry.Policy) float64 {
-	s, err := retry.NewScheduler(r, retry.SchedulerConfig{})
+func retrySubmitPending(b *testing.B, r *retry.Policy) float64 {
+	bh, err := bulkhead.New(bulkhead.Config{MaxQueue: retryPendingJobs})
 	if err != nil {
 		b.Fatal(err)
 	}
+	p := &resilience.Pipeline{Retry: r, Bulkhead: bh}
 	var calls atomic.Int64
-	fn := func(context.Context) error { calls.Add(1); return errRetryBoom }
+	fn := func(context.Context) (struct{}, error) { calls.Add(1); return struct{}{}, errRetryBoom }
 	before := retryLiveBytes()
-	outs := make([]<-chan error, retryPendingJobs)
-	for i := range outs {
-		outs[i] = s.Submit(context.Background(), fn)
+	out := make(chan resilience.Result[struct{}], retryPendingJobs)
+	for range retryPendingJobs {
+		if err := resilience.Submit(context.Background(), p, fn, out); err != nil {
+			b.Fatal(err)
+		}
 	}
 	retryWaitCalls(&calls)
-	for s.Pending() != retryPendingJobs { // first attempts answered, all now waiting
+	for bh.Metrics().Delayed != retryPendingJobs { // first attempts made, all now waiting
 		time.Sleep(time.Millisecond)
 	}
 	per := float64(retryLiveBytes()-before) / retryPendingJobs
-	if err := s.Stop(context.Background()); err != nil {
+	if err := bh.Stop(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	for _, out := range outs {
-		<-out
+	for range retryPendingJobs {
+		if res := <-out; !errors.Is(res.Err, resilience.ErrStopped) {
+			b.Fatalf("answer %v, want ErrStopped", res.Err)
+		}
 	}
 	return per
 }
@@ -215,17 +222,15 @@ func retryGoroutinesPending(b *testing.B, r *retry.Policy) float64 {
 	var calls atomic.Int64
 	fn := func(context.Context) error { calls.Add(1); return errRetryBoom }
 	before := retryLiveBytes()
-	outs := make([]chan error, retryPendingJobs)
-	for i := range outs {
-		out := make(chan error, 1)
-		outs[i] = out
+	out := make(chan error, retryPendingJobs)
+	for range retryPendingJobs {
 		go func() { out <- r.Run(ctx, fn) }()
 	}
 	retryWaitCalls(&calls)
 	time.Sleep(100 * time.Millisecond) // let the last ones park in their sleep
 	per := float64(retryLiveBytes()-before) / retryPendingJobs
 	cancel()
-	for _, out := range outs {
+	for range retryPendingJobs {
 		if err := <-out; err == nil {
 			b.Fatal("a retry loop succeeded")
 		}

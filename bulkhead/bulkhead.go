@@ -9,6 +9,15 @@
 // [resilience.Pipeline], where it bounds attempts after the breaker has
 // admitted them.
 //
+// A Bulkhead is also the one job runner for its dependency: jobs given to
+// [Bulkhead.Go], or to [resilience.Submit] through a Pipeline with this
+// bulkhead, run on workers it owns. A job may first wait out a delay as an
+// entry in the bulkhead's delay heap, served by one runtime timer: no
+// goroutine and no slot. Submit uses this for a retry
+// policy that hands out a [resilience.Plan]: between attempts a job holds
+// no worker and no slot, so 100,000 waiting retries cost about 290 bytes
+// each instead of a sleeping goroutine each.
+//
 // The nearest standard-library neighbour is a buffered channel used as a
 // semaphore (or golang.org/x/sync/semaphore): a bulkhead adds the bounded
 // queue, the typed refusal, metrics and a stop that drains.
@@ -18,6 +27,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/llm-research-lab/resilience"
 )
@@ -32,8 +42,8 @@ type Config struct {
 	Name string
 	// MaxConcurrent is the most calls admitted at once. Default 10.
 	MaxConcurrent int
-	// MaxQueue is the most calls and jobs that wait for a slot; one beyond
-	// it is refused at once. Default 0: a call that finds every slot taken is
+	// MaxQueue is the most calls and jobs that wait for a slot or out a
+	// delay (see [Bulkhead.Go]); one beyond it is refused at once. Default 0: a call that finds every slot taken is
 	// refused without waiting.
 	MaxQueue int
 }
@@ -48,17 +58,22 @@ type Bulkhead struct {
 	cfg      Config
 	inFlight atomic.Int64 // admitted calls and jobs not yet done
 	waiting  atomic.Int64 // queued waiters not yet admitted or withdrawn
+	delayed  atomic.Int64 // jobs waiting out a delay, see Go
 	release  func(error)  // b.done, bound once so Allow does not allocate
 	stopped  atomic.Bool  // refuses new calls; written under mu
 
 	mu      sync.Mutex
 	queue   []*waiter                  // oldest first; may hold withdrawn waiters
+	delays  delayHeap                  // jobs waiting out a delay, earliest first
+	timer   *time.Timer                // aimed at delays[0], see aimLocked
+	armed   bool                       // timer set and not yet stopped
+	epoch   time.Time                  // origin of waiter.when
 	watches map[<-chan struct{}]*watch // cancellation of queued jobs, by ctx.Done()
 	drained chan struct{}              // closed once stopped with nothing in flight
 
 	full, stopErr *resilience.RejectedError
 	workers       sync.WaitGroup // job workers, see Go
-	fires         sync.WaitGroup // watches that may still fire, see watch
+	fires         sync.WaitGroup // watches and delay timers that may still fire
 
 	admitted, rejected, cancelled atomic.Uint64
 }
@@ -69,16 +84,18 @@ const (
 	queued int32 = iota
 	admitted
 	withdrawn
+	delaying // a job waiting out its delay before it joins the queue
 )
 
 // waiter is a call or a job in line for a slot. A call's granted channel is
-// closed once it leaves the line by a grant (err nil) or by Stop (err
-// set). A job has no channel: it is started on a worker or answered.
+// closed once it leaves the line by a grant (state admitted) or by Stop
+// (state withdrawn). A job has no channel: it is started on a worker or answered.
 type waiter struct {
 	state   atomic.Int32
 	granted chan struct{}
-	err     error // written before granted is closed
-	job     *job  // nil for a call
+	job     job           // run nil for a call
+	when    time.Duration // a delaying job's end of delay, since epoch
+	index   int32         // its place in delays, -1 once out
 }
 
 // New returns a bulkhead, or a [*resilience.ConfigError] naming the first
@@ -96,6 +113,7 @@ func New(cfg Config) (*Bulkhead, error) {
 	b := &Bulkhead{
 		cfg:     cfg,
 		watches: make(map[<-chan struct{}]*watch),
+		epoch:   time.Now(),
 		drained: make(chan struct{}),
 		full:    &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrFull},
 		stopErr: &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
@@ -118,7 +136,7 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 		}
 		b.done(nil) // Stop began meanwhile: give the slot back
 	}
-	w, err := b.enqueue(nil)
+	w, err := b.enqueue(job{})
 	if err != nil {
 		b.rejected.Add(1)
 		return nil, err
@@ -130,9 +148,9 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 			return nil, b.abandon(w, ctx)
 		}
 	}
-	if w.err != nil {
+	if w.state.Load() != admitted { // Stop withdrew it
 		b.rejected.Add(1)
-		return nil, w.err
+		return nil, b.stopErr
 	}
 	b.admitted.Add(1)
 	return b.release, nil
@@ -159,29 +177,32 @@ func (b *Bulkhead) tryAcquire() bool {
 // enqueue puts a call (j nil) or a job in line, or refuses it. The waiter
 // it returns may already be admitted (a job already started): a slot can
 // free between the caller's first try and taking the lock.
-func (b *Bulkhead) enqueue(j *job) (*waiter, error) {
+func (b *Bulkhead) enqueue(j job) (*waiter, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped.Load() {
+		return nil, b.stopErr
+	}
 	w := &waiter{job: j}
-	if j == nil {
+	if j.run == nil {
 		w.granted = make(chan struct{})
 	}
 	switch {
-	case b.stopped.Load():
-		return nil, b.stopErr
+	case j.run != nil && b.jobsFullLocked(false):
+		return nil, b.full
 	case b.waiting.Load() == 0 && b.tryAcquire():
 		w.state.Store(admitted)
-		if j != nil {
-			b.startLocked(j)
+		if j.run != nil {
+			b.startLocked(&w.job)
 		}
 		return w, nil
-	case int(b.waiting.Load()) >= b.cfg.MaxQueue:
+	case b.queueFullLocked():
 		return nil, b.full
 	}
 	b.compactLocked()
 	b.queue = append(b.queue, w)
 	b.waiting.Add(1)
-	if j != nil {
+	if j.run != nil {
 		b.watchLocked(w)
 	}
 	b.grantLocked() // a slot may have freed since tryAcquire
@@ -198,7 +219,7 @@ func (b *Bulkhead) abandon(w *waiter, ctx context.Context) error {
 		return ctx.Err()
 	}
 	<-w.granted
-	if w.err == nil {
+	if w.state.Load() == admitted {
 		b.done(nil)
 	}
 	return ctx.Err()
@@ -249,29 +270,51 @@ func (b *Bulkhead) popLocked() {
 // admitLocked hands a slot to a waiter that holds one.
 func (b *Bulkhead) admitLocked(w *waiter) {
 	b.waiting.Add(-1)
-	if w.job != nil {
+	if w.job.run != nil {
 		b.unwatchLocked(w)
-		b.startLocked(w.job)
+		b.startLocked(&w.job)
 		return
 	}
 	close(w.granted)
 }
 
-// compactLocked drops withdrawn waiters once they outnumber the live ones.
-func (b *Bulkhead) compactLocked() {
-	b.queue = compact(b.queue, int(b.waiting.Load()))
+// queueFullLocked reports whether the queue places, queued and delaying
+// jobs together, are all taken.
+func (b *Bulkhead) queueFullLocked() bool {
+	return int(b.waiting.Load()+b.delayed.Load()) >= b.cfg.MaxQueue
 }
 
-// compact returns ws without the waiters that have left the queue, in
-// place, once they outnumber the live ones (there are live of them), so
-// withdrawn waiters cost memory only up to a constant factor.
-func compact(ws []*waiter, live int) []*waiter {
+// jobsFullLocked reports whether a new job would take the bulkhead past
+// MaxConcurrent + MaxQueue calls and jobs in all: running, waiting for a
+// slot, or waiting out a retry delay. A job going to wait out a delay is
+// usually a retry whose attempt still holds the slot it is about to give
+// back (handing is true): that slot is not counted, so a retry never finds
+// the bulkhead full on its own account.
+func (b *Bulkhead) jobsFullLocked(handing bool) bool {
+	running := b.inFlight.Load()
+	if handing && running > 0 {
+		running--
+	}
+	all := running + b.waiting.Load() + b.delayed.Load()
+	return all >= int64(b.cfg.MaxConcurrent+b.cfg.MaxQueue)
+}
+
+// compactLocked drops withdrawn waiters once they outnumber the live ones.
+func (b *Bulkhead) compactLocked() {
+	b.queue = compact(b.queue, int(b.waiting.Load()), queued, queued)
+}
+
+// compact returns ws without the waiters that have left (whose state is
+// neither s1 nor s2), in place, once they outnumber the live ones (there
+// are live of them), so left waiters cost memory only up to a constant
+// factor.
+func compact(ws []*waiter, live int, s1, s2 int32) []*waiter {
 	if len(ws) < 2*live+16 {
 		return ws
 	}
 	kept := ws[:0]
 	for _, w := range ws {
-		if w.state.Load() == queued {
+		if st := w.state.Load(); st == s1 || st == s2 {
 			kept = append(kept, w)
 		}
 	}

@@ -1,7 +1,9 @@
 package bulkhead
 
 import (
+	"container/heap"
 	"context"
+	"time"
 
 	"github.com/llm-research-lab/resilience"
 )
@@ -26,7 +28,9 @@ type watch struct {
 }
 
 // Go hands run to the bulkhead and returns at once. It refuses with
-// [resilience.ErrFull] when every slot is taken and the queue is full,
+// [resilience.ErrFull] when the bulkhead already holds MaxConcurrent +
+// MaxQueue calls and jobs (running, waiting for a slot, or waiting out a
+// delay) or when every slot is taken and the queue is full,
 // [resilience.ErrStopped] when the bulkhead is stopped, and ctx's error
 // when ctx is already done; run is then never called.
 //
@@ -37,16 +41,50 @@ type watch struct {
 // it must not block for long. [resilience.Submit] is the typed way to use
 // Go; a panic in a function given to Go directly is not recovered, as with a go
 // statement.
-func (b *Bulkhead) Go(ctx context.Context, run func(ctx context.Context, err error)) error {
+//
+// A positive delay makes the job wait that long before it queues for a
+// slot, as a timer entry: no goroutine and no slot (Metrics.Delayed counts
+// it). This is how a job's retry waits out its backoff, from the worker of
+// its previous attempt: that job gives its slot back as it goes to wait, so
+// its retry is refused only by a stopped bulkhead, never for room. A
+// negative delay counts as 0.
+func (b *Bulkhead) Go(ctx context.Context, delay time.Duration, run func(ctx context.Context, err error)) error {
 	if run == nil {
 		return &resilience.ConfigError{Field: "job", Reason: "must not be nil"}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if _, err := b.enqueue(&job{ctx: ctx, run: run}); err != nil {
+	j := job{ctx: ctx, run: run}
+	var err error
+	if delay > 0 {
+		err = b.delay(j, delay)
+	} else {
+		_, err = b.enqueue(j)
+	}
+	if err != nil {
 		b.rejected.Add(1)
-		return err
+	}
+	return err
+}
+
+// delay puts j in the delay heap for d, or refuses it.
+func (b *Bulkhead) delay(j job, d time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.stopped.Load():
+		return b.stopErr
+	case b.jobsFullLocked(true):
+		return b.full
+	}
+	w := &waiter{job: j, when: time.Since(b.epoch) + d}
+	w.state.Store(delaying)
+	b.delayed.Add(1)
+	b.watchLocked(w)
+	heap.Push(&b.delays, w)
+	if w.index == 0 {
+		b.aimLocked()
 	}
 	return nil
 }
@@ -94,7 +132,7 @@ func (b *Bulkhead) unwatchLocked(w *waiter) {
 		b.unwatchAllLocked(done, wt)
 		return
 	}
-	wt.waiters = compact(wt.waiters, wt.live)
+	wt.waiters = compact(wt.waiters, wt.live, queued, delaying)
 }
 
 // fire answers the queued jobs whose context ended.
@@ -108,8 +146,7 @@ func (b *Bulkhead) fire(done <-chan struct{}) {
 		return
 	}
 	for _, w := range wt.waiters {
-		if w.state.CompareAndSwap(queued, withdrawn) {
-			b.waiting.Add(-1)
+		if b.withdraw(w) {
 			b.cancelled.Add(1)
 			w.job.answer(w.job.ctx.Err())
 		}
@@ -123,4 +160,21 @@ func (b *Bulkhead) unwatchAllLocked(done <-chan struct{}, wt *watch) {
 		b.fires.Done()
 	}
 	delete(b.watches, done)
+}
+
+// withdraw takes a queued or delaying job out of line, reporting whether
+// it did (nothing else answered it first).
+func (b *Bulkhead) withdraw(w *waiter) bool {
+	if w.state.CompareAndSwap(queued, withdrawn) {
+		b.waiting.Add(-1)
+		return true
+	}
+	if w.state.CompareAndSwap(delaying, withdrawn) {
+		b.delayed.Add(-1)
+		b.mu.Lock()
+		b.undelayLocked(w)
+		b.mu.Unlock()
+		return true
+	}
+	return false
 }

@@ -67,15 +67,15 @@ func (b *Bulkhead) refuseQueueLocked() []*job {
 			continue
 		}
 		b.waiting.Add(-1)
-		if w.job != nil {
-			jobs = append(jobs, w.job)
+		if w.job.run != nil {
+			jobs = append(jobs, &w.job)
 			continue
 		}
-		w.err = b.stopErr
 		close(w.granted)
 	}
 	clear(b.queue)
 	b.queue = b.queue[:0]
+	jobs = b.refuseDelaysLocked(jobs)
 	for done, wt := range b.watches {
 		b.unwatchAllLocked(done, wt)
 	}
@@ -107,6 +107,7 @@ type Metrics struct {
 	Limit     int    // MaxConcurrent
 	InFlight  int    // calls and jobs admitted and not yet done
 	Queued    int    // calls and jobs waiting for a slot
+	Delayed   int    // jobs waiting out a delay before they queue (see Go)
 	Admitted  uint64 // calls and jobs admitted since New
 	Rejected  uint64 // refused at once (full or stopped) or by Stop while waiting
 	Cancelled uint64 // whose context ended while they waited
@@ -118,6 +119,7 @@ func (b *Bulkhead) Metrics() Metrics {
 		Limit:     b.cfg.MaxConcurrent,
 		InFlight:  int(max(0, b.inFlight.Load())),
 		Queued:    int(max(0, b.waiting.Load())),
+		Delayed:   int(max(0, b.delayed.Load())),
 		Admitted:  b.admitted.Load(),
 		Rejected:  b.rejected.Load(),
 		Cancelled: b.cancelled.Load(),
@@ -125,3 +127,19 @@ func (b *Bulkhead) Metrics() Metrics {
 }
 
 var _ resilience.Gate = (*Bulkhead)(nil)
+
+// refuseDelaysLocked empties the delay heap, stops its timer and adds the
+// jobs to jobs.
+func (b *Bulkhead) refuseDelaysLocked(jobs []*job) []*job {
+	for _, w := range b.delays {
+		w.index = -1
+		if w.state.CompareAndSwap(delaying, withdrawn) {
+			b.delayed.Add(-1)
+			jobs = append(jobs, &w.job)
+		}
+	}
+	clear(b.delays)
+	b.delays = b.delays[:0]
+	b.aimLocked()
+	return jobs
+}

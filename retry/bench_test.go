@@ -64,23 +64,3 @@ func BenchmarkDelay(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkSchedulerFirstSuccess is the round trip of one job through the
-// scheduler: Submit, one attempt on a worker, the answer.
-func BenchmarkSchedulerFirstSuccess(b *testing.B) {
-	s, err := NewScheduler(mustNew(b, Config{}), SchedulerConfig{Workers: 4})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Stop(context.Background())
-	ctx := context.Background()
-	fn := func(context.Context) error { return nil }
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := <-s.Submit(ctx, fn); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}

@@ -25,13 +25,14 @@
 // [resilience.Do] for an operation that returns a value; fn reads its
 // attempt number with [resilience.Attempt]. A Policy also fills the Retry
 // slot of a [resilience.Pipeline]. A first attempt that succeeds costs a
-// function call and no allocation. For many concurrent retried jobs, a
-// [Scheduler] keeps the waiting ones as entries in one actor's timer queue
-// instead of one sleeping goroutine each.
+// function call and no allocation. For many concurrent retried jobs,
+// [resilience.Submit] through a Pipeline with a bulkhead steps the loop
+// with [Policy.Plan]: each waiting retry is a timer entry in the bulkhead
+// instead of one sleeping goroutine.
 //
 // Panics in user code (the function, Config.Classify, Config.Delay, a Rand
 // source) are not retried. [Policy.Run] does not recover them: the panic
-// continues in the caller's goroutine. A [Scheduler], which runs that code
-// on goroutines it owns, recovers it and answers the job with a
-// [*resilience.PanicError] carrying the panic value and stack.
+// continues in the caller's goroutine. [resilience.Submit], which runs that
+// code on goroutines the bulkhead owns, recovers it and answers the job
+// with a [*resilience.PanicError] carrying the panic value and stack.
 package retry

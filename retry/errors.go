@@ -31,9 +31,7 @@ type Error struct {
 	//     next wait would have ended past its deadline;
 	//   - a [*resilience.RejectedError] whose Reason is
 	//     [resilience.ErrExhausted]: the [Budget] refused a retry, so it
-	//     matches both ErrRejected and ErrExhausted;
-	//   - [resilience.ErrStopped]: the [Scheduler] stopped;
-	//   - a [*resilience.PanicError]: a [Scheduler]'s callback panicked.
+	//     matches both ErrRejected and ErrExhausted.
 	Reason error
 	// Errors holds some of the attempts' errors in order: the first
 	// attempt's, then the last 8 attempts' (every one when Attempts ≤ 9),

@@ -79,21 +79,3 @@ func ExampleNewBudget() {
 	fmt.Println(re.Attempts, errors.Is(err, resilience.ErrExhausted))
 	// Output: 2 true
 }
-
-func ExampleScheduler() {
-	r, _ := retry.New(retry.Config{InitialDelay: time.Millisecond})
-	s, err := retry.NewScheduler(r, retry.SchedulerConfig{Workers: 4})
-	if err != nil {
-		panic(err)
-	}
-	defer s.Stop(context.Background())
-
-	done := s.Submit(context.Background(), func(ctx context.Context) error {
-		if resilience.Attempt(ctx) < 3 {
-			return errors.New("not yet")
-		}
-		return nil
-	})
-	fmt.Println("outcome:", <-done)
-	// Output: outcome: <nil>
-}

@@ -6,11 +6,9 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/llm-research-lab/resilience"
 )
@@ -46,40 +44,6 @@ func callbackPanics() map[string]Config {
 			return time.Millisecond
 		}},
 		"Rand": {Rand: rand.Source(&panickySource{})},
-	}
-}
-
-// A panic in a user callback the scheduler's actor runs is that job's
-// answer, as a *PanicError with the value and the stack; the scheduler
-// keeps serving other jobs and stops cleanly.
-func TestSchedulerCallbackPanicIsTheJobsAnswer(t *testing.T) {
-	for name, cfg := range callbackPanics() {
-		t.Run(name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				s := newSched(t, cfg, SchedulerConfig{Workers: 2})
-				err := <-s.Submit(context.Background(), func(context.Context) error { return errTrigger })
-				re := asError(t, err)
-				assert.Equal(t, 1, re.Attempts)
-				assert.Same(t, errTrigger, re.Last)
-				var pe *resilience.PanicError
-				require.ErrorAs(t, re.Reason, &pe, "the panic is the stop reason")
-				require.ErrorAs(t, err, &pe)
-				assert.Equal(t, name, pe.Value)
-				assert.Contains(t, string(pe.Stack), "panic", "the stack of the panic")
-
-				for range 3 {
-					require.NoError(t, <-s.Submit(context.Background(), func(ctx context.Context) error {
-						n := resilience.Attempt(ctx)
-						if n == 1 {
-							return errBoom
-						}
-						return nil
-					}), "the scheduler keeps retrying other jobs")
-				}
-				require.NoError(t, s.Stop(context.Background()), "the actor did not fail")
-				assert.Zero(t, s.Pending())
-			})
-		})
 	}
 }
 

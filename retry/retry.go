@@ -82,26 +82,21 @@ var (
 	errNilPolicy = &resilience.ConfigError{Field: "retry.Policy", Reason: "is nil; build one with retry.New"}
 )
 
-// loop runs attempts 2, 3, ... after attempt 1 failed with err.
+// loop runs attempts 2, 3, ... after attempt 1 failed with err, stepping
+// the same plan [Policy.Plan] hands out.
 func (p *Policy) loop(ctx context.Context, fn func(context.Context) error, err error) error {
-	start := time.Now() // the first attempt is not timed: see Error.Elapsed
 	var buf [keptLast + 1]error
-	log := errLog{errs: buf[:0]}
-	var prev time.Duration
-	for n := 1; ; n++ {
-		log = log.add(err)
-		v := p.next(ctx, n, err, prev)
-		if !v.stop && !sleep(ctx, v.delay) {
-			v = verdict{stop: true, reason: ctxReason(ctx)}
+	s := plan{p: p, ctx: ctx, log: errLog{errs: buf[:0]}}
+	for {
+		wait, again := s.Next(err)
+		if !again {
+			return s.Err()
 		}
-		if v.stop {
-			return newError(log, v.reason, time.Since(start))
+		if !sleep(ctx, wait) {
+			s.stop(ctxReason(ctx))
+			return s.Err()
 		}
-		prev = v.delay
-		if err = fn(resilience.WithAttempt(ctx, n+1)); err == nil {
-			p.succeeded()
-			return nil
-		}
+		err = fn(resilience.WithAttempt(ctx, s.log.n+1))
 	}
 }
 
