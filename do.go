@@ -12,30 +12,32 @@ import "context"
 // fn counts as a failure and is re-raised in the caller's goroutine: a
 // Gate's done then receives a [*PanicError] that says so, and the panic
 // goes on with its own value and stack.
-func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (v T, err error) {
-	if fn == nil {
-		return v, errNilFunc
-	}
-	switch p := p.(type) {
-	case nil:
-		return fn(ctx)
-	case Gate:
-		done, refused := p.Allow(ctx)
+func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
+	if g, ok := p.(Gate); ok && fn != nil {
+		done, refused := g.Allow(ctx)
 		if refused != nil {
-			return v, refused
+			var zero T
+			return zero, refused
 		}
-		returned := false
-		defer func() {
-			if !returned {
-				done(errPanicked)
-			}
-		}()
-		v, err = fn(ctx)
-		returned = true
-		done(err)
-		return v, err
+		return admitted(ctx, done, fn)
 	}
 	return doPolicy(ctx, p, fn)
+}
+
+// admitted runs fn, admitted by a Gate, and reports its result to done. A
+// panic (or runtime.Goexit) reports errPanicked and goes on; the check is a
+// flag rather than a recover, so the normal path pays for a branch.
+func admitted[T any](ctx context.Context, done func(error), fn func(context.Context) (T, error)) (v T, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			done(errPanicked)
+		}
+	}()
+	v, err = fn(ctx)
+	returned = true
+	done(err)
+	return v, err
 }
 
 // doPolicy is Do through a Policy that is not a Gate. It is a function of
@@ -43,6 +45,12 @@ func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error
 // here, not on Do's allocation-free Gate path.
 func doPolicy[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	var v T
+	switch {
+	case fn == nil:
+		return v, errNilFunc
+	case p == nil:
+		return fn(ctx)
+	}
 	err := p.Run(ctx, func(ctx context.Context) error {
 		var err error
 		v, err = fn(ctx)
