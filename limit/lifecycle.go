@@ -49,10 +49,11 @@ type Metrics struct {
 
 // Metrics returns the current counters; it does not block calls.
 func (r *Rate) Metrics() Metrics {
+	allowed, limited := r.counts.sum()
 	return Metrics{
 		PerSecond: 1e9 / float64(r.interval),
 		Burst:     int(r.tol/r.interval) + 1,
-		Allowed:   r.allowed.Load(),
-		Limited:   r.limited.Load(),
+		Allowed:   allowed,
+		Limited:   limited,
 	}
 }

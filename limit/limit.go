@@ -63,14 +63,14 @@ type Rate struct {
 	epoch    time.Time
 	tat      atomic.Int64 // theoretical arrival time of the next call, ns since epoch
 
-	refusal atomic.Pointer[resilience.RejectedError] // the last one, reused while Until holds
+	refusal atomic.Pointer[refusal] // the last one, reused while its Until holds
 	stopErr *resilience.RejectedError
 	stopped atomic.Bool
 
 	mu   sync.Mutex
 	done chan struct{} // closed by Stop
 
-	allowed, limited atomic.Uint64
+	counts counts // Allowed and Limited
 }
 
 // New returns a limiter, or a [*resilience.ConfigError] naming the first
@@ -95,6 +95,7 @@ func New(cfg Config) (*Rate, error) {
 		epoch:    time.Now(),
 		stopErr:  &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
 		done:     make(chan struct{}),
+		counts:   newCounts(),
 	}, nil
 }
 

@@ -21,10 +21,10 @@ func (r *Rate) Allow(context.Context) (done func(error), err error) {
 		return nil, r.stopErr
 	}
 	if next, ok := r.allowAt(int64(time.Since(r.epoch))); !ok {
-		r.limited.Add(1)
+		r.counts.stripe().limited.Add(1)
 		return nil, r.refused(next)
 	}
-	r.allowed.Add(1)
+	r.counts.stripe().allowed.Add(1)
 	return noop, nil
 }
 
@@ -49,13 +49,19 @@ func (r *Rate) allowAt(now int64) (next int64, ok bool) {
 
 // refused returns the refusal whose Until is next, reusing the last one.
 func (r *Rate) refused(next int64) *resilience.RejectedError {
-	until := r.epoch.Add(time.Duration(next))
-	if e := r.refusal.Load(); e != nil && e.Until.Equal(until) {
-		return e
+	if last := r.refusal.Load(); last != nil && last.next == next {
+		return last.err
 	}
+	until := r.epoch.Add(time.Duration(next))
 	e := &resilience.RejectedError{Name: r.name, Reason: ErrLimited, Until: until}
-	r.refusal.Store(e)
+	r.refusal.Store(&refusal{next: next, err: e})
 	return e
+}
+
+// refusal is a refusal and its Until in ns since the limiter's epoch.
+type refusal struct {
+	next int64
+	err  *resilience.RejectedError
 }
 
 // Run calls fn if the limiter admits it now, and returns fn's error or the
@@ -86,19 +92,19 @@ func (r *Rate) Wait(ctx context.Context) error {
 	deadline, hasDeadline := ctx.Deadline()
 	tat, at, ok := r.reserve(now, deadline, hasDeadline)
 	if !ok {
-		r.limited.Add(1)
+		r.counts.stripe().limited.Add(1)
 		return errors.Join(r.refused(at), context.DeadlineExceeded)
 	}
 	if at <= now {
-		r.allowed.Add(1)
+		r.counts.stripe().allowed.Add(1)
 		return nil
 	}
 	if err := r.sleep(ctx, time.Duration(at-now)); err != nil {
 		r.tat.CompareAndSwap(tat, tat-r.interval)
-		r.limited.Add(1)
+		r.counts.stripe().limited.Add(1)
 		return err
 	}
-	r.allowed.Add(1)
+	r.counts.stripe().allowed.Add(1)
 	return nil
 }
 
