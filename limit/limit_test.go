@@ -236,3 +236,26 @@ func TestRunRefusesANilFunction(t *testing.T) {
 	var ce *resilience.ConfigError
 	assert.ErrorAs(t, r.Run(context.Background(), nil), &ce)
 }
+
+// With no refill to speak of, concurrent callers share exactly Burst
+// permits: a lost update in the compare-and-swap would admit more.
+func TestConcurrentCallersShareExactlyTheBurst(t *testing.T) {
+	const burst = 1000
+	r := mustNew(t, limit.Config{PerSecond: 1e-3, Burst: burst})
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 500 {
+				if _, err := r.Allow(context.Background()); err == nil {
+					got.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(burst), got.Load())
+	m := r.Metrics()
+	assert.Equal(t, uint64(burst), m.Allowed)
+	assert.Equal(t, uint64(8*500-burst), m.Limited)
+}
