@@ -43,7 +43,7 @@ func (r *Rate) Err() error { return nil }
 type Metrics struct {
 	PerSecond float64 // the configured rate, after rounding to the nanosecond
 	Burst     int     // calls an idle limiter admits at once
-	Allowed   uint64  // calls admitted since New, by Allow or Wait
+	Allowed   uint64  // calls admitted since New, by Allow, Wait or Reserve
 	Limited   uint64  // calls refused for the rate, or whose Wait ended without a permit
 }
 

@@ -259,3 +259,28 @@ func TestConcurrentCallersShareExactlyTheBurst(t *testing.T) {
 	assert.Equal(t, uint64(burst), m.Allowed)
 	assert.Equal(t, uint64(8*500-burst), m.Limited)
 }
+
+func TestReserveSaysHowLongToWaitAndCancelGivesThePermitBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := mustNew(t, limit.Config{PerSecond: 4, Burst: 1})
+		d, _, err := r.Reserve()
+		require.NoError(t, err)
+		assert.Zero(t, d)
+		d, _, err = r.Reserve()
+		require.NoError(t, err)
+		assert.Equal(t, 250*time.Millisecond, d)
+		d, cancel, err := r.Reserve()
+		require.NoError(t, err)
+		assert.Equal(t, 500*time.Millisecond, d)
+		cancel()
+		cancel()
+		d, _, err = r.Reserve()
+		require.NoError(t, err)
+		assert.Equal(t, 500*time.Millisecond, d, "the cancelled permit was given back once")
+
+		require.NoError(t, r.Stop(context.Background()))
+		_, cancel, err = r.Reserve()
+		assert.ErrorIs(t, err, resilience.ErrStopped)
+		assert.Nil(t, cancel)
+	})
+}
