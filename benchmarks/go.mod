@@ -12,6 +12,7 @@ require (
 	github.com/llm-research-lab/resilience v0.0.0
 	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/time v0.16.0
 )
 
 require (
