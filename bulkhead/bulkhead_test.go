@@ -242,3 +242,11 @@ func TestInAPipelineTheBulkheadBoundsAttempts(t *testing.T) {
 	require.ErrorIs(t, err, resilience.ErrFull, "a second attempt while the first holds the only slot is refused")
 	assert.Equal(t, resilience.Throttled, resilience.Classify(err))
 }
+
+func TestRunRefusesANilFunction(t *testing.T) {
+	b := mustNew(t, bulkhead.Config{})
+	var ce *resilience.ConfigError
+	require.ErrorAs(t, b.Run(context.Background(), nil), &ce)
+	assert.Equal(t, "fn", ce.Field)
+	assert.Zero(t, b.Metrics().InFlight, "no slot is taken for a call that cannot run")
+}
