@@ -1,9 +1,6 @@
 package resilience
 
-import (
-	"context"
-	"runtime/debug"
-)
+import "context"
 
 // steps is a job of [Submit] whose retry loop is a [Plan]: each attempt
 // runs as a job of its own on a bulkhead worker, and the waits between
@@ -53,12 +50,8 @@ func (j *steps[T]) run(ctx context.Context, err error) {
 	finished := false
 	defer func() {
 		if !finished {
-			v := recover()
-			if v == nil {
-				v = "runtime.Goexit called"
-			}
 			var zero T
-			j.finish(zero, &PanicError{Value: v, Stack: debug.Stack()})
+			j.finish(zero, unfinished(recover()))
 		}
 	}()
 	j.step(ctx)

@@ -96,14 +96,19 @@ func runJob[T any](ctx context.Context, p *Pipeline, fn func(context.Context) (T
 	finished := false
 	defer func() {
 		if !finished {
-			v := recover()
-			if v == nil {
-				v = "runtime.Goexit called"
-			}
-			res = Result[T]{Err: &PanicError{Value: v, Stack: debug.Stack()}}
+			res = Result[T]{Err: unfinished(recover())}
 		}
 		out <- res
 	}()
 	res.Value, res.Err = Do(ctx, p, fn)
 	finished = true
+}
+
+// unfinished is the error of a job whose function did not return: r is
+// what recover gave, nil when the function called runtime.Goexit.
+func unfinished(r any) *PanicError {
+	if r == nil {
+		r = "runtime.Goexit called"
+	}
+	return &PanicError{Value: r, Stack: debug.Stack()}
 }
