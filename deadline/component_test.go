@@ -2,6 +2,7 @@ package deadline
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -50,29 +51,7 @@ func TestWatchdogManyDeadlines(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		var wg sync.WaitGroup
 		for i := range 500 {
-			lim := limit{Timeout: time.Duration(1+r.IntN(1000)) * time.Millisecond}
-			work := time.Duration(r.IntN(1200)) * time.Millisecond
-			start := time.Duration(r.IntN(300)) * time.Millisecond
-			wg.Go(func() {
-				time.Sleep(start)
-				began := time.Now()
-				err := run(context.Background(), s, lim, func(ctx context.Context) error {
-					select {
-					case <-time.After(work):
-						return nil
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-				})
-				took := time.Since(began)
-				if work < lim.Timeout {
-					assert.NoError(t, err, "call %d", i)
-					assert.Equal(t, work, took, "call %d", i)
-				} else if work > lim.Timeout {
-					assert.ErrorIs(t, err, resilience.ErrTimeout, "call %d", i)
-					assert.Equal(t, lim.Timeout, took, "call %d ends at its limit", i)
-				}
-			})
+			wg.Go(randomCall(t, s, r, 1000, 1200, 300, fmt.Sprint("call ", i)))
 		}
 		wg.Wait()
 		st := s.Metrics()

@@ -2,6 +2,7 @@ package deadline
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -48,30 +49,7 @@ func TestWatchdogIdleBusyCycles(t *testing.T) {
 		for cycle := range 20 {
 			var wg sync.WaitGroup
 			for i := range 50 {
-				lim := limit{Timeout: time.Duration(1+r.IntN(100)) * time.Millisecond}
-				work := time.Duration(r.IntN(120)) * time.Millisecond
-				start := time.Duration(r.IntN(30)) * time.Millisecond
-				wg.Go(func() {
-					time.Sleep(start)
-					began := time.Now()
-					err := run(context.Background(), s, lim, func(ctx context.Context) error {
-						select {
-						case <-time.After(work):
-							return nil
-						case <-ctx.Done():
-							return ctx.Err()
-						}
-					})
-					took := time.Since(began)
-					switch {
-					case work < lim.Timeout:
-						assert.NoError(t, err, "cycle %d call %d", cycle, i)
-						assert.Equal(t, work, took, "cycle %d call %d", cycle, i)
-					case work > lim.Timeout:
-						assert.ErrorIs(t, err, resilience.ErrTimeout, "cycle %d call %d", cycle, i)
-						assert.Equal(t, lim.Timeout, took, "cycle %d call %d ends at its limit", cycle, i)
-					}
-				})
+				wg.Go(randomCall(t, s, r, 100, 120, 30, fmt.Sprintf("cycle %d call %d", cycle, i)))
 			}
 			wg.Wait()
 			require.Zero(t, s.Metrics().Pending)
