@@ -7,6 +7,21 @@ import (
 	"github.com/llm-research-lab/resilience"
 )
 
+// Allowance bounds the retries a dependency sees: a [Policy] asks Retry
+// before every retry (never before a first attempt) and stops, its
+// [Error.Reason] a refusal matching [resilience.ErrExhausted], when it
+// says false; it calls Done once at the end of every call it ran, ok
+// telling whether the call succeeded. Calls minus retries refused is the
+// load an Allowance sees, so "retries ≤ 20 % of calls" is a counter of each.
+// Both methods run on the caller's goroutine on every call: they must be
+// fast, safe for concurrent use and must not block.
+type Allowance interface {
+	Retry() bool
+	Done(ok bool)
+}
+
+var _ Allowance = (*Budget)(nil)
+
 // Budget is a token bucket shared by the retry loops calling one
 // dependency: every retry (not first attempts) takes a token, every success
 // puts a refill back, and a loop finding the bucket empty stops, its
@@ -53,8 +68,8 @@ func (b *Budget) Tokens() float64 { return float64(b.left.Load()) / unit }
 // refill fit an int64.
 const unit = 1e9
 
-// spend takes one token, reporting false if less than one is left.
-func (b *Budget) spend() bool {
+// Retry takes one token, reporting false if less than one is left.
+func (b *Budget) Retry() bool {
 	for {
 		cur := b.left.Load()
 		if cur < unit {
@@ -66,10 +81,11 @@ func (b *Budget) spend() bool {
 	}
 }
 
-// deposit puts the refill back, up to the capacity. A full bucket is only
-// read, so successes on many cores do not fight over its cache line.
-func (b *Budget) deposit() {
-	for {
+// Done puts the refill back after a call that succeeded, up to the
+// capacity. A full bucket is only read, so successes on many cores do not
+// fight over its cache line.
+func (b *Budget) Done(ok bool) {
+	for ok {
 		cur := b.left.Load()
 		if cur >= b.max {
 			return

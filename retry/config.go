@@ -115,10 +115,11 @@ type Config struct {
 	// [resilience.RetryAfter]), clamped to MaxDelay; otherwise the backoff
 	// delay.
 	Classify func(error) resilience.Outcome
-	// Budget, when set, is spent by every retry and refilled by every
-	// success; share one Budget between Policies calling the same
-	// dependency. Default: no budget.
-	Budget *Budget
+	// Budget, when set, is asked before every retry and told how every
+	// call ended: a [*Budget] (a token bucket, shared between the Policies
+	// calling the same dependency) or any other [Allowance], such as one
+	// shared by a fleet of processes. Default: no budget.
+	Budget Allowance
 	// Events, when set, receives an [Event] before every wait. Sends never
 	// block: when the channel is full the event is dropped and counted
 	// (see [Policy.EventsDropped]).

@@ -43,7 +43,7 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	if err == nil {
-		s.p.succeeded()
+		s.p.finished(true)
 		s.err = nil
 		return 0, false
 	}
@@ -63,6 +63,7 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 // stop ends the loop for reason (nil when the last error says stop).
 func (s *plan) stop(reason error) {
 	s.err = newError(s.log, reason, time.Since(epoch)-s.start)
+	s.p.finished(false)
 }
 
 // Err returns nil after a success, the loop's [*Error] once it stopped.

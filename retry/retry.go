@@ -71,7 +71,7 @@ func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error 
 	}
 	err := fn(ctx)
 	if err == nil {
-		p.succeeded()
+		p.finished(true)
 		return nil
 	}
 	return p.loop(ctx, fn, err)
@@ -116,9 +116,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (p *Policy) succeeded() {
+// finished tells the budget how a call ended.
+func (p *Policy) finished(ok bool) {
 	if p.cfg.Budget != nil {
-		p.cfg.Budget.deposit()
+		p.cfg.Budget.Done(ok)
 	}
 }
 
@@ -161,7 +162,7 @@ func (p *Policy) decide(ctxErr error, n int, err error, prev time.Duration, now,
 	switch {
 	case !deadline.IsZero() && !now.Add(delay).Before(deadline):
 		return verdict{stop: true, reason: context.DeadlineExceeded}
-	case p.cfg.Budget != nil && !p.cfg.Budget.spend():
+	case p.cfg.Budget != nil && !p.cfg.Budget.Retry():
 		return verdict{stop: true, reason: errBudget}
 	}
 	p.publish(Event{Attempt: n, Err: err, Delay: delay})
