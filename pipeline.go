@@ -114,7 +114,7 @@ func (p *Pipeline) retry(ctx context.Context, fn func(context.Context) error) er
 	}
 	var n atomic.Int32
 	return p.Retry.Run(ctx, func(ctx context.Context) error {
-		if k := int(n.Add(1)); k > 1 && Attempt(ctx) != k {
+		if k := int(n.Add(1)); k > 1 && !numbered(ctx) {
 			ctx = WithAttempt(ctx, k)
 		}
 		return p.attempt(ctx, fn)
@@ -227,4 +227,13 @@ func Attempt(ctx context.Context) int {
 		return n
 	}
 	return 1
+}
+
+// numbered reports whether the policy running the attempts numbered ctx
+// itself (see [WithAttempt]): a policy that runs them side by side numbers
+// even the first, so that the order in which its goroutines reach the
+// Pipeline does not matter.
+func numbered(ctx context.Context) bool {
+	_, ok := ctx.Value(attemptKey{}).(int)
+	return ok
 }
