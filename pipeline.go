@@ -60,11 +60,13 @@ type Pipeline struct {
 	// Timeout bounds the whole call, attempts and waits included; 0 means
 	// no limit beyond the caller's context.
 	Timeout time.Duration
-	// Retry runs the attempts; nil makes one attempt. A retry policy must
-	// run attempts one at a time. One that also has a method
-	// Plan(context.Context) [Plan] (a retry.Policy does) lets [Submit] run
-	// each attempt as a job of its own and wait between them without a
-	// goroutine.
+	// Retry runs the attempts; nil makes one attempt. A retry.Policy runs
+	// them one after another; a hedge.Policy runs them side by side. Each
+	// attempt passes the Breaker, the Bulkhead and the AttemptTimeout on its
+	// own, and [Do] returns the value of the attempt whose error ends the
+	// call. A policy that also has a method Plan(context.Context) [Plan] (a
+	// retry.Policy does) lets [Submit] run each attempt as a job of its own
+	// and wait between them without a goroutine.
 	Retry Policy
 	// Breaker admits or refuses each attempt; nil admits every attempt.
 	Breaker Gate
