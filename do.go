@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"sync"
+	"unsafe"
 )
 
 // Do calls fn through the policy p and returns fn's value and error, or the
@@ -61,12 +62,19 @@ func admitted[T any](ctx context.Context, done func(error), fn func(context.Cont
 // its own so that the attempts' record is moved to the heap here, not on
 // Do's allocation-free Gate path.
 func doPolicy[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
 	switch {
 	case fn == nil:
-		var zero T
 		return zero, errNilFunc
 	case p == nil:
 		return fn(ctx)
+	case unsafe.Sizeof(zero) == 0:
+		// Every value of T is the zero value: nothing to pick or release.
+		err := p.Run(ctx, func(ctx context.Context) error {
+			_, err := fn(ctx)
+			return err
+		})
+		return zero, err
 	}
 	a := &attempts[T]{fn: fn}
 	a.kept = a.first[:0]
