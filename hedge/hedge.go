@@ -95,7 +95,7 @@ func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error 
 	c := &call{p: p, ctx: actx, fn: fn, delay: p.Delay(), done: make(chan result, p.cfg.MaxHedges+1)}
 	err, ok := c.run()
 	cancel(errLost)
-	c.drain()
+	c.drain(ok)
 	if p.cfg.Budget != nil {
 		p.cfg.Budget.Done(ok)
 	}
@@ -220,11 +220,12 @@ func (c *call) attempt(ctx context.Context, n int) {
 }
 
 // drain waits for the attempts still running, which were cancelled, and
-// records the time a first attempt ran before a hedge beat it.
-func (c *call) drain() {
+// records the time a first attempt ran before a hedge beat it (won: the
+// call ended with a success).
+func (c *call) drain(won bool) {
 	for ; c.running > 0; c.running-- {
 		r := <-c.done
-		if r.n == 1 && c.p.lat != nil {
+		if won && r.n == 1 && c.p.lat != nil {
 			c.p.lat.record(r.elapsed)
 		}
 	}

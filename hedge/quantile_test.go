@@ -71,3 +71,22 @@ func TestFailedPrimariesAreNotCounted(t *testing.T) {
 		assert.Equal(t, time.Second, p.Delay(), "failures say nothing about how long an answer takes")
 	})
 }
+
+func TestCallsTheCallerCancelledAreNotCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustNew(t, hedge.Config{Delay: time.Millisecond, Quantile: 0.5})
+		for range 40 {
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(5*time.Millisecond, cancel)
+			err := p.Run(ctx, func(ctx context.Context) error {
+				<-ctx.Done()
+				if resilience.Attempt(ctx) == 1 { // the primary is the last to return
+					_ = wait(context.WithoutCancel(ctx), time.Millisecond)
+				}
+				return ctx.Err()
+			})
+			require.ErrorIs(t, err, context.Canceled)
+		}
+		assert.Equal(t, time.Millisecond, p.Delay(), "a primary cut short by its caller says nothing about latency")
+	})
+}
