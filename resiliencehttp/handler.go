@@ -1,0 +1,207 @@
+package resiliencehttp
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/deadline"
+	"github.com/llm-research-lab/resilience/lifecycle"
+)
+
+// defaultMaxRetryAfter is the MaxRetryAfter of a zero HandlerConfig.
+const defaultMaxRetryAfter = 30 * time.Second
+
+// HandlerConfig configures [Middleware]. The zero value is valid: no
+// shutdown tracking, no admission limit, and every request bounded by 30
+// seconds or by the caller's remaining budget, whichever is smaller.
+type HandlerConfig struct {
+	// Coordinator, if set, ties requests to a graceful shutdown: each
+	// request holds one of its guards ([lifecycle.Coordinator.Acquire])
+	// until the handler returns, so the drain phase waits for it; once the
+	// coordinator refuses guards (after its propagation delay), new
+	// requests are answered 503 with "Connection: close" and a
+	// Retry-After of one second. Serve the readiness probe
+	// ([lifecycle.Coordinator.Readiness]) outside the middleware. nil
+	// means no tracking.
+	Coordinator *lifecycle.Coordinator
+	// Timeout gives each request its route's limit from Timeout.Table,
+	// shortened to the caller's remaining budget ([deadline.Header]) when
+	// that is smaller: a header never extends the limit. It is
+	// [deadline.Middleware]'s configuration, with its defaults (30
+	// seconds for every route, 503 when the limit passes); note that it
+	// buffers each response, so handlers cannot stream.
+	Timeout deadline.HTTPConfig
+	// Gate admits or refuses each request before the handler runs: a
+	// *bulkhead.Bulkhead bounds concurrent requests (with MaxQueue 0 it
+	// sheds at once; with a queue, a request waits at most its limit), a
+	// *limit.Rate bounds their rate, or any other [resilience.Gate]. A
+	// refusal is answered 503 with a Retry-After taken from the refusal's
+	// hint ([resilience.RejectedError.RetryAfter]): rounded up to whole
+	// seconds, at least one, at most MaxRetryAfter. The gate's done
+	// receives nil, the request context's error if it ended, or an error
+	// if the handler panicked. nil means every request is admitted.
+	Gate resilience.Gate
+	// MaxRetryAfter caps the Retry-After header of refusals. 0 means 30
+	// seconds; otherwise it must be at least one second.
+	MaxRetryAfter time.Duration
+}
+
+func (c HandlerConfig) withDefaults() (HandlerConfig, error) {
+	switch {
+	case c.MaxRetryAfter == 0:
+		c.MaxRetryAfter = defaultMaxRetryAfter
+	case c.MaxRetryAfter < time.Second:
+		return c, &resilience.ConfigError{Field: "resiliencehttp.HandlerConfig.MaxRetryAfter",
+			Reason: "must be 0 or at least 1s (Retry-After counts whole seconds), got " + c.MaxRetryAfter.String()}
+	}
+	return c, nil
+}
+
+// Middleware returns server middleware that protects a handler with, from
+// the outside in:
+//
+//  1. drain: refuse new requests once the Coordinator is shutting down,
+//     and hold a guard for each admitted one;
+//  2. deadline: bound the request by its route's limit and the caller's
+//     budget ([deadline.Middleware]), answering 503 at the limit;
+//  3. admission: ask the Gate, answering 503 with Retry-After if it
+//     refuses; a queueing gate waits at most until the deadline of step 2;
+//  4. the handler.
+//
+// Refusals are cheap and come before the handler runs; a request refused
+// by step 1 never reaches the others. A nil handler answers 404 to every
+// request. Middleware returns a *resilience.ConfigError naming the field
+// for an invalid cfg. The returned function and the handlers it builds are
+// safe for concurrent use.
+func Middleware(cfg HandlerConfig) (func(http.Handler) http.Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	timeout, err := deadline.Middleware(cfg.Timeout)
+	if err != nil {
+		return nil, renameField(err)
+	}
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			next = http.NotFoundHandler()
+		}
+		if cfg.Gate != nil {
+			next = &admit{gate: cfg.Gate, next: next, maxWait: cfg.MaxRetryAfter}
+		}
+		next = timeout(next)
+		if cfg.Coordinator != nil {
+			next = &drain{coord: cfg.Coordinator, next: next}
+		}
+		return next
+	}, nil
+}
+
+// renameField names a Timeout field as the user wrote it.
+func renameField(err error) error {
+	var ce *resilience.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	field := "resiliencehttp.HandlerConfig.Timeout." + strings.TrimPrefix(ce.Field, "deadline.HTTPConfig.")
+	return &resilience.ConfigError{Field: field, Reason: ce.Reason}
+}
+
+// drain refuses requests once the coordinator is shutting down, and holds
+// a guard for each request it passes on.
+type drain struct {
+	coord *lifecycle.Coordinator
+	next  http.Handler
+}
+
+var _ http.Handler = (*drain)(nil)
+
+// ServeHTTP serves r under a guard, or refuses it; see Middleware.
+func (d *drain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	release, err := d.coord.Acquire()
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		refuse(w, "shutting down", "1")
+		return
+	}
+	defer release()
+	d.next.ServeHTTP(w, r)
+}
+
+// errHandlerPanicked is what a Gate's done receives when the handler
+// panicked; the panic itself goes on up to net/http.
+var errHandlerPanicked = errors.New("resiliencehttp: handler panicked")
+
+// admit asks a Gate before the handler runs.
+type admit struct {
+	gate    resilience.Gate
+	next    http.Handler
+	maxWait time.Duration
+}
+
+var _ http.Handler = (*admit)(nil)
+
+// ServeHTTP serves r if the gate admits it, or refuses it; see Middleware.
+func (a *admit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	done, err := a.gate.Allow(r.Context())
+	if err != nil {
+		a.refuse(w, err)
+		return
+	}
+	returned := false
+	defer func() {
+		if !returned {
+			done(errHandlerPanicked)
+		}
+	}()
+	a.next.ServeHTTP(w, r)
+	returned = true
+	done(r.Context().Err())
+}
+
+// refuse answers a request the gate did not admit. A refusal gets a
+// Retry-After; an error of the request's own context (the deadline passed
+// or the client left while the request waited) gets none, and the
+// deadline's own answer, if any, is the one the client sees.
+func (a *admit) refuse(w http.ResponseWriter, err error) {
+	after := ""
+	if errors.Is(err, resilience.ErrRejected) {
+		after = retryAfter(err, a.maxWait)
+	}
+	refuse(w, err.Error(), after)
+}
+
+// refuse answers 503 with msg as a plain-text body and after, if not
+// empty, as Retry-After.
+func refuse(w http.ResponseWriter, msg, after string) {
+	if after != "" {
+		w.Header().Set("Retry-After", after)
+	}
+	http.Error(w, msg, http.StatusServiceUnavailable)
+}
+
+// retryAfter returns the Retry-After value for a refusal: its hint, if it
+// gives one, in whole seconds rounded up, between 1 and limit.
+func retryAfter(err error, limit time.Duration) string {
+	var hint interface{ RetryAfter() time.Duration }
+	var d time.Duration
+	if errors.As(err, &hint) {
+		d = hint.RetryAfter()
+	}
+	return strconv.FormatInt(seconds(d, limit), 10)
+}
+
+// seconds rounds d up to whole seconds, at least 1 and at most limit
+// (itself rounded up).
+func seconds(d, limit time.Duration) int64 {
+	d = min(max(d, time.Second), limit)
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
+}
