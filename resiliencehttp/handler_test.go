@@ -298,3 +298,19 @@ func TestDrainFollowsTheCoordinator(t *testing.T) {
 		require.NoError(t, <-stopped)
 	})
 }
+
+// A handler's panic goes on up to the caller, as without the middleware,
+// after the coordinator's guard and the gate's slot are given back.
+func TestPanicGivesBackTheGuardAndTheSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		coord, err := lifecycle.NewCoordinator(lifecycle.ShutdownConfig{})
+		require.NoError(t, err)
+		bh := newBulkhead(t, bulkhead.Config{MaxConcurrent: 1})
+		h := protect(t, HandlerConfig{Coordinator: coord, Gate: bh},
+			http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+		assert.PanicsWithValue(t, "boom", func() { get(h, "/") })
+		assert.Equal(t, 0, coord.ActiveConnections(), "the guard is released")
+		assert.Equal(t, 0, bh.Metrics().InFlight, "the slot is given back")
+		require.NoError(t, coord.Stop(context.Background()), "nothing is left to drain")
+	})
+}
