@@ -32,13 +32,43 @@ func BenchmarkHTTPServer(b *testing.B) {
 	b.Run("lib=bare", func(b *testing.B) { benchServe(b, hello) })
 }
 
+// BenchmarkHTTPServerShed is the cost of a refusal: the same middleware
+// as BenchmarkHTTPServer's lib=resilience, with its only bulkhead slot
+// taken, answering every request 503 with Retry-After. Run it with:
+//
+//	go test -run XXX -bench 'BenchmarkHTTPServerShed' -benchmem -count 6 .
+func BenchmarkHTTPServerShed(b *testing.B) {
+	h, slots := protectedWith(b, 1, http.NotFoundHandler())
+	done, err := slots.Allow(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer done(nil)
+	req := httptest.NewRequest(http.MethodGet, "/hello", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
 // protected returns h behind the whole server middleware.
 func protected(b *testing.B, h http.Handler) http.Handler {
+	p, _ := protectedWith(b, 1000, h)
+	return p
+}
+
+// protectedWith returns h behind the whole server middleware, with a
+// bulkhead of the given capacity.
+func protectedWith(b *testing.B, capacity int, h http.Handler) (http.Handler, *bulkhead.Bulkhead) {
 	coord, err := lifecycle.NewCoordinator(lifecycle.ShutdownConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	slots, err := bulkhead.New(bulkhead.Config{MaxConcurrent: 1000})
+	slots, err := bulkhead.New(bulkhead.Config{MaxConcurrent: capacity})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +85,7 @@ func protected(b *testing.B, h http.Handler) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return protect(h)
+	return protect(h), slots
 }
 
 func benchServe(b *testing.B, h http.Handler) {

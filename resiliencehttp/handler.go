@@ -2,6 +2,7 @@ package resiliencehttp
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -125,7 +126,7 @@ func (d *drain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	release, err := d.coord.Acquire()
 	if err != nil {
 		w.Header().Set("Connection", "close")
-		refuse(w, "shutting down", "1")
+		refuse(w, "shutting down", oneSecond)
 		return
 	}
 	defer release()
@@ -168,7 +169,7 @@ func (a *admit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // or the client left while the request waited) gets none, and the
 // deadline's own answer, if any, is the one the client sees.
 func (a *admit) refuse(w http.ResponseWriter, err error) {
-	after := ""
+	var after []string
 	if errors.Is(err, resilience.ErrRejected) {
 		after = retryAfter(err, a.maxWait)
 	}
@@ -176,23 +177,70 @@ func (a *admit) refuse(w http.ResponseWriter, err error) {
 }
 
 // refuse answers 503 with msg as a plain-text body and after, if not
-// empty, as Retry-After.
-func refuse(w http.ResponseWriter, msg, after string) {
-	if after != "" {
-		w.Header().Set("Retry-After", after)
+// nil, as Retry-After. It sets the headers from shared, read-only values,
+// so that a refusal under overload costs as little as possible.
+func refuse(w http.ResponseWriter, msg string, after []string) {
+	h := w.Header()
+	if after != nil {
+		h["Retry-After"] = after
 	}
-	http.Error(w, msg, http.StatusServiceUnavailable)
+	h["Content-Type"] = plainText
+	h["X-Content-Type-Options"] = noSniff
+	delete(h, "Content-Length")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = io.WriteString(w, msg)
+	_, _ = io.WriteString(w, "\n")
 }
+
+// Header values shared by every refusal. Each has capacity 1, so a later
+// Header.Add copies it rather than writing into it.
+var (
+	plainText = []string{"text/plain; charset=utf-8"}
+	noSniff   = []string{"nosniff"}
+	oneSecond = retryAfterValues[1]
+)
+
+// retryAfterValues holds the Retry-After values of up to a minute.
+var retryAfterValues = func() (v [61][]string) {
+	for i := range v {
+		v[i] = []string{strconv.Itoa(i)}
+	}
+	return v
+}()
 
 // retryAfter returns the Retry-After value for a refusal: its hint, if it
 // gives one, in whole seconds rounded up, between 1 and limit.
-func retryAfter(err error, limit time.Duration) string {
-	var hint interface{ RetryAfter() time.Duration }
-	var d time.Duration
-	if errors.As(err, &hint) {
-		d = hint.RetryAfter()
+func retryAfter(err error, limit time.Duration) []string {
+	n := seconds(hint(err), limit)
+	if n < int64(len(retryAfterValues)) {
+		return retryAfterValues[n]
 	}
-	return strconv.FormatInt(seconds(d, limit), 10)
+	return []string{strconv.FormatInt(n, 10)}
+}
+
+// hint returns the wait that the first error in err's chain with a
+// RetryAfter method asks for ([resilience.RejectedError] has one), or 0.
+// It walks the chain as errors.As does, without allocating.
+func hint(err error) time.Duration {
+	for err != nil {
+		if h, ok := err.(interface{ RetryAfter() time.Duration }); ok {
+			return h.RetryAfter()
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if d := hint(e); d != 0 {
+					return d
+				}
+			}
+			return 0
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 // seconds rounds d up to whole seconds, at least 1 and at most limit

@@ -2,6 +2,8 @@ package resiliencehttp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -115,6 +117,29 @@ func TestSecondsRoundUpBetweenOneAndTheMaximum(t *testing.T) {
 	for _, c := range cases {
 		assert.Equal(t, c.want, seconds(c.hint, c.limit), "hint %v, max %v", c.hint, c.limit)
 	}
+}
+
+// The hint is read through wrapping, and values past a minute are
+// formatted on demand.
+func TestRetryAfterReadsTheHintThroughWrapping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refusal := &resilience.RejectedError{Reason: resilience.ErrFull, Until: time.Now().Add(90 * time.Second)}
+		cases := []struct {
+			name string
+			err  error
+			want string
+		}{
+			{"refusal", refusal, "90"},
+			{"wrapped", fmt.Errorf("gate: %w", refusal), "90"},
+			{"joined", errors.Join(errors.New("other"), refusal), "90"},
+			{"marked", resilience.RetryAfter(resilience.ErrRejected, 2500*time.Millisecond), "3"},
+			{"no hint", &resilience.RejectedError{Reason: resilience.ErrFull}, "1"},
+			{"past", &resilience.RejectedError{Reason: resilience.ErrFull, Until: time.Now().Add(-time.Hour)}, "1"},
+		}
+		for _, c := range cases {
+			assert.Equal(t, []string{c.want}, retryAfter(c.err, time.Hour), c.name)
+		}
+	})
 }
 
 func TestNilHandlerAnswersNotFound(t *testing.T) {
