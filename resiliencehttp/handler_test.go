@@ -339,3 +339,21 @@ func TestPanicGivesBackTheGuardAndTheSlot(t *testing.T) {
 		require.NoError(t, coord.Stop(context.Background()), "nothing is left to drain")
 	})
 }
+
+// A gate that has stopped refuses every request at once: 503, and the
+// handler does not run.
+func TestStoppedGateRefusesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bh := newBulkhead(t, bulkhead.Config{MaxConcurrent: 1, MaxQueue: 5})
+		require.NoError(t, bh.Stop(context.Background()))
+		ran := false
+		h := protect(t, HandlerConfig{Gate: bh}, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { ran = true }))
+		start := time.Now()
+		rec := get(h, "/")
+		assert.Zero(t, time.Since(start), "refused without waiting")
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+		assert.Contains(t, rec.Body.String(), resilience.ErrStopped.Error())
+		assert.False(t, ran)
+	})
+}
