@@ -68,13 +68,14 @@ func (c HandlerConfig) withDefaults() (HandlerConfig, error) {
 //  1. drain: refuse new requests once the Coordinator is shutting down,
 //     and hold a guard for each admitted one;
 //  2. deadline: bound the request by its route's limit and the caller's
-//     budget ([deadline.Middleware]), answering 503 at the limit;
+//     budget ([deadline.Middleware]), answering 503 (or Timeout.Status)
+//     at the limit;
 //  3. admission: ask the Gate, answering 503 with Retry-After if it
 //     refuses; a queueing gate waits at most until the deadline of step 2;
 //  4. the handler.
 //
-// Refusals are cheap and come before the handler runs; a request refused
-// by step 1 never reaches the others. A nil handler answers 404 to every
+// Every refusal comes before the handler runs, and a request refused by
+// one stage never reaches the next. A nil handler answers 404 to every
 // request. Middleware returns a *resilience.ConfigError naming the field
 // for an invalid cfg. The returned function and the handlers it builds are
 // safe for concurrent use.
@@ -92,7 +93,7 @@ func Middleware(cfg HandlerConfig) (func(http.Handler) http.Handler, error) {
 			next = http.NotFoundHandler()
 		}
 		if cfg.Gate != nil {
-			next = &admit{gate: cfg.Gate, next: next, maxWait: cfg.MaxRetryAfter}
+			next = &admit{gate: cfg.Gate, next: next, maxRetryAfter: cfg.MaxRetryAfter}
 		}
 		next = timeout(next)
 		if cfg.Coordinator != nil {
@@ -125,7 +126,7 @@ var _ http.Handler = (*drain)(nil)
 func (d *drain) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	release, err := d.coord.Acquire()
 	if err != nil {
-		w.Header().Set("Connection", "close")
+		w.Header()["Connection"] = closeConn
 		refuse(w, "shutting down", oneSecond)
 		return
 	}
@@ -139,9 +140,9 @@ var errHandlerPanicked = errors.New("resiliencehttp: handler panicked")
 
 // admit asks a Gate before the handler runs.
 type admit struct {
-	gate    resilience.Gate
-	next    http.Handler
-	maxWait time.Duration
+	gate          resilience.Gate
+	next          http.Handler
+	maxRetryAfter time.Duration
 }
 
 var _ http.Handler = (*admit)(nil)
@@ -171,7 +172,7 @@ func (a *admit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *admit) refuse(w http.ResponseWriter, err error) {
 	var after []string
 	if errors.Is(err, resilience.ErrRejected) {
-		after = retryAfter(err, a.maxWait)
+		after = retryAfter(err, a.maxRetryAfter)
 	}
 	refuse(w, err.Error(), after)
 }
@@ -197,6 +198,7 @@ func refuse(w http.ResponseWriter, msg string, after []string) {
 var (
 	plainText = []string{"text/plain; charset=utf-8"}
 	noSniff   = []string{"nosniff"}
+	closeConn = []string{"close"}
 	oneSecond = retryAfterValues[1]
 )
 
