@@ -22,7 +22,7 @@ import (
 // Through a policy that makes several attempts, possibly side by side (a
 // hedge policy), Do keeps each attempt's value until p.Run returns and
 // then picks the one to return: the first attempt that returned a nil
-// error when Run returns nil; otherwise the attempt whose error Run
+// error when Run returns nil; otherwise the last attempt whose error Run
 // returned, or wraps (errors.Is); failing both, the last attempt to
 // return (of the last 16, and the first that succeeded). Every other value, and any value an abandoned
 // attempt returns after Run, is discarded: if it has a method Release()
@@ -162,11 +162,20 @@ func (a *attempts[T]) pick(err error) T {
 }
 
 // chosen is the index in kept of the attempt whose error is err: the first
-// with a nil error for a nil err, else the first err is or wraps, else the
-// last.
+// with a nil error for a nil err (the first success wins); else the last
+// whose error err is or wraps (a retry loop whose attempts all returned
+// the same sentinel ends with its last); else the last.
 func chosen[T any](kept []attempt[T], err error) int {
-	for i, k := range kept {
-		if err == nil && k.err == nil || err != nil && k.err != nil && errors.Is(err, k.err) {
+	if err == nil {
+		for i, k := range kept {
+			if k.err == nil {
+				return i
+			}
+		}
+		return len(kept) - 1
+	}
+	for i := len(kept) - 1; i >= 0; i-- {
+		if k := kept[i].err; k != nil && errors.Is(err, k) {
 			return i
 		}
 	}

@@ -289,3 +289,13 @@ func TestConcurrentCallersThroughAHedgedPipeline(t *testing.T) {
 		assert.Zero(t, wrong.Load(), "every caller gets its own call's value")
 	})
 }
+
+var errSame = errors.New("unavailable")
+
+func TestDoReturnsTheLastValueWhenEveryAttemptReturnedTheSameError(t *testing.T) {
+	got, err := resilience.Do(context.Background(), serial{3}, func(ctx context.Context) (int, error) {
+		return resilience.Attempt(ctx), errSame
+	})
+	assert.Same(t, errSame, err)
+	assert.Equal(t, 3, got, "the last attempt's value, as a retry loop ends with its last")
+}
