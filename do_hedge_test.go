@@ -299,3 +299,19 @@ func TestDoReturnsTheLastValueWhenEveryAttemptReturnedTheSameError(t *testing.T)
 	assert.Same(t, errSame, err)
 	assert.Equal(t, 3, got, "the last attempt's value, as a retry loop ends with its last")
 }
+
+func TestAHedgedCallTakesOneLimiterPermit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &trace{}
+		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+		p := &resilience.Pipeline{Limiter: &gate{name: "limit", t: tr}, Retry: h, Timeout: time.Second}
+		calls := atomic.Int32{}
+		_, err := resilience.Do(t.Context(), p, func(ctx context.Context) (int, error) {
+			calls.Add(1)
+			return 0, sleepCtx(ctx, time.Hour)
+		})
+		assert.ErrorIs(t, err, resilience.ErrTimeout, "the total timeout bounds every attempt")
+		assert.Equal(t, int32(3), calls.Load())
+		assert.Equal(t, "limit:in limit:fail", tr.String(), "one permit for the call, whatever its attempts")
+	})
+}
