@@ -93,7 +93,7 @@ func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error 
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errLost)
 	c := &call{p: p, ctx: actx, fn: fn, delay: p.Delay(), done: make(chan result, p.cfg.MaxHedges+1)}
-	err, ok := c.run()
+	ok, err := c.run()
 	cancel(errLost)
 	c.drain(ok)
 	if p.cfg.Budget != nil {
@@ -122,9 +122,9 @@ type call struct {
 }
 
 // run starts the first attempt and waits for an answer, starting hedges
-// on time and on failures. It returns the answer's error and whether it
-// was a success; the attempts still running are the caller's to drain.
-func (c *call) run() (error, bool) {
+// on time and on failures. It returns whether the answer was a success,
+// and its error; the attempts still running are the caller's to drain.
+func (c *call) run() (bool, error) {
 	c.start(nil)
 	timer := time.NewTimer(c.delay)
 	defer timer.Stop()
@@ -139,7 +139,7 @@ func (c *call) run() (error, bool) {
 			c.running--
 			outcome := c.judge(r)
 			if outcome != resilience.Failure && outcome != resilience.Throttled {
-				return r.err, outcome == resilience.Success
+				return outcome == resilience.Success, r.err
 			}
 			last = r.err
 			if c.hedge(r.err) {
@@ -151,7 +151,7 @@ func (c *call) run() (error, bool) {
 			}
 		}
 	}
-	return last, false
+	return false, last
 }
 
 // judge classifies an attempt's result and records a first attempt's
