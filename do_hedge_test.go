@@ -76,7 +76,7 @@ func newHedge(t *testing.T, cfg hedge.Config) *hedge.Policy {
 
 func TestDoReturnsTheWinnersValueAndReleasesTheOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 3})
+		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 4})
 		var cs conns
 		got, err := resilience.Do(t.Context(), h, func(ctx context.Context) (conn, error) {
 			n := resilience.Attempt(ctx)
@@ -216,7 +216,7 @@ func TestHedgeInThePipelineRunsEachAttemptThroughTheInnerStages(t *testing.T) {
 		bh, err := bulkhead.New(bulkhead.Config{Name: "db", MaxConcurrent: 2})
 		require.NoError(t, err)
 		defer func() { _ = br.Stop(context.Background()); _ = bh.Stop(context.Background()) }()
-		h := newHedge(t, hedge.Config{Delay: 20 * time.Millisecond, MaxHedges: 2})
+		h := newHedge(t, hedge.Config{Delay: 20 * time.Millisecond, MaxAttempts: 3})
 		p := &resilience.Pipeline{Name: "db", Retry: h, Breaker: br, Bulkhead: bh, AttemptTimeout: 30 * time.Millisecond}
 
 		var mu sync.Mutex
@@ -266,7 +266,7 @@ func TestAFullBulkheadRefusesTheHedgeAndThePrimaryAnswers(t *testing.T) {
 
 func TestConcurrentCallersThroughAHedgedPipeline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHedge(t, hedge.Config{Delay: 5 * time.Millisecond, MaxHedges: 2, Quantile: 0.9})
+		h := newHedge(t, hedge.Config{Delay: 5 * time.Millisecond, MaxAttempts: 3, Quantile: 0.9})
 		p := &resilience.Pipeline{Retry: h, AttemptTimeout: 40 * time.Millisecond}
 		var wg sync.WaitGroup
 		var wrong atomic.Int32
@@ -303,7 +303,7 @@ func TestDoReturnsTheLastValueWhenEveryAttemptReturnedTheSameError(t *testing.T)
 func TestAHedgedCallTakesOneLimiterPermit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tr := &trace{}
-		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 3})
 		p := &resilience.Pipeline{Limiter: &gate{name: "limit", t: tr}, Retry: h, Timeout: time.Second}
 		calls := atomic.Int32{}
 		_, err := resilience.Do(t.Context(), p, func(ctx context.Context) (int, error) {
