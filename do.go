@@ -20,16 +20,17 @@ import (
 // so, and the panic goes on with its own value and stack.
 //
 // Through a policy that makes several attempts, possibly side by side (a
-// hedge policy), Do keeps each attempt's value until p.Run returns and
-// then picks the one to return: the first attempt that returned a nil
-// error when Run returns nil; otherwise the last attempt whose error Run
-// returned, or wraps (errors.Is); failing both, the last attempt to
-// return (of the last 16, and the first that succeeded). Every other value, and any value an abandoned
-// attempt returns after Run, is discarded: if it has a method Release()
-// and is not the zero value, Do calls it, once, so a discarded result that
-// holds a resource (say a response whose body must be closed) is freed.
-// Release runs on the goroutine that discards the value, the caller's or
-// an attempt's; it must not block.
+// hedge policy), Do keeps each attempt's value until p.Run returns (the
+// first success's and the last 16 others') and then picks the one to
+// return: the first attempt that returned a nil error when Run returns
+// nil; otherwise the last attempt whose error Run returned, or wraps
+// (errors.Is); failing both, the last attempt to return. Every other
+// value, and any value an abandoned attempt returns after Run, is
+// discarded: if it has a method Release() and is not the zero value, Do
+// calls it, once, so a discarded result that holds a resource (say a
+// response whose body must be closed) is freed. Release runs on the
+// goroutine that discards the value, the caller's or an attempt's; it
+// must not block.
 func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	if g, ok := p.(Gate); ok && fn != nil {
 		done, refused := g.Allow(ctx)
