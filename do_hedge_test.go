@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -313,5 +314,21 @@ func TestAHedgedCallTakesOneLimiterPermit(t *testing.T) {
 		assert.ErrorIs(t, err, resilience.ErrTimeout, "the total timeout bounds every attempt")
 		assert.Equal(t, int32(3), calls.Load())
 		assert.Equal(t, "limit:in limit:fail", tr.String(), "one permit for the call, whatever its attempts")
+	})
+}
+
+func TestAGoexitInAHedgedAttemptIsAFailureForEveryGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &trace{}
+		h := newHedge(t, hedge.Config{Delay: time.Hour})
+		p := &resilience.Pipeline{Limiter: &gate{name: "limit", t: tr}, Retry: h, Breaker: &gate{name: "breaker", t: tr}}
+		_, err := resilience.Do(t.Context(), p, func(context.Context) (int, error) {
+			runtime.Goexit()
+			return 0, nil
+		})
+		var pe *resilience.PanicError
+		require.ErrorAs(t, err, &pe, "the attempt's goroutine exited: the caller gets a PanicError")
+		assert.Equal(t, "limit:in breaker:in breaker:panic limit:panic", tr.String(),
+			"and no gate counts the attempt as a success")
 	})
 }
