@@ -27,7 +27,7 @@ type Config struct {
 	// starts. With Quantile set, it is the delay used until the policy has
 	// seen 20 first-attempt latencies. 0 means 1s; negative is rejected.
 	// There is no "no delay": to race attempts from the start, give a
-	// tiny Delay such as a microsecond.
+	// Delay of a nanosecond.
 	Delay time.Duration
 	// Quantile, when above 0, makes the delay the given quantile of the
 	// latencies of the last 128 first attempts, say 0.95 to hedge the
