@@ -236,3 +236,28 @@ func TestWindowsStayBounded(t *testing.T) {
 	assert.Zero(t, ended)
 	assert.LessOrEqual(t, len(w.by), 2, "only the overflow window, which suppressed records, and the new one")
 }
+
+// Stop returns while senders keep sending: it writes at most what each
+// channel held, not what keeps arriving.
+func TestStopWhileSendersKeepSending(t *testing.T) {
+	s := &sink{}
+	l := newLog(t, s, Config{Buffer: 8})
+	l.Breakers() <- opened("first") // written before Stop returns, at the latest by its drain
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-quit:
+				return
+			case l.Breakers() <- opened(strconv.Itoa(i % 4096)):
+			default:
+			}
+		}
+	})
+	require.NoError(t, l.Stop(context.Background()))
+	<-l.Done()
+	close(quit)
+	wg.Wait()
+	assert.Positive(t, l.Metrics().Logged)
+}
