@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -22,7 +23,7 @@ type sink struct {
 	mu      sync.Mutex
 	records []slog.Record
 	block   chan struct{} // if set, Handle waits for it to be closed
-	panics  bool
+	panics  atomic.Bool
 }
 
 func (s *sink) Enabled(context.Context, slog.Level) bool { return true }
@@ -33,7 +34,7 @@ func (s *sink) Handle(_ context.Context, r slog.Record) error {
 	if s.block != nil {
 		<-s.block
 	}
-	if s.panics {
+	if s.panics.Load() {
 		panic("handler failed")
 	}
 	s.mu.Lock()
@@ -164,16 +165,15 @@ func TestBlockedHandlerDoesNotSlowCalls(t *testing.T) {
 
 func TestHandlerPanicIsRecoveredAndCounted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := &sink{panics: true}
+		s := &sink{}
+		s.panics.Store(true)
 		l := newLog(t, s, Config{})
 		for i := range 3 {
 			l.Breakers() <- opened(strconv.Itoa(i))
 		}
 		synctest.Wait()
 		assert.Equal(t, uint64(3), l.Metrics().Panics)
-		s.mu.Lock()
-		s.panics = false
-		s.mu.Unlock()
+		s.panics.Store(false)
 		l.Breakers() <- opened("after")
 		synctest.Wait()
 		assert.Equal(t, []string{"breaker state changed breaker=after to=open"}, s.lines())
