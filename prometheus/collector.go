@@ -20,7 +20,8 @@ import (
 // register it with a prometheus.Registerer, then add components by name
 // with [Collector.Breaker], [Collector.Retry] and the like, or all the
 // slots of a pipeline at once with [Collector.Pipeline]. Components may be
-// added and removed while scrapes run. It is safe for concurrent use.
+// added and removed while scrapes run. The zero value is an empty
+// Collector ready to use. It is safe for concurrent use.
 type Collector struct {
 	mu      sync.Mutex
 	sources map[sourceKey]func(emitter)
@@ -172,6 +173,9 @@ func (c *Collector) Remove(name string) {
 func (c *Collector) add(list ...source) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.sources == nil {
+		c.sources = map[sourceKey]func(emitter){}
+	}
 	for _, s := range list {
 		if err := checkName(s.key.name); err != nil {
 			return err

@@ -93,3 +93,11 @@ func TestRegisterWhileScraping(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestZeroCollectorWorks(t *testing.T) {
+	var c Collector
+	pol, err := retry.New(retry.Config{})
+	require.NoError(t, err)
+	require.NoError(t, c.Retry("api", pol))
+	assert.Equal(t, 7, testutil.CollectAndCount(&c))
+}
