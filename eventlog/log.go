@@ -40,7 +40,8 @@ type Metrics struct {
 // *slog.Logger on one goroutine of its own, capped per source. Create it
 // with [New], put the channels of [Log.Breakers] and [Log.Retry] in the
 // components' Config.Events, and call [Log.Start]; events sent before
-// Start wait in the channels. It is safe for concurrent use.
+// Start wait in the channels. The zero value is not usable. It is safe
+// for concurrent use.
 type Log struct {
 	cfg      Config
 	breakers chan breaker.Event
