@@ -3,6 +3,7 @@ package otelresilience
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/llm-research-lab/resilience"
@@ -13,7 +14,7 @@ import (
 // The span events [Tracing] adds, and their attributes.
 const (
 	eventAttempt  = "resilience.attempt"  // an attempt ended: attempt, outcome, error
-	eventRetry    = "resilience.retry"    // attempt n > 1 begins
+	eventRetry    = "resilience.retry"    // attempt n > 1 begins: a retry, or a hedge
 	eventRejected = "resilience.rejected" // a gate refused: gate, reason, retry_after
 	eventTimeout  = "resilience.timeout"  // a timeout ended an attempt or the call: op, limit
 )
@@ -72,16 +73,31 @@ func (tp *tracedPolicy) Run(ctx context.Context, fn func(context.Context) error)
 		tp.t.attempt(span, st, n, err)
 		return err
 	})
-	if e := refusalOrTimeout(err); e != nil && e != st.last {
+	if e := refusalOrTimeout(err); e != nil && !st.reported(e) {
 		tp.t.report(span, e) // the call's own, not reported by an attempt or a gate
 	}
 	return err
 }
 
 // callState is what a traced Policy's call has reported so far, shared
-// with the traced gates it runs through its context.
+// with the traced gates it runs through its context. Attempts may run side
+// by side (a hedge.Policy in the Retry slot), hence the lock.
 type callState struct {
+	mu   sync.Mutex
 	last error // the refusal or timeout last reported
+}
+
+func (st *callState) set(err error) {
+	st.mu.Lock()
+	st.last = err
+	st.mu.Unlock()
+}
+
+// reported reports whether err is the refusal or timeout last reported.
+func (st *callState) reported(err error) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.last == err
 }
 
 type callKey struct{}
@@ -149,7 +165,7 @@ func (t *Tracing) attempt(span trace.Span, st *callState, n int, err error) {
 func (t *Tracing) refusalOrTimeout(span trace.Span, st *callState, err error) {
 	if e := refusalOrTimeout(err); e != nil {
 		t.report(span, e)
-		st.last = e
+		st.set(e)
 	}
 }
 

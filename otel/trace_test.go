@@ -10,6 +10,7 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/hedge"
 	"github.com/llm-research-lab/resilience/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,4 +137,29 @@ func TestPanickingSpanDoesNotHurtTheCall(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, uint64(3), tr.Panics(), "two attempt events and one retry event, each recovered")
+}
+
+// A hedge.Policy in the Retry slot runs attempts side by side: each gets
+// its events, without a race.
+func TestPolicyEventsForHedgedAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tr Tracing
+		h, err := hedge.New(hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+		require.NoError(t, err)
+		p := tr.Policy(&resilience.Pipeline{Name: "search", Retry: h})
+		events := traced(t, func(ctx context.Context) {
+			err := p.Run(ctx, func(ctx context.Context) error {
+				if resilience.Attempt(ctx) < 3 {
+					<-ctx.Done() // slow: hedged, then cancelled, then refused
+					return &resilience.RejectedError{Name: "shard", Reason: resilience.ErrFull}
+				}
+				return nil
+			})
+			require.NoError(t, err)
+		})
+		assert.Contains(t, events, "resilience.retry resilience.attempt=2")
+		assert.Contains(t, events, "resilience.retry resilience.attempt=3")
+		assert.Contains(t, events, "resilience.attempt resilience.attempt=3 resilience.outcome=success")
+		assert.Contains(t, events, "resilience.rejected resilience.gate=shard resilience.reason="+resilience.ErrFull.Error()+" resilience.retry_after=0")
+	})
 }
