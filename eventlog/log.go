@@ -10,6 +10,7 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/hedge"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -45,6 +46,7 @@ type Metrics struct {
 type Log struct {
 	cfg      Config
 	breakers chan breaker.Event
+	hedges   chan hedge.Event
 
 	mu      sync.Mutex
 	retries []namedRetry  // the channels handed out by Retry
@@ -81,7 +83,7 @@ func New(cfg Config) (*Log, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Log{
-		cfg: cfg, breakers: make(chan breaker.Event, cfg.Buffer),
+		cfg: cfg, breakers: make(chan breaker.Event, cfg.Buffer), hedges: make(chan hedge.Event, cfg.Buffer),
 		quit: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}, nil
 }
@@ -98,6 +100,11 @@ func or[T int | time.Duration](v, def T) T {
 // breaker, each event naming its own. After Stop, nothing reads it and
 // the breakers drop their events.
 func (l *Log) Breakers() chan<- breaker.Event { return l.breakers }
+
+// Hedges returns the channel to set as hedge.Config.Events: one channel
+// serves every hedging policy, each event naming its own. After Stop,
+// nothing reads it and the policies drop their events.
+func (l *Log) Hedges() chan<- hedge.Event { return l.hedges }
 
 // Retry returns a new channel to set as retry.Config.Events of the policy
 // named name; the records of its events carry retry=name. After Stop it
@@ -181,11 +188,13 @@ const (
 	caseWake
 	caseTimer
 	caseBreakers
+	caseHedges
 	caseRetries
 )
 
 // run is the Log's goroutine: one select over the quit and wake signals,
-// the summary timer, the breakers' channel and every retry channel.
+// the summary timer, the breakers' and hedges' channels and every retry
+// channel.
 func (l *Log) run() {
 	defer close(l.done)
 	w := &writer{l: l, win: windows{burst: l.cfg.Burst, interval: l.cfg.Interval, by: map[source]*window{}}}
@@ -198,7 +207,7 @@ func (l *Log) run() {
 		i, v, _ := reflect.Select(cases)
 		switch i {
 		case caseQuit:
-			w.drain(l.breakers, retries)
+			w.drain(l.breakers, l.hedges, retries)
 			w.flush(true)
 			return
 		case caseWake:
@@ -208,6 +217,8 @@ func (l *Log) run() {
 			w.flush(false)
 		case caseBreakers:
 			w.breaker(v.Interface().(breaker.Event))
+		case caseHedges:
+			w.hedge(v.Interface().(hedge.Event))
 		default:
 			w.retry(retries[i-caseRetries].name, v.Interface().(retry.Event))
 		}
@@ -216,12 +227,12 @@ func (l *Log) run() {
 }
 
 // selectCases builds run's select: quit, wake, the timer, the breakers'
-// channel, then one case per retry channel.
+// and the hedges' channels, then one case per retry channel.
 func selectCases(l *Log, timer *time.Timer, retries []namedRetry) []reflect.SelectCase {
 	recv := func(ch any) reflect.SelectCase {
 		return reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)}
 	}
-	cases := []reflect.SelectCase{recv(l.quit), recv(l.wake), recv(timer.C), recv(l.breakers)}
+	cases := []reflect.SelectCase{recv(l.quit), recv(l.wake), recv(timer.C), recv(l.breakers), recv(l.hedges)}
 	for _, r := range retries {
 		cases = append(cases, recv(r.ch))
 	}

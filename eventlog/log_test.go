@@ -12,6 +12,7 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/hedge"
 	"github.com/llm-research-lab/resilience/retry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,7 +52,7 @@ func (s *sink) lines() []string {
 	for _, r := range s.records {
 		line := r.Message
 		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "breaker" || a.Key == "retry" || a.Key == "suppressed" || a.Key == "to" {
+			if a.Key == "breaker" || a.Key == "retry" || a.Key == "hedge" || a.Key == "suppressed" || a.Key == "to" {
 				line += " " + a.String()
 			}
 			return true
@@ -260,4 +261,22 @@ func TestStopWhileSendersKeepSending(t *testing.T) {
 	close(quit)
 	wg.Wait()
 	assert.Positive(t, l.Metrics().Logged)
+}
+
+func TestHedgeEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &sink{}
+		l := newLog(t, s, Config{})
+		h, err := hedge.New(hedge.Config{Name: "search", Delay: 10 * time.Millisecond, Events: l.Hedges()})
+		require.NoError(t, err)
+		require.NoError(t, h.Run(context.Background(), func(ctx context.Context) error {
+			if resilience.Attempt(ctx) == 1 {
+				<-ctx.Done() // slow: hedged after 10ms, then cancelled
+			}
+			return nil
+		}))
+		synctest.Wait()
+		require.NoError(t, l.Stop(context.Background()))
+		assert.Equal(t, []string{"hedging hedge=search"}, s.lines())
+	})
 }

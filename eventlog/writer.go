@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/hedge"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -48,6 +49,17 @@ func (w *writer) retry(name string, ev retry.Event) {
 	}
 	w.write(source{"retry", name}, time.Now(), level, msg,
 		slog.String("retry", name), slog.Int("attempt", ev.Attempt),
+		slog.Duration("delay", ev.Delay), slog.String("error", errText))
+}
+
+// hedge writes an extra attempt a hedging policy started.
+func (w *writer) hedge(ev hedge.Event) {
+	errText := ""
+	if ev.Err != nil {
+		errText = ev.Err.Error()
+	}
+	w.write(source{"hedge", ev.Name}, time.Now(), slog.LevelInfo, "hedging",
+		slog.String("hedge", ev.Name), slog.Int("attempt", ev.Attempt),
 		slog.Duration("delay", ev.Delay), slog.String("error", errText))
 }
 
@@ -119,8 +131,9 @@ func (w *writer) arm(t *time.Timer) {
 // drain writes the events already waiting in the channels, at most a
 // channel's capacity from each, so senders that keep sending cannot hold
 // it.
-func (w *writer) drain(breakers chan breaker.Event, retries []namedRetry) {
+func (w *writer) drain(breakers chan breaker.Event, hedges chan hedge.Event, retries []namedRetry) {
 	drain(breakers, w.breaker)
+	drain(hedges, w.hedge)
 	for _, r := range retries {
 		drain(r.ch, func(ev retry.Event) { w.retry(r.name, ev) })
 	}
