@@ -89,11 +89,11 @@ type attemptError struct {
 	wait    time.Duration
 }
 
-func (e *attemptError) Error() string                { return e.err.Error() }
-func (e *attemptError) Unwrap() error                { return e.err }
-func (e *attemptError) GRPCStatus() *status.Status   { return e.st }
-func (e *attemptError) Outcome() resilience.Outcome  { return e.outcome }
-func (e *attemptError) RetryAfter() time.Duration    { return e.wait }
+func (e *attemptError) Error() string               { return e.err.Error() }
+func (e *attemptError) Unwrap() error               { return e.err }
+func (e *attemptError) GRPCStatus() *status.Status  { return e.st }
+func (e *attemptError) Outcome() resilience.Outcome { return e.outcome }
+func (e *attemptError) RetryAfter() time.Duration   { return e.wait }
 
 // classifyAttempt wraps an attempt's error for the pipeline. caller is the
 // context of the whole call: once it has ended, the attempt says nothing
