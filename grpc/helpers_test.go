@@ -96,11 +96,16 @@ func (s *testService) StreamingInputCall(stream grpc.ClientStreamingServer[testp
 // until the test ends, and returns the address.
 func serve(t testing.TB, svc testpb.TestServiceServer, opts ...grpc.ServerOption) (string, *health.Server) {
 	t.Helper()
+	return serveHealth(t, svc, health.NewServer(), opts...)
+}
+
+// serveHealth is serve with the given health service.
+func serveHealth(t testing.TB, svc testpb.TestServiceServer, hs *health.Server, opts ...grpc.ServerOption) (string, *health.Server) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := grpc.NewServer(opts...)
 	testpb.RegisterTestServiceServer(srv, svc)
-	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
