@@ -124,10 +124,7 @@ func classifyAttempt(caller context.Context, idempotent bool, err error) error {
 // hint returns the delay of a google.rpc.RetryInfo detail in st, clamped
 // to [0, maxHint]; 0 when there is none.
 func hint(st *status.Status) time.Duration {
-	if len(st.Proto().GetDetails()) == 0 {
-		return 0
-	}
-	for _, d := range st.Details() {
+	for _, d := range st.Details() { // no allocation when there are none
 		if ri, ok := d.(*errdetails.RetryInfo); ok {
 			return clampHint(ri.GetRetryDelay().AsDuration())
 		}

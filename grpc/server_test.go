@@ -183,3 +183,24 @@ func TestNewServerRejectsBadConfigs(t *testing.T) {
 		})
 	}
 }
+
+func TestAFullServerShedsStreams(t *testing.T) {
+	svc := &testService{}
+	bh := newBulkhead(t, 1)
+	done, err := bh.Allow(context.Background()) // take the only slot
+	require.NoError(t, err)
+	addr, _ := serve(t, svc, interceptors(newServer(t, ServerConfig{Gate: bh}))...)
+	client := testpb.NewTestServiceClient(dial(t, addr, nil))
+
+	s, err := client.StreamingOutputCall(testCtx(t), &testpb.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = s.Recv()
+	assert.Equal(t, codes.ResourceExhausted, status.Code(err))
+	assert.Zero(t, svc.streams.Load(), "a shed stream never reaches its handler")
+
+	done(nil)
+	s, err = client.StreamingOutputCall(testCtx(t), &testpb.StreamingOutputCallRequest{})
+	require.NoError(t, err)
+	_, err = s.Recv()
+	require.NoError(t, err, "with the slot free the stream is served")
+}
