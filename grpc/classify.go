@@ -150,7 +150,7 @@ func (e *callError) GRPCStatus() *status.Status { return e.st }
 
 // callResult turns the pipeline's error into the call's: the last
 // attempt's status when an attempt reached the server, otherwise a status
-// that says what the client did (see statusOf).
+// that says what the client did (see localCode).
 func callResult(err error) error {
 	if err == nil {
 		return nil

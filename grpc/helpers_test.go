@@ -68,6 +68,13 @@ func (s *testService) UnaryCall(ctx context.Context, _ *testpb.SimpleRequest) (*
 }
 
 func (s *testService) StreamingOutputCall(_ *testpb.StreamingOutputCallRequest, stream grpc.ServerStreamingServer[testpb.StreamingOutputCallResponse]) error {
+	if s.deadline != nil {
+		left := time.Duration(-1) // none
+		if d, ok := stream.Context().Deadline(); ok {
+			left = time.Until(d)
+		}
+		s.deadline <- left
+	}
 	if err := s.answer("StreamingOutputCall", s.streams.Add(1)); err != nil {
 		return err
 	}

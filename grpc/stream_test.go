@@ -129,3 +129,15 @@ func TestAnAbandonedStreamGivesItsAdmissionBack(t *testing.T) {
 		"a cancelled stream is reported to the breaker, and not counted")
 	assert.Zero(t, b.Metrics().Failures)
 }
+
+func TestTimeoutsDoNotBoundAStream(t *testing.T) {
+	svc := &testService{deadline: make(chan time.Duration, 1)}
+	addr, _ := serve(t, svc)
+	c, err := NewClient(ClientConfig{Pipeline: resilience.Pipeline{Timeout: time.Minute, AttemptTimeout: time.Second}})
+	require.NoError(t, err)
+
+	n, err := readAll(t, testpb.NewTestServiceClient(dial(t, addr, c)), context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, time.Duration(-1), <-svc.deadline, "a stream gets the caller's deadline (none here), not the pipeline's")
+}
