@@ -80,7 +80,9 @@ func defaultKey(target, method string) string { return target + method }
 // Unary is a grpc.UnaryClientInterceptor: it runs the call through the
 // pipeline, with the breaker of its target and method. Each attempt gets
 // a context bounded by the pipeline's timeouts, which gRPC sends to the
-// server as the deadline; ctx's own deadline bounds them all.
+// server as the deadline; ctx's own deadline bounds them all. A hedging
+// policy in the Retry slot may run attempts side by side: each then
+// decodes into a reply of its own, and the winner's is copied into reply.
 func (c *Client) Unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	p := &c.unary
 	if c.breakers != nil {
@@ -92,10 +94,11 @@ func (c *Client) Unary(ctx context.Context, method string, req, reply any, cc *g
 		keyed.Breaker = b
 		p = &keyed
 	}
-	idempotent := c.idempotent(method)
-	err := p.Run(ctx, func(attempt context.Context) error {
-		return classifyAttempt(ctx, idempotent, invoker(attempt, method, req, reply, cc, opts...))
-	})
+	u := &unaryCall{caller: ctx, method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts, idempotent: c.idempotent(method)}
+	err := p.Run(ctx, u.attempt)
+	if u.answer != nil {
+		copyReply(u.reply, u.answer)
+	}
 	return callResult(err)
 }
 
