@@ -84,17 +84,17 @@ func defaultKey(target, method string) string { return target + method }
 // policy in the Retry slot may run attempts side by side: each then
 // decodes into a reply of its own, and the winner's is copied into reply.
 func (c *Client) Unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	u := &unaryCall{caller: ctx, method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts, idempotent: c.idempotent(method)}
 	p := &c.unary
 	if c.breakers != nil {
 		b, err := c.breakers.For(c.key(target(cc), method))
 		if err != nil {
 			return callResult(err)
 		}
-		keyed := c.unary
-		keyed.Breaker = b
-		p = &keyed
+		u.keyed = c.unary // in u: one allocation for both
+		u.keyed.Breaker = b
+		p = &u.keyed
 	}
-	u := &unaryCall{caller: ctx, method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts, idempotent: c.idempotent(method)}
 	err := p.Run(ctx, u.attempt)
 	if u.answer != nil {
 		copyReply(u.reply, u.answer)

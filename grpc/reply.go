@@ -7,6 +7,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/llm-research-lab/resilience"
 )
 
 // unaryCall is one unary call, shared by its attempts. A retry policy runs
@@ -22,6 +24,7 @@ type unaryCall struct {
 	invoker    grpc.UnaryInvoker
 	opts       []grpc.CallOption
 	idempotent bool
+	keyed      resilience.Pipeline // the pipeline with the key's breaker, if any
 
 	running atomic.Int32 // attempts in flight
 	won     atomic.Bool  // an attempt has succeeded
