@@ -21,8 +21,8 @@
 // calls are answered Unavailable once it has begun, and the standard
 // health service reports NOT_SERVING.
 //
-// grpc-go's own retry support (a service config's retryPolicy) retries by
-// status code too, but has no breaker, no shared budget, no per-attempt
-// bulkhead and no idempotency rule; use one or the other for a method,
-// not both, or the attempts multiply.
+// grpc-go can also retry by itself, per method and status code, when a
+// service config holds a retryPolicy; it has no circuit breaker and no
+// bulkhead. Retry a method in one place, not both, or the attempts
+// multiply.
 package resiliencegrpc
