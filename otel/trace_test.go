@@ -144,7 +144,7 @@ func TestPanickingSpanDoesNotHurtTheCall(t *testing.T) {
 func TestPolicyEventsForHedgedAttempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var tr Tracing
-		h, err := hedge.New(hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+		h, err := hedge.New(hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 3})
 		require.NoError(t, err)
 		p := tr.Policy(&resilience.Pipeline{Name: "search", Retry: h})
 		events := traced(t, func(ctx context.Context) {
