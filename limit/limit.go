@@ -19,7 +19,6 @@ package limit
 import (
 	"errors"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,10 +64,7 @@ type Rate struct {
 
 	refusal atomic.Pointer[refusal] // the last one, reused while its Until holds
 	stopErr *resilience.RejectedError
-	stopped atomic.Bool
-
-	mu   sync.Mutex
-	done chan struct{} // closed by Stop
+	life    // stopped, and the channel Stop closes
 
 	counts counts // Allowed and Limited
 }
@@ -94,7 +90,7 @@ func New(cfg Config) (*Rate, error) {
 		tol:      int64(burst-1) * interval,
 		epoch:    time.Now(),
 		stopErr:  &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
-		done:     make(chan struct{}),
+		life:     newLife(),
 		counts:   newCounts(),
 	}, nil
 }

@@ -1,0 +1,70 @@
+package limit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/limit"
+)
+
+func asRejected(err error, re **resilience.RejectedError) bool { return errors.As(err, re) }
+
+// 100,000 keys, each used once and idle since, cost a few dozen bytes each
+// and no goroutine.
+func TestIdleKeyBytes(t *testing.T) {
+	const keys = 100_000
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = fmt.Sprintf("tenant-%06d", i)
+	}
+	g0 := runtime.NumGoroutine()
+	h0 := liveHeap()
+	// A permit every 1000 s: no bucket refills, so none is evicted.
+	k := mustKeyed(t, limit.KeyedConfig{Rate: limit.Config{PerSecond: 1e-3}, MaxKeys: keys})
+	for _, name := range names {
+		require.NoError(t, k.Allow(context.Background(), name))
+	}
+	perKey := float64(liveHeap()-h0) / keys
+	require.Equal(t, keys, k.Metrics().Keys)
+	assert.Equal(t, g0, runtime.NumGoroutine(), "a key costs no goroutine")
+	t.Logf("%.0f bytes per idle key", perKey)
+	assert.LessOrEqual(t, perKey, 128.0)
+	runtime.KeepAlive(k)
+}
+
+// Once their buckets have refilled, idle keys are swept out by new ones:
+// the table holds the keys in use, not every key ever seen.
+func TestIdleKeysAreSweptOutByNewOnes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := mustKeyed(t, limit.KeyedConfig{Rate: limit.Config{PerSecond: 10, Burst: 5}})
+		ctx := context.Background()
+		for i := range 10_000 {
+			require.NoError(t, k.Allow(ctx, fmt.Sprint("old-", i)))
+		}
+		time.Sleep(time.Second) // every old bucket is full again
+		for i := range 10_000 {
+			require.NoError(t, k.Allow(ctx, fmt.Sprint("new-", i)))
+		}
+		m := k.Metrics()
+		assert.Less(t, m.Keys, 15_000, "most old keys were swept out")
+		assert.Equal(t, uint64(20_000), uint64(m.Keys)+m.Evicted)
+	})
+}
+
+// liveHeap returns the bytes of live heap objects after a full collection.
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
