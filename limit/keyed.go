@@ -12,8 +12,11 @@ import (
 	"github.com/llm-research-lab/resilience"
 )
 
-// defaultMaxKeys is the MaxKeys of a zero KeyedConfig.
-const defaultMaxKeys = 100_000
+// Defaults of a zero KeyedConfig.
+const (
+	defaultMaxKeys     = 100_000
+	defaultIdleTimeout = time.Minute
+)
 
 // KeyedConfig configures [NewKeyed].
 type KeyedConfig struct {
@@ -21,9 +24,15 @@ type KeyedConfig struct {
 	// Rate.Name names the limiter in its refusals.
 	Rate Config
 	// MaxKeys caps the keys held at once. A new key beyond it first evicts
-	// keys whose bucket is full, and is refused with [resilience.ErrFull]
-	// if none is. 0 means 100,000; negative is rejected.
+	// keys whose bucket is full, however recently used, and is refused
+	// with [resilience.ErrFull] if none is. 0 means 100,000; negative is
+	// rejected.
 	MaxKeys int
+	// IdleTimeout is how long a key goes unused before new keys sweep it
+	// out. Its bucket is full by then, so the key loses nothing; the
+	// timeout only saves re-creating keys that come back soon. 0 means 1
+	// minute; negative is rejected.
+	IdleTimeout time.Duration
 }
 
 // Keyed is a set of rate limiters, one bucket per key (a tenant, a client
@@ -35,8 +44,9 @@ type KeyedConfig struct {
 // A key costs one map entry and one 8-byte cell, no goroutine and no
 // timer. A key whose bucket is full (unused for Burst/PerSecond seconds)
 // is indistinguishable from a key never seen, so it is evicted without
-// losing anything: new keys sweep the full buckets of their shard out as
-// the shard grows, and a key table at MaxKeys makes room the same way.
+// losing anything: new keys sweep the keys unused for IdleTimeout out of
+// their shard as it grows, and a key table at MaxKeys makes room by
+// evicting any full bucket.
 // Looking a key up takes a shard's read lock; taking a permit is a
 // compare-and-swap, as in [Rate].
 type Keyed[K comparable] struct {
@@ -48,6 +58,7 @@ type Keyed[K comparable] struct {
 	shards   []shard[K] // len is a power of two
 	keys     atomic.Int64
 	maxKeys  int64
+	idle     int64         // IdleTimeout, ns
 	cursor   atomic.Uint32 // the shard makeRoom starts at
 
 	full, stopErr *resilience.RejectedError
@@ -63,8 +74,11 @@ const keyedShards = 64
 // NewKeyed returns a keyed limiter, or a [*resilience.ConfigError] naming
 // the first invalid field.
 func NewKeyed[K comparable](cfg KeyedConfig) (*Keyed[K], error) {
-	if cfg.MaxKeys < 0 {
+	switch {
+	case cfg.MaxKeys < 0:
 		return nil, &resilience.ConfigError{Field: "limit.KeyedConfig.MaxKeys", Reason: "must not be negative"}
+	case cfg.IdleTimeout < 0:
+		return nil, &resilience.ConfigError{Field: "limit.KeyedConfig.IdleTimeout", Reason: "must not be negative"}
 	}
 	r, err := New(cfg.Rate)
 	if err != nil {
@@ -79,6 +93,7 @@ func NewKeyed[K comparable](cfg KeyedConfig) (*Keyed[K], error) {
 		name: cfg.Rate.Name, interval: r.interval, tol: r.tol, epoch: time.Now(),
 		seed: maphash.MakeSeed(), shards: make([]shard[K], keyedShards),
 		maxKeys: int64(cmp(cfg.MaxKeys, defaultMaxKeys)),
+		idle:    int64(cmp(int(cfg.IdleTimeout), int(defaultIdleTimeout))),
 		full:    &resilience.RejectedError{Name: cfg.Rate.Name, Reason: resilience.ErrFull},
 		stopErr: r.stopErr, life: newLife(), counts: newCounts(),
 	}

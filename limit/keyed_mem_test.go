@@ -41,22 +41,29 @@ func TestIdleKeyBytes(t *testing.T) {
 	runtime.KeepAlive(k)
 }
 
-// Once their buckets have refilled, idle keys are swept out by new ones:
-// the table holds the keys in use, not every key ever seen.
+// Keys unused for IdleTimeout are swept out by new ones once their shard
+// has doubled since its last sweep: the table holds about the keys in
+// use, not every key ever seen. Keys used more recently stay,
+// though their buckets are full, so a returning client finds its key.
 func TestIdleKeysAreSweptOutByNewOnes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := mustKeyed(t, limit.KeyedConfig{Rate: limit.Config{PerSecond: 10, Burst: 5}})
+		k := mustKeyed(t, limit.KeyedConfig{Rate: limit.Config{PerSecond: 10, Burst: 5}, IdleTimeout: time.Minute})
 		ctx := context.Background()
-		for i := range 10_000 {
-			require.NoError(t, k.Allow(ctx, fmt.Sprint("old-", i)))
+		add := func(prefix string, n int) {
+			for i := range n {
+				require.NoError(t, k.Allow(ctx, fmt.Sprint(prefix, i)))
+			}
 		}
-		time.Sleep(time.Second) // every old bucket is full again
-		for i := range 10_000 {
-			require.NoError(t, k.Allow(ctx, fmt.Sprint("new-", i)))
-		}
+		add("old-", 10_000)
+		time.Sleep(time.Second) // every bucket is full again, but not idle
+		add("recent-", 10_000)
+		assert.Zero(t, k.Metrics().Evicted)
+		time.Sleep(time.Minute)
+		add("new-", 20_000)
 		m := k.Metrics()
-		assert.Less(t, m.Keys, 15_000, "most old keys were swept out")
-		assert.Equal(t, uint64(20_000), uint64(m.Keys)+m.Evicted)
+		t.Logf("%d keys held, %d evicted", m.Keys, m.Evicted)
+		assert.Equal(t, uint64(10_000), m.Evicted, "the keys idle for IdleTimeout were swept out, the others kept")
+		assert.Equal(t, uint64(40_000), uint64(m.Keys)+m.Evicted)
 	})
 }
 

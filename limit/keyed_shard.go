@@ -56,7 +56,7 @@ func (k *Keyed[K]) insert(s *shard[K], key K, now int64) (*cell, error) {
 		return c, nil
 	}
 	if len(s.m) >= max(8, 2*s.swept) {
-		k.sweep(s, now)
+		k.sweep(s, now-k.idle)
 	}
 	if !k.reserveKey() {
 		k.refused.Add(1)
@@ -81,14 +81,14 @@ func (k *Keyed[K]) reserveKey() bool {
 	}
 }
 
-// sweep evicts s's full buckets, if any can be full by now. The caller
-// holds s.mu.
-func (k *Keyed[K]) sweep(s *shard[K], now int64) {
-	if now >= s.fullAt {
+// sweep evicts the buckets of s that were full at cutoff (ns since
+// epoch), if any can be. The caller holds s.mu.
+func (k *Keyed[K]) sweep(s *shard[K], cutoff int64) {
+	if cutoff >= s.fullAt {
 		next := int64(math.MaxInt64)
 		for key, c := range s.m {
 			tat := c.tat.Load()
-			if tat <= now && c.tat.CompareAndSwap(tat, evictedCell) {
+			if tat <= cutoff && c.tat.CompareAndSwap(tat, evictedCell) {
 				delete(s.m, key)
 				k.keys.Add(-1)
 				k.evicted.Add(1)
@@ -101,9 +101,10 @@ func (k *Keyed[K]) sweep(s *shard[K], now int64) {
 	s.swept = len(s.m)
 }
 
-// makeRoom sweeps shards, one at a time and starting where the last call
-// stopped, until the table is below MaxKeys or every shard was tried. A
-// shard with no bucket full yet is skipped without a scan.
+// makeRoom sweeps every full bucket out of shards, one at a time and
+// starting where the last call stopped, until the table is below MaxKeys
+// or every shard was tried. A shard with no bucket full yet is skipped
+// without a scan.
 func (k *Keyed[K]) makeRoom(now int64) {
 	start := k.cursor.Add(1)
 	for i := range uint32(keyedShards) {

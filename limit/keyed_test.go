@@ -34,6 +34,7 @@ func TestKeyedConfigErrorsNameTheField(t *testing.T) {
 		{"negative rate", limit.KeyedConfig{Rate: limit.Config{PerSecond: -2}}, "limit.KeyedConfig.Rate.PerSecond"},
 		{"burst with smooth", limit.KeyedConfig{Rate: limit.Config{PerSecond: 1, Burst: 3, Smooth: true}}, "limit.KeyedConfig.Rate.Burst"},
 		{"negative max keys", limit.KeyedConfig{Rate: limit.Config{PerSecond: 1}, MaxKeys: -1}, "limit.KeyedConfig.MaxKeys"},
+		{"negative idle timeout", limit.KeyedConfig{Rate: limit.Config{PerSecond: 1}, IdleTimeout: -1}, "limit.KeyedConfig.IdleTimeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
