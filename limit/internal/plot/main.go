@@ -10,6 +10,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -66,7 +67,13 @@ func read(path string) ([]row, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: line %d: %w", path, i+2, err)
 			}
+			if math.IsNaN(x) || x < 0 || x > 1e6 {
+				return nil, fmt.Errorf("%s: line %d: %q is not a number in [0, 1e6]", path, i+2, s)
+			}
 			v = append(v, x)
+		}
+		if len(rows) > 0 && v[0] <= rows[len(rows)-1].t {
+			return nil, fmt.Errorf("%s: line %d: time does not increase", path, i+2)
 		}
 		rows = append(rows, row{t: v[0], knee: v[1], limit: v[2], p99: v[3], fixedP99: v[4], phase: r[1]})
 	}
@@ -94,7 +101,7 @@ func (p panel) line(b *strings.Builder, rows []row, y func(row) float64, style s
 // axes draws the frame, the y ticks and the y label.
 func (p panel) axes(b *strings.Builder, step float64, label string) {
 	fmt.Fprintf(b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#444"/>`+"\n", p.x0, p.y0, p.w, p.h)
-	for y := 0.0; y <= p.yMax; y += step {
+	for y := 0.0; y <= p.yMax; y += step { // yMax and step are constants
 		fmt.Fprintf(b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", p.x0, p.x0+p.w, p.py(y), p.py(y))
 		fmt.Fprintf(b, `<text x="%.0f" y="%.1f" text-anchor="end">%g</text>`+"\n", p.x0-6, p.py(y)+4, y)
 	}
@@ -136,7 +143,7 @@ const (
 
 // draw renders both panels.
 func draw(rows []row) string {
-	tMax := rows[len(rows)-1].t
+	tMax := max(rows[len(rows)-1].t, 1)
 	top := panel{x0: 70, y0: 40, w: 660, h: 170, tMax: tMax, yMax: 45}
 	bottom := panel{x0: 70, y0: 250, w: 660, h: 170, tMax: tMax, yMax: 70}
 	var b strings.Builder
@@ -145,7 +152,8 @@ func draw(rows []row) string {
 	phases(&b, rows, top, bottom)
 	top.axes(&b, 10, "calls in flight")
 	bottom.axes(&b, 10, "p99 latency (ms)")
-	for t := 0.0; t <= tMax; t += 2 {
+	step := max(2, math.Ceil(tMax/20))
+	for t := 0.0; t <= tMax; t += step {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%g</text>`+"\n", bottom.px(t), bottom.y0+bottom.h+16, t)
 	}
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="middle">seconds (virtual time)</text>`+"\n", bottom.x0+bottom.w/2, bottom.y0+bottom.h+34)
