@@ -57,10 +57,10 @@ const (
 // Each window, Adaptive compares the window's mean latency with the
 // unloaded latency (the lowest window mean seen) and estimates how many
 // calls queue at the dependency: limit × (1 − unloaded/mean). When that
-// estimate exceeds a threshold (6·log10 of the limit), the limit is
-// multiplied by Backoff; when it is under a lower one (3·log10 of the
-// limit) and the calls in flight reached half the limit, the limit grows
-// by log10 of itself, at least 1. Every 50 windows, one window runs at
+// estimate exceeds 4·log10 of the limit (at least 2), or the mean latency
+// has doubled, the limit is multiplied by Backoff; when it is under
+// 2·log10 of the limit (at least 1) and the calls in flight reached half
+// the limit, the limit grows by log10 of itself, at least 1. Every 50 windows, one window runs at
 // half the limit to measure the unloaded latency afresh, so a dependency
 // that became lastingly slower does not keep the limit down.
 type Adaptive struct {
