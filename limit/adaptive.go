@@ -45,6 +45,7 @@ const (
 	defaultBackoff      = 0.9
 	minWindowSamples    = 10
 	probeEvery          = 50 // windows between two measurements of the unloaded latency
+	probeAfterJump      = 10 // windows after a probe before doubled latency calls for another
 )
 
 // Adaptive limits the calls in flight to one dependency, and learns the
@@ -58,11 +59,19 @@ const (
 // unloaded latency (the lowest window mean seen) and estimates how many
 // calls queue at the dependency: limit × (1 − unloaded/mean). When that
 // estimate exceeds 4·log10 of the limit (at least 2), or the mean latency
-// has doubled, the limit is multiplied by Backoff; when it is under
-// 2·log10 of the limit (at least 1) and the calls in flight reached half
-// the limit, the limit grows by log10 of itself, at least 1. Every 50 windows, one window runs at
-// half the limit to measure the unloaded latency afresh, so a dependency
-// that became lastingly slower does not keep the limit down.
+// has doubled, the limit is multiplied by Backoff, or by twice the
+// latency ratio if that is lower; when it is under 2·log10 of the limit
+// (at least 1) and the calls in flight reached half the limit, the limit
+// grows by log10 of itself, at least 1.
+//
+// The unloaded latency is measured afresh by a probe: after the first
+// window, every 50 windows, and when latency doubles at once (at most
+// every 10 windows), the limit is halved, and halved again while that
+// lowers latency by a tenth; the lowest mean measured becomes the unloaded
+// latency and the limit comes back. So a dependency that became lastingly
+// slower (a new release, heavier calls) does not keep the limit down, and
+// a limit that starts far above the dependency's capacity still learns
+// its unloaded latency.
 type Adaptive struct {
 	cfg     AdaptiveConfig
 	release func(time.Time, error) // a.done, bound once
@@ -104,6 +113,7 @@ func NewAdaptive(cfg AdaptiveConfig) (*Adaptive, error) {
 		life:    newLife(),
 	}
 	a.win.start = time.Now()
+	a.probe.windows = probeEvery - 1 // probe once the first window has set a baseline
 	a.release = a.done
 	return a, nil
 }
@@ -252,9 +262,7 @@ func (a *Adaptive) done(start time.Time, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.inFlight--
-	if !errors.Is(err, context.Canceled) {
-		a.record(start, now)
-	}
+	a.record(start, now, !errors.Is(err, context.Canceled))
 	a.grant(now)
 }
 

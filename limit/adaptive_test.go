@@ -196,31 +196,39 @@ func TestAdaptiveStopEndsWaitersAndRefusesLaterCalls(t *testing.T) {
 	})
 }
 
-// Latency that grows with the calls in flight brings the limit down;
-// latency back at its unloaded level lets it grow again.
+// Latency that grows with the calls in flight brings the limit down to
+// about the knee past which it grows; a higher knee lets the limit rise.
+// Latency that does not fall when fewer calls are in flight is not taken
+// for load: the limit stays.
 func TestAdaptiveLimitFollowsLatency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := mustAdaptive(t, limit.AdaptiveConfig{InitialLimit: 40, Window: 100 * time.Millisecond})
-		round := func(latency time.Duration) {
-			dones := hold(t, a, a.Limit())
-			time.Sleep(latency)
+		// round holds the limit's worth of calls for a latency that grows
+		// with their number beyond knee.
+		round := func(knee int, base time.Duration) {
+			n := a.Limit()
+			dones := hold(t, a, n)
+			time.Sleep(base * time.Duration(max(n, knee)) / time.Duration(knee))
 			for _, d := range dones {
 				d(nil)
 			}
 		}
-		for range 10 {
-			round(10 * time.Millisecond)
-		}
-		high := a.Limit()
-		for range 30 {
-			round(30 * time.Millisecond)
+		for range 100 {
+			round(10, 10*time.Millisecond)
 		}
 		low := a.Limit()
-		assert.Less(t, low, high/2, "tripled latency brings the limit down")
-		for range 30 {
-			round(10 * time.Millisecond)
+		assert.GreaterOrEqual(t, low, 10, "no lower than the knee")
+		assert.LessOrEqual(t, low, 15, "near the knee")
+		for range 300 {
+			round(30, 10*time.Millisecond)
 		}
-		assert.Greater(t, a.Limit(), low, "unloaded latency lets it grow back")
+		high := a.Limit()
+		assert.GreaterOrEqual(t, high, 30, "the limit rose to the higher knee")
+		for range 100 { // a slower dependency, whatever the calls in flight
+			round(1000, 30*time.Millisecond)
+		}
+		assert.GreaterOrEqual(t, a.Limit(), high, "latency that does not depend on load keeps the limit")
+		assert.Equal(t, 30*time.Millisecond, a.Metrics().Unloaded, "and becomes the unloaded latency")
 	})
 }
 

@@ -35,7 +35,7 @@ func TestIdleKeyBytes(t *testing.T) {
 	}
 	perKey := float64(liveHeap()-h0) / keys
 	require.Equal(t, keys, k.Metrics().Keys)
-	assert.Equal(t, g0, runtime.NumGoroutine(), "a key costs no goroutine")
+	assert.LessOrEqual(t, runtime.NumGoroutine(), g0, "a key costs no goroutine")
 	t.Logf("%.0f bytes per idle key", perKey)
 	assert.LessOrEqual(t, perKey, 128.0)
 	runtime.KeepAlive(k)
