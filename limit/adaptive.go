@@ -134,8 +134,8 @@ func (cfg AdaptiveConfig) withDefaults() (AdaptiveConfig, error) {
 	case math.IsNaN(cfg.Backoff) || cfg.Backoff < 0 || cfg.Backoff > 1:
 		return cfg, adaptiveError("Backoff", "must be in (0, 1]")
 	}
-	cfg.MinLimit = cmp(cfg.MinLimit, 1)
-	cfg.MaxLimit = cmp(cfg.MaxLimit, max(defaultMaxLimit, cfg.MinLimit))
+	cfg.MinLimit = orDefault(cfg.MinLimit, 1)
+	cfg.MaxLimit = orDefault(cfg.MaxLimit, max(defaultMaxLimit, cfg.MinLimit))
 	if cfg.MaxLimit < cfg.MinLimit {
 		return cfg, adaptiveError("MaxLimit", "must not be below MinLimit")
 	}
@@ -145,7 +145,7 @@ func (cfg AdaptiveConfig) withDefaults() (AdaptiveConfig, error) {
 	if cfg.InitialLimit < cfg.MinLimit || cfg.InitialLimit > cfg.MaxLimit {
 		return cfg, adaptiveError("InitialLimit", "must be within MinLimit and MaxLimit")
 	}
-	cfg.Window = time.Duration(cmp(int(cfg.Window), int(defaultWindow)))
+	cfg.Window = time.Duration(orDefault(int(cfg.Window), int(defaultWindow)))
 	if cfg.Backoff == 0 {
 		cfg.Backoff = defaultBackoff
 	}

@@ -129,7 +129,6 @@ func (a *Adaptive) next(l float64, mean time.Duration) float64 {
 	switch {
 	case queued > max(2, 4*log) || ratio < 0.5:
 		l *= min(a.cfg.Backoff, 2*ratio) // latency k times the unloaded: about limit/k
-
 	case queued < max(1, 2*log) && 2*a.win.peak >= int(l):
 		l += max(1, log)
 	}

@@ -92,8 +92,8 @@ func NewKeyed[K comparable](cfg KeyedConfig) (*Keyed[K], error) {
 	k := &Keyed[K]{
 		name: cfg.Rate.Name, interval: r.interval, tol: r.tol, epoch: time.Now(),
 		seed: maphash.MakeSeed(), shards: make([]shard[K], keyedShards),
-		maxKeys: int64(cmp(cfg.MaxKeys, defaultMaxKeys)),
-		idle:    int64(cmp(int(cfg.IdleTimeout), int(defaultIdleTimeout))),
+		maxKeys: int64(orDefault(cfg.MaxKeys, defaultMaxKeys)),
+		idle:    int64(orDefault(int(cfg.IdleTimeout), int(defaultIdleTimeout))),
 		full:    &resilience.RejectedError{Name: cfg.Rate.Name, Reason: resilience.ErrFull},
 		stopErr: r.stopErr, life: newLife(), counts: newCounts(),
 	}
@@ -103,8 +103,8 @@ func NewKeyed[K comparable](cfg KeyedConfig) (*Keyed[K], error) {
 	return k, nil
 }
 
-// cmp returns v, or def when v is 0.
-func cmp(v, def int) int {
+// orDefault returns v, or def when v is 0.
+func orDefault(v, def int) int {
 	if v == 0 {
 		return def
 	}
