@@ -285,3 +285,50 @@ func TestAdaptiveUnderConcurrentCallers(t *testing.T) {
 		assert.Positive(t, m.Admitted)
 	})
 }
+
+// Stop while callers keep calling: waiting callers end with ErrStopped,
+// later calls are refused at once, calls in flight still free their
+// slots, and nothing is left waiting.
+func TestAdaptiveStopUnderLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := mustAdaptive(t, limit.AdaptiveConfig{InitialLimit: 4, MaxLimit: 4, MaxQueue: 8, Window: 10 * time.Millisecond})
+		stopAt := time.Now().Add(50 * time.Millisecond)
+		var afterStop, stoppedRefusals atomic.Int64
+		var isStopped atomic.Bool // set once Stop has returned
+		var wg sync.WaitGroup
+		for g := range 16 {
+			wg.Go(func() {
+				rng := rand.New(rand.NewPCG(uint64(g), 9))
+				for time.Since(stopAt) < 50*time.Millisecond {
+					stopped := isStopped.Load()
+					done, err := a.Allow(context.Background())
+					switch {
+					case err == nil:
+						time.Sleep(time.Duration(1+rng.IntN(5)) * time.Millisecond)
+						done(nil)
+					case errors.Is(err, resilience.ErrStopped):
+						stoppedRefusals.Add(1)
+						time.Sleep(time.Millisecond)
+					default: // the line is full
+						time.Sleep(time.Millisecond)
+					}
+					if stopped {
+						afterStop.Add(1)
+						assert.ErrorIs(t, err, resilience.ErrStopped, "a call after Stop is refused")
+					}
+				}
+			})
+		}
+		time.Sleep(time.Until(stopAt))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		require.NoError(t, a.Stop(ctx))
+		isStopped.Store(true)
+		wg.Wait()
+		m := a.Metrics()
+		assert.Positive(t, afterStop.Load())
+		assert.Positive(t, stoppedRefusals.Load())
+		assert.Zero(t, m.InFlight, "calls in flight at Stop freed their slots")
+		assert.Zero(t, m.Queued)
+	})
+}

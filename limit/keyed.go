@@ -186,10 +186,8 @@ func (g *keyGate[K]) Run(ctx context.Context, fn func(context.Context) error) er
 	if fn == nil {
 		return errNilFunc
 	}
-	if err := g.k.Allow(ctx, g.key); err != nil {
-		return err
-	}
-	return fn(ctx)
+	_, err := resilience.Do(ctx, g, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
+	return err
 }
 
 // evictedCell is the tat of a cell swept out of its shard; no real tat
