@@ -50,7 +50,7 @@ func FuzzAdaptiveConfig(f *testing.F) {
 	f.Add(5, 3, 4, 2, int64(-1), 0.5, uint64(3))
 	f.Add(0, 10, 0, 1, int64(time.Millisecond), math.NaN(), uint64(4))
 	f.Add(-1, math.MaxInt, 7, -3, int64(math.MaxInt64), 1e-300, uint64(5))
-	f.Fuzz(func(t *testing.T, minL, maxL, initial, queue int, window int64, backoff float64, seed uint64) {
+	f.Fuzz(func(t *testing.T, minL, maxL, initial, queue int, window int64, backoff float64, stream uint64) {
 		cfg := limit.AdaptiveConfig{MinLimit: minL, MaxLimit: maxL, InitialLimit: initial, MaxQueue: queue,
 			Window: time.Duration(window), Backoff: backoff}
 		a, err := limit.NewAdaptive(cfg)
@@ -66,7 +66,7 @@ func FuzzAdaptiveConfig(f *testing.F) {
 			hi = max(1000, lo)
 		}
 		synctest.Test(t, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 1))
+			rng := rand.New(rand.NewPCG(stream, 1))
 			for range 200 {
 				done, err := a.Allow(context.Background())
 				if err != nil {

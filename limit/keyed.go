@@ -54,7 +54,7 @@ type Keyed[K comparable] struct {
 	interval int64
 	tol      int64
 	epoch    time.Time
-	seed     maphash.Seed
+	salt     maphash.Seed
 	shards   []shard[K] // len is a power of two
 	keys     atomic.Int64
 	maxKeys  int64
@@ -91,7 +91,7 @@ func NewKeyed[K comparable](cfg KeyedConfig) (*Keyed[K], error) {
 	}
 	k := &Keyed[K]{
 		name: cfg.Rate.Name, interval: r.interval, tol: r.tol, epoch: time.Now(),
-		seed: maphash.MakeSeed(), shards: make([]shard[K], keyedShards),
+		salt: maphash.MakeSeed(), shards: make([]shard[K], keyedShards),
 		maxKeys: int64(orDefault(cfg.MaxKeys, defaultMaxKeys)),
 		idle:    int64(orDefault(int(cfg.IdleTimeout), int(defaultIdleTimeout))),
 		full:    &resilience.RejectedError{Name: cfg.Rate.Name, Reason: resilience.ErrFull},
@@ -124,7 +124,7 @@ func (k *Keyed[K]) Allow(_ context.Context, key K) error {
 		return k.stopErr
 	}
 	now := int64(time.Since(k.epoch))
-	s := &k.shards[maphash.Comparable(k.seed, key)&(keyedShards-1)]
+	s := &k.shards[maphash.Comparable(k.salt, key)&(keyedShards-1)]
 	for {
 		c := s.load(key)
 		if c == nil {
