@@ -163,6 +163,7 @@ func adaptiveError(field, reason string) error {
 // one whose ctx deadline comes before its turn is likely to (that error
 // also matches context.DeadlineExceeded). When ctx is done during the
 // wait, Allow returns ctx's error; after [Adaptive.Stop], ErrStopped.
+// Refusals may be shared between callers: treat them as read-only.
 //
 // done must be called exactly once with the call's result: it frees the
 // slot, and the call's latency counts towards the limit (unless the error
