@@ -1,0 +1,229 @@
+package resiliencehttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/retry"
+)
+
+// call is one request on its way through the pipeline.
+type call struct {
+	t     *Transport
+	req   *http.Request
+	p     resilience.Pipeline // the Transport's, with this upstream's breaker
+	allow retry.Allowance     // this upstream's retry budget, if any
+	rp    *replay             // how to send the body again, if it can be
+	first io.ReadCloser       // the first attempt's body when it is not req.Body
+	sent  bool                // the first attempt took its body
+	why   string              // why the request is sent only once, if it is
+	n     int                 // attempts begun
+	err   error               // the last attempt's error
+
+	// The response of the last attempt, still open, and its context.
+	resp   *http.Response
+	failed *StatusError // resp's status error when it failed
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// prepare decides whether the request may be retried, makes its body
+// replayable if so, and picks its upstream's breaker and budget.
+func (c *call) prepare() error {
+	r, cfg := c.req, &c.t.cfg
+	switch {
+	case c.p.Retry == nil:
+	case !cfg.RetryAllMethods && !idempotent(r):
+		c.why = r.Method + " is not idempotent: set an Idempotency-Key header or Config.RetryAllMethods"
+	default:
+		b, err := prepareBody(r, cfg.MaxBodyBuffer)
+		if err != nil {
+			return err
+		}
+		c.rp, c.first, c.why = b.rp, b.first, b.why
+	}
+	if c.why != "" {
+		c.p.Retry = nil
+	}
+	if cfg.PerHost == nil && cfg.Budget == nil {
+		return nil
+	}
+	key := cfg.Key(r)
+	if cfg.PerHost != nil {
+		b, err := cfg.PerHost.For(key)
+		if err != nil {
+			c.closeUnsent()
+			return err
+		}
+		c.p.Breaker = b
+	}
+	if cfg.Budget != nil {
+		c.allow = cfg.Budget(key)
+	}
+	return nil
+}
+
+// attempt sends the request once, unless the upstream's retry budget
+// refuses a retry: the previous attempt's error, or response, then ends
+// the request.
+func (c *call) attempt(ctx context.Context) error {
+	c.n++
+	if c.n > 1 {
+		if c.allow != nil && !c.allow.Retry() {
+			c.t.budgetRefused.Add(1)
+			return &notSent{reason: "the upstream's retry budget is spent", err: c.err}
+		}
+		c.discard()
+		c.t.retries.Add(1)
+	}
+	c.err = c.send(ctx)
+	return c.err
+}
+
+// send sends the request once. A response whose status is not a success
+// is kept open, as the answer if no other attempt follows, and returned
+// to the policies as a *StatusError.
+func (c *call) send(ctx context.Context) error {
+	req, err := c.request(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.t.base.RoundTrip(req)
+	if err != nil {
+		c.cancel()
+		c.ctx, c.cancel = nil, nil
+		return c.notRetried(err)
+	}
+	c.resp = resp
+	o := c.t.outcome(resp)
+	if o == resilience.Success {
+		return nil
+	}
+	c.failed = &StatusError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode, outcome: o}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		c.failed.Wait, _ = parseRetryAfter(v, time.Now())
+	}
+	if c.why != "" && (o == resilience.Failure || o == resilience.Throttled) {
+		c.t.notRetried.Add(1)
+	}
+	return c.failed
+}
+
+// request returns the request of the next attempt: the caller's, or a
+// copy with the attempt's context and a fresh body. When the pipeline
+// times attempts, the attempt's context is a child of the request's own
+// with the pipeline's deadline, so that it ends at that deadline or when
+// the response body is done with, not when the pipeline returns.
+func (c *call) request(ctx context.Context) (*http.Request, error) {
+	r := c.req
+	c.ctx, c.cancel = ctx, noCancel
+	if c.t.timed {
+		if dl, ok := ctx.Deadline(); ok {
+			c.ctx, c.cancel = context.WithDeadline(r.Context(), dl)
+			if c.n > 1 {
+				c.ctx = resilience.WithAttempt(c.ctx, c.n)
+			}
+		}
+	}
+	var b io.ReadCloser
+	switch {
+	case c.n == 1:
+		b, c.sent = c.first, true
+	case c.rp != nil:
+		var err error
+		if b, err = c.rp.open(); err != nil {
+			c.cancel()
+			return nil, &notSent{reason: "the request body could not be opened again", err: err}
+		}
+	}
+	if b == nil && c.ctx == r.Context() {
+		return r, nil
+	}
+	r2 := r.WithContext(c.ctx)
+	if b != nil {
+		r2.Body = b
+		if c.rp != nil {
+			r2.GetBody = c.rp.open
+		}
+	}
+	return r2, nil
+}
+
+func noCancel() {}
+
+// notRetried says why a failed attempt that was worth retrying was not.
+func (c *call) notRetried(err error) error {
+	if c.why == "" {
+		return err
+	}
+	if o := resilience.Classify(err); o != resilience.Failure && o != resilience.Throttled {
+		return err
+	}
+	c.t.notRetried.Add(1)
+	return &onceError{err: err, why: c.why}
+}
+
+// finish turns the pipeline's result into RoundTrip's: the last response
+// if the last attempt produced one that is still readable, or else the
+// error.
+func (c *call) finish(err error) (*http.Response, error) {
+	c.closeUnsent()
+	if c.allow != nil {
+		c.allow.Done(err == nil)
+	}
+	if c.resp == nil {
+		return nil, err
+	}
+	if err != nil {
+		var se *StatusError
+		if !errors.As(err, &se) || se != c.failed || c.ctx.Err() != nil {
+			c.discard()
+			return nil, err
+		}
+	}
+	resp := c.resp
+	if c.cancel != nil {
+		resp.Body = &body{rc: resp.Body, cancel: c.cancel}
+	}
+	return resp, nil
+}
+
+// discard drains and closes the kept response and ends its context.
+func (c *call) discard() {
+	if c.resp == nil {
+		return
+	}
+	drain(c.resp, c.t.cfg.MaxDrain)
+	c.cancel()
+	c.t.drained.Add(1)
+	c.resp, c.failed, c.ctx, c.cancel = nil, nil, nil, nil
+}
+
+// closeUnsent closes the request body if no attempt took it.
+func (c *call) closeUnsent() {
+	if c.sent {
+		return
+	}
+	c.sent = true
+	if c.first != nil {
+		_ = c.first.Close()
+		return
+	}
+	closeRequestBody(c.req)
+}
+
+// outcome classifies a response.
+func (t *Transport) outcome(resp *http.Response) resilience.Outcome {
+	o := statusOutcome(resp.StatusCode)
+	if so, ok := t.cfg.Statuses[resp.StatusCode]; ok {
+		o = so
+	}
+	if t.cfg.Classify != nil {
+		o = t.cfg.Classify(resp, o)
+	}
+	return o
+}
