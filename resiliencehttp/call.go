@@ -11,8 +11,13 @@ import (
 	"github.com/llm-research-lab/resilience/retry"
 )
 
-// call is one request on its way through the pipeline.
+// call is one request on its way through the pipeline. It is also the
+// context the pipeline runs in: the request's own, through which
+// [attempt] finds the call, so that handing it to the pipeline costs no
+// closure.
 type call struct {
+	context.Context // the request's
+
 	t     *Transport
 	req   *http.Request
 	p     resilience.Pipeline // the Transport's, with this upstream's breaker
@@ -27,7 +32,7 @@ type call struct {
 	// The response of the last attempt, still open, and its context.
 	resp   *http.Response
 	failed *StatusError // resp's status error when it failed
-	ctx    context.Context
+	actx   context.Context
 	cancel context.CancelFunc
 }
 
@@ -67,10 +72,22 @@ func (c *call) prepare() error {
 	return nil
 }
 
+type callKey struct{}
+
+// Value returns the call itself for callKey, and the request context's
+// values for other keys.
+func (c *call) Value(key any) any {
+	if key == (callKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
 // attempt sends the request once, unless the upstream's retry budget
 // refuses a retry: the previous attempt's error, or response, then ends
 // the request.
-func (c *call) attempt(ctx context.Context) error {
+func attempt(ctx context.Context) error {
+	c := ctx.Value(callKey{}).(*call)
 	c.n++
 	if c.n > 1 {
 		if c.allow != nil && !c.allow.Retry() {
@@ -94,8 +111,7 @@ func (c *call) send(ctx context.Context) error {
 	}
 	resp, err := c.t.base.RoundTrip(req)
 	if err != nil {
-		c.cancel()
-		c.ctx, c.cancel = nil, nil
+		c.endAttempt()
 		return c.notRetried(err)
 	}
 	c.resp = resp
@@ -120,14 +136,12 @@ func (c *call) send(ctx context.Context) error {
 // the response body is done with, not when the pipeline returns.
 func (c *call) request(ctx context.Context) (*http.Request, error) {
 	r := c.req
-	c.ctx, c.cancel = ctx, noCancel
-	if c.t.timed {
-		if dl, ok := ctx.Deadline(); ok {
-			c.ctx, c.cancel = context.WithDeadline(r.Context(), dl)
-			if c.n > 1 {
-				c.ctx = resilience.WithAttempt(c.ctx, c.n)
-			}
-		}
+	c.actx, c.cancel = r.Context(), nil
+	if dl, ok := ctx.Deadline(); ok && c.t.timed {
+		c.actx, c.cancel = context.WithDeadline(c.actx, dl)
+	}
+	if c.n > 1 {
+		c.actx = resilience.WithAttempt(c.actx, c.n)
 	}
 	var b io.ReadCloser
 	switch {
@@ -136,14 +150,14 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 	case c.rp != nil:
 		var err error
 		if b, err = c.rp.open(); err != nil {
-			c.cancel()
+			c.endAttempt()
 			return nil, &notSent{reason: "the request body could not be opened again", err: err}
 		}
 	}
-	if b == nil && c.ctx == r.Context() {
+	if b == nil && c.actx == r.Context() {
 		return r, nil
 	}
-	r2 := r.WithContext(c.ctx)
+	r2 := r.WithContext(c.actx)
 	if b != nil {
 		r2.Body = b
 		if c.rp != nil {
@@ -153,7 +167,13 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 	return r2, nil
 }
 
-func noCancel() {}
+// endAttempt ends the last attempt's context, if it has one of its own.
+func (c *call) endAttempt() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.actx, c.cancel = nil, nil
+}
 
 // notRetried says why a failed attempt that was worth retrying was not.
 func (c *call) notRetried(err error) error {
@@ -180,7 +200,7 @@ func (c *call) finish(err error) (*http.Response, error) {
 	}
 	if err != nil {
 		var se *StatusError
-		if !errors.As(err, &se) || se != c.failed || c.ctx.Err() != nil {
+		if !errors.As(err, &se) || se != c.failed || c.actx.Err() != nil {
 			c.discard()
 			return nil, err
 		}
@@ -198,9 +218,9 @@ func (c *call) discard() {
 		return
 	}
 	drain(c.resp, c.t.cfg.MaxDrain)
-	c.cancel()
+	c.endAttempt()
 	c.t.drained.Add(1)
-	c.resp, c.failed, c.ctx, c.cancel = nil, nil, nil, nil
+	c.resp, c.failed = nil, nil
 }
 
 // closeUnsent closes the request body if no attempt took it.

@@ -75,11 +75,11 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		closeRequestBody(r)
 		return nil, err
 	}
-	c := &call{t: t, req: r, p: t.pipe}
+	c := &call{Context: r.Context(), t: t, req: r, p: t.pipe}
 	if err := c.prepare(); err != nil {
 		return nil, err
 	}
-	return c.finish(c.p.Run(r.Context(), c.attempt))
+	return c.finish(c.p.Run(c, attempt))
 }
 
 // closeRequestBody closes r's body, as a RoundTripper must even when it
