@@ -89,6 +89,26 @@ func (b *body) Close() error {
 	return err
 }
 
+// settle reads the body of a failed response into memory and closes it,
+// when it is at most limit bytes long, so that its connection carries
+// other requests while a retry waits; the response then reads from
+// memory, in case it turns out to be the last. It reports whether it did.
+// A longer or broken body stays open, what was read put back before the
+// rest.
+func settle(resp *http.Response, limit int64) bool {
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(buf)) <= limit {
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(buf))
+		return true
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body}
+	return false
+}
+
 // drain reads up to limit bytes of a response body that will not be used
 // and closes it, so that its connection can carry the next request.
 func drain(resp *http.Response, limit int64) {

@@ -126,6 +126,9 @@ func (c *call) send(ctx context.Context) error {
 	if c.why != "" && (o == resilience.Failure || o == resilience.Throttled) {
 		c.t.notRetried.Add(1)
 	}
+	if c.p.Retry != nil && c.t.cfg.MaxDrain > 0 && settle(resp, c.t.cfg.MaxDrain) {
+		c.endAttempt() // the body is in memory: the connection is free during the wait
+	}
 	return c.failed
 }
 
@@ -200,7 +203,7 @@ func (c *call) finish(err error) (*http.Response, error) {
 	}
 	if err != nil {
 		var se *StatusError
-		if !errors.As(err, &se) || se != c.failed || c.actx.Err() != nil {
+		if !errors.As(err, &se) || se != c.failed || c.actx != nil && c.actx.Err() != nil {
 			c.discard()
 			return nil, err
 		}

@@ -182,3 +182,63 @@ func FuzzRetryAfterHeader(f *testing.F) {
 		})
 	})
 }
+
+func TestFailedResponseIsClosedBeforeTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		first := &closeCounter{Reader: strings.NewReader("busy, come back later")}
+		firstCtx := make(chan context.Context, 1)
+		s := &script{answer: func(n int, r *http.Request) (*http.Response, error) {
+			if n == 1 {
+				firstCtx <- r.Context()
+				resp := respond(http.StatusServiceUnavailable, "Retry-After", "2")
+				resp.Body = first
+				return resp, nil
+			}
+			return respond(http.StatusOK), nil
+		}}
+		events := make(chan retry.Event, 1)
+		pol, err := retry.New(retry.Config{MaxAttempts: 2, MaxDelay: 10 * time.Second, Events: events})
+		require.NoError(t, err)
+		tr, err := New(Config{Base: s, Pipeline: &resilience.Pipeline{Retry: pol, AttemptTimeout: time.Minute}})
+		require.NoError(t, err)
+
+		done := make(chan int)
+		go func() {
+			r, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)
+			resp, err := tr.RoundTrip(r)
+			if err != nil {
+				t.Error(err)
+				close(done)
+				return
+			}
+			_ = resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		ev := <-events // sent before the 2s wait begins
+		assert.Equal(t, 2*time.Second, ev.Delay)
+		var se *StatusError
+		require.ErrorAs(t, ev.Err, &se)
+		assert.Equal(t, http.StatusServiceUnavailable, se.StatusCode)
+		assert.Equal(t, 1, first.n, "read and closed: its connection is free during the wait")
+		assert.Error(t, (<-firstCtx).Err(), "and the attempt's context has ended")
+		assert.Equal(t, http.StatusOK, <-done)
+	})
+}
+
+func TestLastFailedResponseIsReadFromMemory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{answer: func(int, *http.Request) (*http.Response, error) {
+			return respond(http.StatusBadGateway), nil
+		}}
+		tr := virtual(t, s, &resilience.Pipeline{AttemptTimeout: time.Second})
+		r, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)
+		resp, err := tr.RoundTrip(r)
+		require.NoError(t, err)
+		time.Sleep(time.Hour) // long past every timeout
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, "Bad Gateway", string(b))
+		assert.Equal(t, 3, s.n)
+		assert.Equal(t, uint64(2), tr.Metrics().Drained)
+	})
+}
