@@ -67,10 +67,13 @@ type Config struct {
 	// to send again on a retry. A larger body is sent once, not retried.
 	// 0 means 1 MiB; negative means never buffer.
 	MaxBodyBuffer int64
-	// MaxDrain is how much of a failed attempt's response body is read
-	// before it is closed, so that its connection can be reused; a longer
-	// body closes the connection instead. 0 means 64 KiB; negative means
-	// do not read, just close.
+	// MaxDrain bounds how much of a failed response's body is read so
+	// that its connection can be reused. A failed response of a request
+	// that may be retried is read into memory at once when it is no longer
+	// than this, and closed, so its connection is free while the retry
+	// waits; a longer one is read up to this much more and closed before
+	// the next attempt (closing the connection if the body goes on). 0
+	// means 64 KiB; negative means never read, just close.
 	MaxDrain int64
 }
 
