@@ -1,6 +1,7 @@
 package resiliencehttp
 
 import (
+	"errors"
 	"net/http"
 	"sync/atomic"
 
@@ -71,6 +72,10 @@ func (t *Transport) Metrics() Metrics {
 // drained and closed. The last one's body stays readable until it is
 // read to its end or closed, or its context's deadline passes.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL == nil {
+		closeRequestBody(r)
+		return nil, errNilURL
+	}
 	if err := r.Context().Err(); err != nil {
 		closeRequestBody(r)
 		return nil, err
@@ -81,6 +86,8 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return c.finish(c.p.Run(c, attempt))
 }
+
+var errNilURL = errors.New("resiliencehttp: the request has no URL")
 
 // closeRequestBody closes r's body, as a RoundTripper must even when it
 // sends nothing.

@@ -299,3 +299,12 @@ func TestConfigErrors(t *testing.T) {
 	_, err := New(cfg)
 	assert.Error(t, err)
 }
+
+func TestRequestWithoutURLIsAnError(t *testing.T) {
+	tr, err := New(Config{})
+	require.NoError(t, err)
+	closed := &closeCounter{Reader: strings.NewReader("x")}
+	_, err = tr.RoundTrip(&http.Request{Method: http.MethodGet, Body: closed})
+	assert.ErrorContains(t, err, "no URL")
+	assert.Equal(t, 1, closed.n)
+}
