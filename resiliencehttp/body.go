@@ -96,7 +96,17 @@ func (b *body) Close() error {
 // A longer or broken body stays open, what was read put back before the
 // rest.
 func settle(resp *http.Response, limit int64) bool {
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if resp.Body == http.NoBody {
+		_ = resp.Body.Close()
+		resp.Body = http.NoBody
+		return true
+	}
+	var b bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength <= limit {
+		b.Grow(int(resp.ContentLength) + 1) // +1: the read that sees EOF
+	}
+	_, err := b.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	buf := b.Bytes()
 	if err == nil && int64(len(buf)) <= limit {
 		_ = resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(buf))

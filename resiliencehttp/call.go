@@ -20,14 +20,14 @@ type call struct {
 
 	t     *Transport
 	req   *http.Request
-	p     resilience.Pipeline // the Transport's, with this upstream's breaker
-	allow retry.Allowance     // this upstream's retry budget, if any
-	rp    *replay             // how to send the body again, if it can be
-	first io.ReadCloser       // the first attempt's body when it is not req.Body
-	sent  bool                // the first attempt took its body
-	why   string              // why the request is sent only once, if it is
-	n     int                 // attempts begun
-	err   error               // the last attempt's error
+	p     *resilience.Pipeline // the Transport's, or a copy with this upstream's breaker
+	allow retry.Allowance      // this upstream's retry budget, if any
+	rp    *replay              // how to send the body again, if it can be
+	first io.ReadCloser        // the first attempt's body when it is not req.Body
+	sent  bool                 // the first attempt took its body
+	why   string               // why the request is sent only once, if it is
+	n     int                  // attempts begun
+	err   error                // the last attempt's error
 
 	// The response of the last attempt, still open, and its context.
 	resp   *http.Response
@@ -52,7 +52,7 @@ func (c *call) prepare() error {
 		c.rp, c.first, c.why = b.rp, b.first, b.why
 	}
 	if c.why != "" {
-		c.p.Retry = nil
+		c.p = &c.t.once
 	}
 	if cfg.PerHost == nil && cfg.Budget == nil {
 		return nil
@@ -64,7 +64,9 @@ func (c *call) prepare() error {
 			c.closeUnsent()
 			return err
 		}
-		c.p.Breaker = b
+		p := *c.p
+		p.Breaker = b
+		c.p = &p
 	}
 	if cfg.Budget != nil {
 		c.allow = cfg.Budget(key)
@@ -119,7 +121,7 @@ func (c *call) send(ctx context.Context) error {
 	if o == resilience.Success {
 		return nil
 	}
-	c.failed = &StatusError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode, outcome: o}
+	c.failed = &StatusError{Method: req.Method, URL: req.URL, StatusCode: resp.StatusCode, outcome: o}
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		c.failed.Wait, _ = parseRetryAfter(v, time.Now())
 	}

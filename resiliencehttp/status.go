@@ -2,6 +2,7 @@ package resiliencehttp
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // events and in a classifier given to them.
 type StatusError struct {
 	// Method and URL name the request.
-	Method, URL string
+	Method string
+	URL    *url.URL
 	// StatusCode is the response's status code.
 	StatusCode int
 	// Wait is the response's Retry-After, parsed and clamped to
@@ -29,7 +31,7 @@ type StatusError struct {
 // Error describes the response, e.g. "GET http://api:8080/x: 503 Service
 // Unavailable".
 func (e *StatusError) Error() string {
-	return e.Method + " " + e.URL + ": " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
+	return e.Method + " " + e.URL.Redacted() + ": " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 }
 
 // Outcome returns what the status means to the policies (see

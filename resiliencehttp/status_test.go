@@ -3,6 +3,7 @@ package resiliencehttp
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -25,9 +26,9 @@ func TestStatusOutcomes(t *testing.T) {
 }
 
 func TestStatusErrorClassifiesItself(t *testing.T) {
-	err := error(&StatusError{Method: "GET", URL: "http://a/", StatusCode: 429, Wait: 3 * time.Second, outcome: resilience.Throttled})
+	err := error(&StatusError{Method: "GET", URL: &url.URL{Scheme: "http", Host: "a", Path: "/", User: url.UserPassword("u", "secret")}, StatusCode: 429, Wait: 3 * time.Second, outcome: resilience.Throttled})
 	assert.Equal(t, resilience.Throttled, resilience.Classify(errors.Join(errors.New("wrapped"), err)))
-	assert.Equal(t, "GET http://a/: 429 Too Many Requests", err.Error())
+	assert.Equal(t, "GET http://u:xxxxx@a/: 429 Too Many Requests", err.Error())
 	var h interface{ RetryAfter() time.Duration }
 	require.True(t, errors.As(err, &h))
 	assert.Equal(t, 3*time.Second, h.RetryAfter())

@@ -17,6 +17,7 @@ type Transport struct {
 	cfg   Config
 	base  http.RoundTripper   // cfg.Base behind the deadline header writer
 	pipe  resilience.Pipeline // the policies, copied from cfg.Pipeline
+	once  resilience.Pipeline // pipe without its Retry, for requests sent once
 	timed bool                // attempts get a context of their own
 
 	retries, notRetried, budgetRefused, drained atomic.Uint64
@@ -34,6 +35,8 @@ func New(cfg Config) (*Transport, error) {
 	t := &Transport{cfg: cfg, base: wrapBase(cfg.Base)}
 	if cfg.Pipeline != nil {
 		t.pipe = *cfg.Pipeline
+		t.once = t.pipe
+		t.once.Retry = nil
 		t.timed = t.pipe.Timeout > 0 || t.pipe.AttemptTimeout > 0
 	}
 	return t, nil
@@ -80,7 +83,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		closeRequestBody(r)
 		return nil, err
 	}
-	c := &call{Context: r.Context(), t: t, req: r, p: t.pipe}
+	c := &call{Context: r.Context(), t: t, req: r, p: &t.pipe}
 	if err := c.prepare(); err != nil {
 		return nil, err
 	}

@@ -38,7 +38,8 @@ func respond(code int, header ...string) *http.Response {
 	for i := 0; i+1 < len(header); i += 2 {
 		h.Set(header[i], header[i+1])
 	}
-	return &http.Response{StatusCode: code, Header: h, Body: io.NopCloser(strings.NewReader(http.StatusText(code)))}
+	text := http.StatusText(code)
+	return &http.Response{StatusCode: code, Header: h, ContentLength: int64(len(text)), Body: io.NopCloser(strings.NewReader(text))}
 }
 
 // virtual returns a Transport over s that retries up to 3 times, with
