@@ -30,10 +30,11 @@ type call struct {
 	err   error                // the last attempt's error
 
 	// The response of the last attempt, still open, and its context.
-	resp   *http.Response
-	failed *StatusError // resp's status error when it failed
-	actx   context.Context
-	cancel context.CancelFunc
+	resp     *http.Response
+	failed   *StatusError // resp's status error when it failed
+	inMemory bool         // resp's body was read into memory
+	actx     context.Context
+	cancel   context.CancelFunc
 }
 
 // prepare decides whether the request may be retried, makes its body
@@ -111,7 +112,7 @@ func (c *call) send(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.t.base.RoundTrip(req)
+	resp, err := c.roundTrip(ctx, req)
 	if err != nil {
 		c.endAttempt()
 		return c.notRetried(err)
@@ -129,9 +130,23 @@ func (c *call) send(ctx context.Context) error {
 		c.t.notRetried.Add(1)
 	}
 	if c.p.Retry != nil && c.t.cfg.MaxDrain > 0 && settle(resp, c.t.cfg.MaxDrain) {
-		c.endAttempt() // the body is in memory: the connection is free during the wait
+		c.inMemory = true
+		c.endAttempt() // the connection is free during the wait
 	}
 	return c.failed
+}
+
+// roundTrip sends req through the base. While it waits for the response,
+// the policy's context ending (a hedge that lost, a policy's own timer)
+// ends the attempt's own context too; once the response is in, only the
+// attempt's deadline, the body's end or its Close ends it.
+func (c *call) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+	if c.cancel == nil || ctx.Done() == c.req.Context().Done() {
+		return c.t.base.RoundTrip(req)
+	}
+	stop := context.AfterFunc(ctx, c.cancel)
+	defer stop()
+	return c.t.base.RoundTrip(req)
 }
 
 // request returns the request of the next attempt: the caller's, or a
@@ -141,12 +156,12 @@ func (c *call) send(ctx context.Context) error {
 // the response body is done with, not when the pipeline returns.
 func (c *call) request(ctx context.Context) (*http.Request, error) {
 	r := c.req
-	c.actx, c.cancel = r.Context(), nil
-	if dl, ok := ctx.Deadline(); ok && c.t.timed {
-		c.actx, c.cancel = context.WithDeadline(c.actx, dl)
-	}
-	if c.n > 1 {
-		c.actx = resilience.WithAttempt(c.actx, c.n)
+	c.actx, c.cancel = ctx, nil
+	if c.t.timed || ctx.Done() != r.Context().Done() {
+		c.actx, c.cancel = ownContext(r.Context(), ctx)
+		if c.n > 1 {
+			c.actx = resilience.WithAttempt(c.actx, c.n)
+		}
 	}
 	var b io.ReadCloser
 	switch {
@@ -159,7 +174,7 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 			return nil, &notSent{reason: "the request body could not be opened again", err: err}
 		}
 	}
-	if b == nil && c.actx == r.Context() {
+	if b == nil && c.n == 1 && c.cancel == nil {
 		return r, nil
 	}
 	r2 := r.WithContext(c.actx)
@@ -170,6 +185,16 @@ func (c *call) request(ctx context.Context) (*http.Request, error) {
 		}
 	}
 	return r2, nil
+}
+
+// ownContext returns the context of an attempt that the policy runs in
+// ctx, a context that may end before the response's body is read: a
+// child of parent, the request's, with ctx's deadline.
+func ownContext(parent, ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(parent, dl)
+	}
+	return context.WithCancel(parent)
 }
 
 // endAttempt ends the last attempt's context, if it has one of its own.
@@ -222,10 +247,14 @@ func (c *call) discard() {
 	if c.resp == nil {
 		return
 	}
-	drain(c.resp, c.t.cfg.MaxDrain)
+	if c.inMemory {
+		_ = c.resp.Body.Close()
+	} else {
+		drain(c.resp, c.t.cfg.MaxDrain)
+	}
 	c.endAttempt()
 	c.t.drained.Add(1)
-	c.resp, c.failed = nil, nil
+	c.resp, c.failed, c.inMemory = nil, nil, false
 }
 
 // closeUnsent closes the request body if no attempt took it.
