@@ -119,9 +119,9 @@ func settle(resp *http.Response, limit int64) bool {
 	return false
 }
 
-// drain reads up to limit bytes of a response body that will not be used
+// drainBody reads up to limit bytes of a response body that will not be used
 // and closes it, so that its connection can carry the next request.
-func drain(resp *http.Response, limit int64) {
+func drainBody(resp *http.Response, limit int64) {
 	if limit > 0 {
 		_, _ = io.CopyN(io.Discard, resp.Body, limit)
 	}

@@ -250,7 +250,7 @@ func (c *call) discard() {
 	if c.inMemory {
 		_ = c.resp.Body.Close()
 	} else {
-		drain(c.resp, c.t.cfg.MaxDrain)
+		drainBody(c.resp, c.t.cfg.MaxDrain)
 	}
 	c.endAttempt()
 	c.t.drained.Add(1)

@@ -41,7 +41,9 @@
 //
 // # Server
 //
-// [Handler] is the matching server side: it reads the caller's remaining
-// budget from the same header, bounds each route's time, sheds load with
-// 503 and Retry-After, and answers readiness while the server drains.
+// [Middleware], configured by [HandlerConfig], is the matching server
+// side: it refuses new requests while the server drains, bounds each
+// request by its route's limit and the caller's remaining budget, read
+// from the same header the Transport sends, and sheds load with 503 and
+// a Retry-After that the Transport honours.
 package resiliencehttp
