@@ -120,7 +120,7 @@ func parseWork(v string) (time.Duration, bool) {
 }
 
 // lockedRand is a seeded random source safe for concurrent use, so that
-// a -seed reproduces the same fault draws and retry jitter.
+// a -rand value reproduces the same fault draws and retry jitter.
 type lockedRand struct {
 	mu sync.Mutex
 	r  *rand.Rand
