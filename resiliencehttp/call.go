@@ -26,6 +26,7 @@ type call struct {
 	first io.ReadCloser        // the first attempt's body when it is not req.Body
 	sent  bool                 // the first attempt took its body
 	why   string               // why the request is sent only once, if it is
+	hedge bool                 // the request is hedged
 	n     int                  // attempts begun
 	err   error                // the last attempt's error
 
@@ -41,9 +42,10 @@ type call struct {
 // replayable if so, and picks its upstream's breaker and budget.
 func (c *call) prepare() error {
 	r, cfg := c.req, &c.t.cfg
+	c.hedge = cfg.Hedge != nil && idempotent(r)
 	switch {
-	case c.p.Retry == nil:
-	case !cfg.RetryAllMethods && !idempotent(r):
+	case c.p.Retry == nil && !c.hedge:
+	case !c.hedge && !cfg.RetryAllMethods && !idempotent(r):
 		c.why = r.Method + " is not idempotent: set an Idempotency-Key header or Config.RetryAllMethods"
 	default:
 		b, err := prepareBody(r, cfg.MaxBodyBuffer)
@@ -52,8 +54,11 @@ func (c *call) prepare() error {
 		}
 		c.rp, c.first, c.why = b.rp, b.first, b.why
 	}
-	if c.why != "" {
-		c.p = &c.t.once
+	switch {
+	case c.why != "":
+		c.p, c.hedge = &c.t.once, false
+	case c.hedge:
+		c.p = &c.t.hedged
 	}
 	if cfg.PerHost == nil && cfg.Budget == nil {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/deadline"
+	"github.com/llm-research-lab/resilience/hedge"
 	"github.com/llm-research-lab/resilience/retry"
 )
 
@@ -58,6 +59,17 @@ type Config struct {
 	// to keep it). It must be safe for concurrent use and must not read
 	// the body.
 	Classify func(resp *http.Response, def resilience.Outcome) resilience.Outcome
+	// Hedge, when set, hedges the idempotent requests (by method or
+	// Idempotency-Key) whose body can be sent again: it takes the
+	// Pipeline's Retry slot for them, so that when an attempt is slow to
+	// answer (after a fixed delay or a latency quantile the policy
+	// tracks) or fails, another starts alongside it, up to its MaxHedges;
+	// the first acceptable response wins, and the others are cancelled,
+	// their bodies drained and closed. Each attempt passes the breaker,
+	// the bulkhead and the attempt timeout on its own. Other requests use
+	// the Retry slot as usual. Config.Budget does not apply to hedges:
+	// give the hedge policy a Budget of its own.
+	Hedge *hedge.Policy
 	// RetryAllMethods, if true, lets POST, PATCH and other methods that
 	// are not idempotent be retried without an Idempotency-Key header.
 	// By default only GET, HEAD, OPTIONS, TRACE, PUT and DELETE, and

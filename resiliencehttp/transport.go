@@ -14,11 +14,12 @@ import (
 // body readable, and the remaining budget sent downstream. Build it with
 // [New] and give it to an http.Client; it is safe for concurrent use.
 type Transport struct {
-	cfg   Config
-	base  http.RoundTripper   // cfg.Base behind the deadline header writer
-	pipe  resilience.Pipeline // the policies, copied from cfg.Pipeline
-	once  resilience.Pipeline // pipe without its Retry, for requests sent once
-	timed bool                // attempts get a context of their own
+	cfg    Config
+	base   http.RoundTripper   // cfg.Base behind the deadline header writer
+	pipe   resilience.Pipeline // the policies, copied from cfg.Pipeline
+	once   resilience.Pipeline // pipe without its Retry, for requests sent once
+	hedged resilience.Pipeline // pipe with cfg.Hedge in its Retry slot
+	timed  bool                // attempts get a context of their own
 
 	retries, notRetried, budgetRefused, drained atomic.Uint64
 }
@@ -38,6 +39,10 @@ func New(cfg Config) (*Transport, error) {
 		t.once = t.pipe
 		t.once.Retry = nil
 		t.timed = t.pipe.Timeout > 0 || t.pipe.AttemptTimeout > 0
+	}
+	if cfg.Hedge != nil {
+		t.hedged = t.pipe
+		t.hedged.Retry = cfg.Hedge
 	}
 	return t, nil
 }
@@ -86,6 +91,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c := &call{Context: r.Context(), t: t, req: r, p: &t.pipe}
 	if err := c.prepare(); err != nil {
 		return nil, err
+	}
+	if c.hedge {
+		return c.hedged()
 	}
 	return c.finish(c.p.Run(c, attempt))
 }
