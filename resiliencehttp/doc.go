@@ -34,10 +34,14 @@
 //     attempt sends its remaining time in the deadline.Header header, and
 //     no retry starts whose wait would end past the deadline.
 //   - Retry budgets: Config.Budget bounds the retries each upstream sees.
+//   - Hedging: with Config.Hedge, a slow idempotent request gets another
+//     attempt alongside it after a fixed delay or a latency quantile; the
+//     first good response wins and the others are cancelled and closed.
 //
 // The policies report what they do on their own channels and metrics:
 // breaker.Config.Events and Metrics for admissions and refusals,
-// retry.Config.Events for each retry; [Transport.Metrics] counts the rest.
+// retry.Config.Events for each retry, hedge.Config.Events for each hedge;
+// [Transport.Metrics] counts the rest.
 //
 // # Server
 //

@@ -55,7 +55,7 @@ type Metrics struct {
 	Retries       uint64 // attempts sent after a first one
 	NotRetried    uint64 // requests that failed in a way worth retrying but were sent once: see Config.RetryAllMethods, Config.MaxBodyBuffer
 	BudgetRefused uint64 // retries refused by Config.Budget
-	Drained       uint64 // responses of failed attempts drained and closed
+	Drained       uint64 // responses not returned (failed attempts, hedges that lost) drained and closed
 }
 
 // Metrics returns a snapshot of the counters.
