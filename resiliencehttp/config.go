@@ -68,7 +68,9 @@ type Config struct {
 	// their bodies drained and closed. Each attempt passes the breaker,
 	// the bulkhead and the attempt timeout on its own. Other requests use
 	// the Retry slot as usual. Config.Budget does not apply to hedges:
-	// give the hedge policy a Budget of its own.
+	// give the hedge policy a Budget of its own. A hedge policy put in
+	// the Pipeline's Retry slot instead counts as Hedge: requests that may
+	// not be hedged are then sent once.
 	Hedge *hedge.Policy
 	// RetryAllMethods, if true, lets POST, PATCH and other methods that
 	// are not idempotent be retried without an Idempotency-Key header.
@@ -112,6 +114,12 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if p := c.Pipeline; p != nil {
+		if h, ok := p.Retry.(*hedge.Policy); ok {
+			if c.Hedge != nil && c.Hedge != h {
+				return c, configError("Pipeline.Retry", "is a hedge policy and Hedge is another; give one")
+			}
+			c.Hedge = h // hedged requests take it; the others are sent once
+		}
 		switch {
 		case p.Timeout < 0:
 			return c, configError("Pipeline.Timeout", "must not be negative")

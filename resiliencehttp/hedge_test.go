@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/hedge"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -125,4 +126,33 @@ func TestLosingResponsesAreClosed(t *testing.T) {
 		// Attempt 1 was cancelled as attempt 2 won, before its answer.
 		assert.ErrorIs(t, base.ctxs[0].Err(), context.Canceled)
 	})
+}
+
+func TestHedgePolicyInTheRetrySlotCountsAsHedge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := &race{delays: []time.Duration{time.Hour, 0}}
+		h := hedger(t, 100*time.Millisecond, nil)
+		tr, err := New(Config{Base: base, Pipeline: &resilience.Pipeline{Retry: h}})
+		require.NoError(t, err)
+		r, _ := http.NewRequest(http.MethodGet, "http://upstream.test/", nil)
+		resp, err := tr.RoundTrip(r)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		assert.Equal(t, "attempt 2", string(b))
+
+		_, err = New(Config{Pipeline: &resilience.Pipeline{Retry: h}, Hedge: hedger(t, time.Second, nil)})
+		var ce *resilience.ConfigError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, "resiliencehttp.Config.Pipeline.Retry", ce.Field)
+	})
+}
+
+func TestRequestsNotHedgedAreSentOnceWhenTheRetrySlotHedges(t *testing.T) {
+	up := serve(t, func(_ int64, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	c, _ := client(t, Config{Pipeline: &resilience.Pipeline{Retry: hedger(t, time.Millisecond, nil)}, RetryAllMethods: true})
+	resp, err := c.Post(up.URL, "text/plain", strings.NewReader("pay"))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.EqualValues(t, 1, up.requests.Load())
 }

@@ -43,6 +43,9 @@ func New(cfg Config) (*Transport, error) {
 	if cfg.Hedge != nil {
 		t.hedged = t.pipe
 		t.hedged.Retry = cfg.Hedge
+		if t.pipe.Retry == resilience.Policy(cfg.Hedge) {
+			t.pipe.Retry = nil // it runs attempts side by side: only hedged requests take it
+		}
 	}
 	return t, nil
 }
