@@ -20,16 +20,17 @@ import (
 // so, and the panic goes on with its own value and stack.
 //
 // Through a policy that makes several attempts, possibly side by side (a
-// hedge policy), Do keeps each attempt's value until p.Run returns and
-// then picks the one to return: the first attempt that returned a nil
-// error when Run returns nil; otherwise the attempt whose error Run
-// returned, or wraps (errors.Is); failing both, the last attempt to
-// return (of the last 16, and the first that succeeded). Every other value, and any value an abandoned
-// attempt returns after Run, is discarded: if it has a method Release()
-// and is not the zero value, Do calls it, once, so a discarded result that
-// holds a resource (say a response whose body must be closed) is freed.
-// Release runs on the goroutine that discards the value, the caller's or
-// an attempt's; it must not block.
+// hedge policy), Do keeps each attempt's value until p.Run returns (the
+// first success's and the last 16 others') and then picks the one to
+// return: the first attempt that returned a nil error when Run returns
+// nil; otherwise the last attempt whose error Run returned, or wraps
+// (errors.Is); failing both, the last attempt to return. Every other
+// value, and any value an abandoned attempt returns after Run, is
+// discarded: if it has a method Release() and is not the zero value, Do
+// calls it, once, so a discarded result that holds a resource (say a
+// response whose body must be closed) is freed. Release runs on the
+// goroutine that discards the value, the caller's or an attempt's; it
+// must not block.
 func Do[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error)) (T, error) {
 	if g, ok := p.(Gate); ok && fn != nil {
 		done, refused := g.Allow(ctx)
@@ -162,11 +163,20 @@ func (a *attempts[T]) pick(err error) T {
 }
 
 // chosen is the index in kept of the attempt whose error is err: the first
-// with a nil error for a nil err, else the first err is or wraps, else the
-// last.
+// with a nil error for a nil err (the first success wins); else the last
+// whose error err is or wraps (a retry loop whose attempts all returned
+// the same sentinel ends with its last); else the last.
 func chosen[T any](kept []attempt[T], err error) int {
-	for i, k := range kept {
-		if err == nil && k.err == nil || err != nil && k.err != nil && errors.Is(err, k.err) {
+	if err == nil {
+		for i, k := range kept {
+			if k.err == nil {
+				return i
+			}
+		}
+		return len(kept) - 1
+	}
+	for i := len(kept) - 1; i >= 0; i-- {
+		if k := kept[i].err; k != nil && errors.Is(err, k) {
 			return i
 		}
 	}

@@ -3,6 +3,7 @@ package resilience_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,7 +77,7 @@ func newHedge(t *testing.T, cfg hedge.Config) *hedge.Policy {
 
 func TestDoReturnsTheWinnersValueAndReleasesTheOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 3})
+		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 4})
 		var cs conns
 		got, err := resilience.Do(t.Context(), h, func(ctx context.Context) (conn, error) {
 			n := resilience.Attempt(ctx)
@@ -216,7 +217,7 @@ func TestHedgeInThePipelineRunsEachAttemptThroughTheInnerStages(t *testing.T) {
 		bh, err := bulkhead.New(bulkhead.Config{Name: "db", MaxConcurrent: 2})
 		require.NoError(t, err)
 		defer func() { _ = br.Stop(context.Background()); _ = bh.Stop(context.Background()) }()
-		h := newHedge(t, hedge.Config{Delay: 20 * time.Millisecond, MaxHedges: 2})
+		h := newHedge(t, hedge.Config{Delay: 20 * time.Millisecond, MaxAttempts: 3})
 		p := &resilience.Pipeline{Name: "db", Retry: h, Breaker: br, Bulkhead: bh, AttemptTimeout: 30 * time.Millisecond}
 
 		var mu sync.Mutex
@@ -266,7 +267,7 @@ func TestAFullBulkheadRefusesTheHedgeAndThePrimaryAnswers(t *testing.T) {
 
 func TestConcurrentCallersThroughAHedgedPipeline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHedge(t, hedge.Config{Delay: 5 * time.Millisecond, MaxHedges: 2, Quantile: 0.9})
+		h := newHedge(t, hedge.Config{Delay: 5 * time.Millisecond, MaxAttempts: 3, Quantile: 0.9})
 		p := &resilience.Pipeline{Retry: h, AttemptTimeout: 40 * time.Millisecond}
 		var wg sync.WaitGroup
 		var wrong atomic.Int32
@@ -287,5 +288,47 @@ func TestConcurrentCallersThroughAHedgedPipeline(t *testing.T) {
 		}
 		wg.Wait()
 		assert.Zero(t, wrong.Load(), "every caller gets its own call's value")
+	})
+}
+
+var errSame = errors.New("unavailable")
+
+func TestDoReturnsTheLastValueWhenEveryAttemptReturnedTheSameError(t *testing.T) {
+	got, err := resilience.Do(context.Background(), serial{3}, func(ctx context.Context) (int, error) {
+		return resilience.Attempt(ctx), errSame
+	})
+	assert.Same(t, errSame, err)
+	assert.Equal(t, 3, got, "the last attempt's value, as a retry loop ends with its last")
+}
+
+func TestAHedgedCallTakesOneLimiterPermit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &trace{}
+		h := newHedge(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 3})
+		p := &resilience.Pipeline{Limiter: &gate{name: "limit", t: tr}, Retry: h, Timeout: time.Second}
+		calls := atomic.Int32{}
+		_, err := resilience.Do(t.Context(), p, func(ctx context.Context) (int, error) {
+			calls.Add(1)
+			return 0, sleepCtx(ctx, time.Hour)
+		})
+		assert.ErrorIs(t, err, resilience.ErrTimeout, "the total timeout bounds every attempt")
+		assert.Equal(t, int32(3), calls.Load())
+		assert.Equal(t, "limit:in limit:fail", tr.String(), "one permit for the call, whatever its attempts")
+	})
+}
+
+func TestAGoexitInAHedgedAttemptIsAFailureForEveryGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := &trace{}
+		h := newHedge(t, hedge.Config{Delay: time.Hour})
+		p := &resilience.Pipeline{Limiter: &gate{name: "limit", t: tr}, Retry: h, Breaker: &gate{name: "breaker", t: tr}}
+		_, err := resilience.Do(t.Context(), p, func(context.Context) (int, error) {
+			runtime.Goexit()
+			return 0, nil
+		})
+		var pe *resilience.PanicError
+		require.ErrorAs(t, err, &pe, "the attempt's goroutine exited: the caller gets a PanicError")
+		assert.Equal(t, "limit:in breaker:in breaker:panic limit:panic", tr.String(),
+			"and no gate counts the attempt as a success")
 	})
 }

@@ -100,6 +100,7 @@ func (p *Pipeline) Run(ctx context.Context, fn func(context.Context) error) (err
 			return refused
 		}
 		defer settle(done, &err)
+		err = errPanicked // heard by the limiter if the call never returns
 	}
 	if p.Timeout <= 0 {
 		return p.retry(ctx, fn)
@@ -146,6 +147,9 @@ func (p *Pipeline) attemptIn(ctx context.Context, fn func(context.Context) error
 		}
 		defer settle(done, &err)
 	}
+	// What the gates hear if fn never returns: a runtime.Goexit (on a
+	// hedge's goroutine, say) is not a success.
+	err = errPanicked
 	if p.AttemptTimeout <= 0 {
 		return fn(ctx)
 	}

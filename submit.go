@@ -30,7 +30,8 @@ type runner interface {
 // the pipeline's other policies on one of the bulkhead's workers, or the
 // reason it never ran. The caller owns out and must leave room for every
 // accepted job (a buffer, or a reader), since the answer is sent with a
-// plain send. A panic in fn arrives as a [*PanicError].
+// plain send. A panic in fn arrives as a [*PanicError]. The values of
+// attempts whose result is not the answer are released as by [Do].
 //
 // When the pipeline's Retry can hand out a [Plan] (a retry.Policy can),
 // each attempt is a job of its own: it holds a worker and a slot only while

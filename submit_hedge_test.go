@@ -2,6 +2,7 @@ package resilience_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,6 +14,7 @@ import (
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/bulkhead"
 	"github.com/llm-research-lab/resilience/hedge"
+	"github.com/llm-research-lab/resilience/retry"
 )
 
 // submitHedged submits one job whose primary stalls and whose hedge
@@ -58,5 +60,29 @@ func TestSubmitNeverLetsAHedgeExceedTheBulkhead(t *testing.T) {
 		assert.Equal(t, "primary", r.Value, "the hedge found no slot, so the primary answers")
 		assert.Equal(t, int32(1), most, "one attempt at a time in a bulkhead of one")
 		assert.Equal(t, uint64(1), m.Rejected)
+	})
+}
+
+func TestSubmitReleasesTheValuesOfARetrysEarlierAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := bulkhead.New(bulkhead.Config{MaxConcurrent: 1})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, b.Stop(context.Background())) }()
+		r, err := retry.New(retry.Config{MaxAttempts: 3, InitialDelay: time.Millisecond, Jitter: retry.NoJitter})
+		require.NoError(t, err)
+		var cs conns
+		out := make(chan resilience.Result[conn], 1)
+		require.NoError(t, resilience.Submit(t.Context(), &resilience.Pipeline{Retry: r, Bulkhead: b},
+			func(ctx context.Context) (conn, error) {
+				n := resilience.Attempt(ctx)
+				if n < 3 {
+					return cs.open(n), errors.New("503")
+				}
+				return cs.open(n), nil
+			}, out))
+		res := <-out
+		require.NoError(t, res.Err)
+		assert.Equal(t, 3, res.Value.id)
+		assert.Equal(t, map[int]int32{1: 1, 2: 1, 3: 0}, cs.releases())
 	})
 }

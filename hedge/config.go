@@ -11,7 +11,7 @@ import (
 // Defaults and bounds of [Config].
 const (
 	defaultDelay = time.Second
-	maxHedges    = 10  // the most extra attempts a Config may ask for
+	maxAttempts  = 11  // the most attempts a Config may ask for: 10 hedges
 	window       = 128 // latencies a Quantile is taken over
 	minSamples   = 20  // latencies needed before a Quantile applies
 )
@@ -27,7 +27,7 @@ type Config struct {
 	// starts. With Quantile set, it is the delay used until the policy has
 	// seen 20 first-attempt latencies. 0 means 1s; negative is rejected.
 	// There is no "no delay": to race attempts from the start, give a
-	// tiny Delay such as a microsecond.
+	// Delay of a nanosecond.
 	Delay time.Duration
 	// Quantile, when above 0, makes the delay the given quantile of the
 	// latencies of the last 128 first attempts, say 0.95 to hedge the
@@ -36,11 +36,12 @@ type Config struct {
 	// because a hedge won counts with the time it ran. 0 means a fixed
 	// Delay; it must be below 1.
 	Quantile float64
-	// MaxHedges is the most extra attempts per call, the first not
-	// included. 0 means 1; at most 10; negative is rejected. A call
-	// without hedges needs no hedge Policy: leave the Pipeline's Retry
-	// slot empty or give it a retry policy.
-	MaxHedges int
+	// MaxAttempts is the most attempts per call, the first included, as
+	// in retry.Config: 2 is one hedge. 0 means 2; at most 11 (10 hedges).
+	// 1, a hedge count of 0, is rejected, as is a negative count: a call
+	// without hedges needs no hedge Policy (leave the Pipeline's Retry
+	// slot empty or give it a retry policy).
+	MaxAttempts int
 	// Classify says what an attempt's result means. Success, Terminal
 	// and Ignored end the call with that attempt's result: the others are
 	// cancelled. Failure and Throttled let the running attempts go on and
@@ -75,8 +76,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Delay == 0 {
 		c.Delay = defaultDelay
 	}
-	if c.MaxHedges == 0 {
-		c.MaxHedges = 1
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 2
 	}
 	if c.Classify == nil {
 		c.Classify = resilience.Classify
@@ -90,10 +91,12 @@ func (c Config) validate() error {
 		return configError("Delay", "must not be negative")
 	case math.IsNaN(c.Quantile) || c.Quantile < 0 || c.Quantile >= 1:
 		return configError("Quantile", "must be 0 (a fixed Delay) or between 0 and 1, 1 excluded")
-	case c.MaxHedges < 0:
-		return configError("MaxHedges", "must not be negative (0 means 1; a call without hedges needs no hedge Policy)")
-	case c.MaxHedges > maxHedges:
-		return configError("MaxHedges", "must be at most 10")
+	case c.MaxAttempts < 0:
+		return configError("MaxAttempts", "must not be negative (0 means 2: the first attempt and one hedge)")
+	case c.MaxAttempts == 1:
+		return configError("MaxAttempts", "must be at least 2: one attempt is no hedge (a call without hedges needs no hedge Policy)")
+	case c.MaxAttempts > maxAttempts:
+		return configError("MaxAttempts", "must be at most 11: the first attempt and 10 hedges")
 	}
 	return nil
 }

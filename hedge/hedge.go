@@ -62,7 +62,7 @@ var (
 )
 
 // Run calls fn, then again each time the latest attempt has run for the
-// delay without an answer or an attempt fails, up to 1 + MaxHedges
+// delay without an answer or an attempt fails, up to MaxAttempts
 // attempts in all, and returns the error of the attempt that ends the
 // call. An attempt classified Success, Terminal or Ignored ends it; when
 // every attempt fails, the call ends with the error of the last one to
@@ -92,8 +92,8 @@ func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error 
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(errLost)
-	c := &call{p: p, ctx: actx, fn: fn, delay: p.Delay(), done: make(chan result, p.cfg.MaxHedges+1)}
-	err, ok := c.run()
+	c := &call{p: p, ctx: actx, fn: fn, delay: p.Delay(), done: make(chan result, p.cfg.MaxAttempts)}
+	ok, err := c.run()
 	cancel(errLost)
 	c.drain(ok)
 	if p.cfg.Budget != nil {
@@ -122,16 +122,16 @@ type call struct {
 }
 
 // run starts the first attempt and waits for an answer, starting hedges
-// on time and on failures. It returns the answer's error and whether it
-// was a success; the attempts still running are the caller's to drain.
-func (c *call) run() (error, bool) {
+// on time and on failures. It returns whether the answer was a success,
+// and its error; the attempts still running are the caller's to drain.
+func (c *call) run() (bool, error) {
 	c.start(nil)
 	timer := time.NewTimer(c.delay)
 	defer timer.Stop()
 	var last error
 	for c.running > 0 {
 		var tick <-chan time.Time
-		if c.started <= c.p.cfg.MaxHedges {
+		if c.started < c.p.cfg.MaxAttempts {
 			tick = timer.C
 		}
 		select {
@@ -139,7 +139,7 @@ func (c *call) run() (error, bool) {
 			c.running--
 			outcome := c.judge(r)
 			if outcome != resilience.Failure && outcome != resilience.Throttled {
-				return r.err, outcome == resilience.Success
+				return outcome == resilience.Success, r.err
 			}
 			last = r.err
 			if c.hedge(r.err) {
@@ -151,7 +151,7 @@ func (c *call) run() (error, bool) {
 			}
 		}
 	}
-	return last, false
+	return false, last
 }
 
 // judge classifies an attempt's result and records a first attempt's
@@ -172,10 +172,10 @@ func (c *call) judge(r result) resilience.Outcome {
 // prompted it, nil when the delay ran out.
 func (c *call) hedge(cause error) bool {
 	switch {
-	case c.started > c.p.cfg.MaxHedges, c.ctx.Err() != nil:
+	case c.started >= c.p.cfg.MaxAttempts, c.ctx.Err() != nil:
 		return false
 	case c.p.cfg.Budget != nil && !c.p.cfg.Budget.Retry():
-		c.started = c.p.cfg.MaxHedges + 1 // no more hedges for this call
+		c.started = c.p.cfg.MaxAttempts // no more hedges for this call
 		return false
 	}
 	c.start(cause)

@@ -102,7 +102,7 @@ func TestPrimaryAnsweringBeforeTheDelayStartsNoHedge(t *testing.T) {
 func TestFailedPrimaryStartsTheHedgeAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		events := make(chan hedge.Event, 4)
-		p := mustNew(t, hedge.Config{Name: "db", Delay: time.Second, MaxHedges: 2, Events: events})
+		p := mustNew(t, hedge.Config{Name: "db", Delay: time.Second, MaxAttempts: 3, Events: events})
 		l := newLog()
 		boom := errors.New("503")
 		err := p.Run(t.Context(), func(ctx context.Context) error {
@@ -127,7 +127,7 @@ func TestFailedPrimaryStartsTheHedgeAtOnce(t *testing.T) {
 
 func TestTerminalResultStopsEveryAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 3})
+		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 4})
 		l := newLog()
 		bad := resilience.Permanent(errors.New("400 bad request"))
 		err := p.Run(t.Context(), func(ctx context.Context) error {
@@ -146,7 +146,7 @@ func TestTerminalResultStopsEveryAttempt(t *testing.T) {
 
 func TestEveryAttemptFailingReturnsTheLastError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 2})
+		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 3})
 		errs := []error{errors.New("one"), errors.New("two"), errors.New("three")}
 		l := newLog()
 		err := p.Run(t.Context(), func(ctx context.Context) error {
@@ -156,7 +156,7 @@ func TestEveryAttemptFailingReturnsTheLastError(t *testing.T) {
 			return errs[n-1]
 		})
 		assert.Same(t, errs[0], err, "the error of the last attempt to return")
-		assert.Len(t, l.starts, 3, "1 + MaxHedges attempts, no more")
+		assert.Len(t, l.starts, 3, "MaxAttempts attempts, no more")
 	})
 }
 
@@ -228,7 +228,7 @@ func TestCallerCancellationEndsTheCallAndStartsNoHedge(t *testing.T) {
 
 func TestDeadlineEndsEveryAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, MaxHedges: 3})
+		p := mustNew(t, hedge.Config{Delay: 10 * time.Millisecond, MaxAttempts: 4})
 		ctx, cancel := context.WithTimeout(t.Context(), 25*time.Millisecond)
 		defer cancel()
 		l := newLog()
@@ -266,7 +266,7 @@ func TestPanicAndGoexitArriveAsPanicErrors(t *testing.T) {
 func TestEventsAreDroppedNotBlocked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		events := make(chan hedge.Event) // never read
-		p := mustNew(t, hedge.Config{Delay: time.Millisecond, MaxHedges: 3, Events: events})
+		p := mustNew(t, hedge.Config{Delay: time.Millisecond, MaxAttempts: 4, Events: events})
 		err := p.Run(t.Context(), func(ctx context.Context) error {
 			if resilience.Attempt(ctx) < 4 {
 				return wait(ctx, time.Hour)
@@ -297,8 +297,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"negative quantile", hedge.Config{Quantile: -0.5}, "hedge.Config.Quantile"},
 		{"quantile of 1", hedge.Config{Quantile: 1}, "hedge.Config.Quantile"},
 		{"NaN quantile", hedge.Config{Quantile: nan()}, "hedge.Config.Quantile"},
-		{"negative hedges", hedge.Config{MaxHedges: -1}, "hedge.Config.MaxHedges"},
-		{"too many hedges", hedge.Config{MaxHedges: 11}, "hedge.Config.MaxHedges"},
+		{"negative attempts", hedge.Config{MaxAttempts: -1}, "hedge.Config.MaxAttempts"},
+		{"a hedge count of 0", hedge.Config{MaxAttempts: 1}, "hedge.Config.MaxAttempts"},
+		{"too many hedges", hedge.Config{MaxAttempts: 12}, "hedge.Config.MaxAttempts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ type Config struct {
 	// Idempotency-Key) whose body can be sent again: it takes the
 	// Pipeline's Retry slot for them, so that when an attempt is slow to
 	// answer (after a fixed delay or a latency quantile the policy
-	// tracks) or fails, another starts alongside it, up to its MaxHedges;
+	// tracks) or fails, another starts alongside it, up to its MaxAttempts in all;
 	// the first acceptable response wins, and the others are cancelled,
 	// their bodies drained and closed. Each attempt passes the breaker,
 	// the bulkhead and the attempt timeout on its own. Other requests use

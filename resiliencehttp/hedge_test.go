@@ -19,7 +19,7 @@ import (
 
 func hedger(t *testing.T, delay time.Duration, events chan hedge.Event) *hedge.Policy {
 	t.Helper()
-	p, err := hedge.New(hedge.Config{Delay: delay, MaxHedges: 2, Events: events})
+	p, err := hedge.New(hedge.Config{Delay: delay, MaxAttempts: 3, Events: events})
 	require.NoError(t, err)
 	return p
 }

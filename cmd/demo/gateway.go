@@ -117,8 +117,10 @@ func newGateway(resilient bool, routes []route, urls map[string]string, names []
 	if g.sched, err = deadline.New(deadline.Config{Name: "gateway-deadlines"}); err != nil {
 		return nil, err
 	}
-	g.jobs, g.settle, err = newSettlement(g.backends[outageUpstream], g.transport, g.sched, rnd)
-	return g, err
+	if g.jobs, g.settle, err = newSettlement(g.backends[outageUpstream], g.transport, g.sched, rnd); err != nil {
+		return nil, err
+	}
+	return g, g.metrics.library(g)
 }
 
 // routeTable puts every route's whole-request limit under its pattern and
@@ -281,6 +283,9 @@ func (g *gateway) caller(rt route) (callFunc, error) {
 		Rand:         g.rnd,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := g.metrics.lib.Retry("route-"+rt.Name, r); err != nil {
 		return nil, err
 	}
 	client := &http.Client{Transport: &deadline.Transport{Base: g.transport}}
