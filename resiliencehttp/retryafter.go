@@ -1,4 +1,4 @@
-package retry
+package resiliencehttp
 
 import (
 	"strings"
@@ -6,8 +6,8 @@ import (
 )
 
 // maxRetryAfter is the largest delay [parseRetryAfter] returns; larger
-// values, hostile or mistaken, are clamped to it. A Policy further clamps
-// every wait to its MaxDelay.
+// values, hostile or mistaken, are clamped to it. The retry policy further
+// clamps every wait to its MaxDelay.
 const maxRetryAfter = 24 * time.Hour
 
 // httpDateLayouts are the three date formats HTTP allows (RFC 9110
@@ -36,7 +36,7 @@ func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 	}
 	for _, layout := range httpDateLayouts {
 		if t, err := time.Parse(layout, v); err == nil {
-			return clamp(t.Sub(now), maxRetryAfter), true
+			return min(max(t.Sub(now), 0), maxRetryAfter), true
 		}
 	}
 	return 0, false
