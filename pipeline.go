@@ -66,7 +66,8 @@ type Pipeline struct {
 	// own, and [Do] returns the value of the attempt whose error ends the
 	// call. A policy that also has a method Plan(context.Context) [Plan] (a
 	// retry.Policy does) lets [Submit] run each attempt as a job of its own
-	// and wait between them without a goroutine.
+	// and wait between them without a goroutine; its Run must number the
+	// attempts after the first with [WithAttempt], as a retry.Policy does.
 	Retry Policy
 	// Breaker admits or refuses each attempt; nil admits every attempt.
 	Breaker Gate
@@ -114,6 +115,11 @@ func (p *Pipeline) Run(ctx context.Context, fn func(context.Context) error) (err
 func (p *Pipeline) retry(ctx context.Context, fn func(context.Context) error) error {
 	if p.Retry == nil {
 		return p.attempt(ctx, fn)
+	}
+	if _, ok := p.Retry.(planner); ok {
+		// A policy with a Plan numbers its own attempts (see planner), so
+		// the call needs no counter of its own: one allocation less.
+		return p.Retry.Run(ctx, func(ctx context.Context) error { return p.attempt(ctx, fn) })
 	}
 	var n atomic.Int32
 	return p.Retry.Run(ctx, func(ctx context.Context) error {

@@ -19,7 +19,9 @@ type Plan interface {
 	Err() error
 }
 
-// planner is a retry policy that can hand out a [Plan] per call.
+// planner is a retry policy that can hand out a [Plan] per call. Its Run
+// numbers the attempts it makes with [WithAttempt], as a Plan's caller
+// does, so a Pipeline adds no numbering of its own.
 type planner interface {
 	Plan(ctx context.Context) Plan
 }
