@@ -1,0 +1,128 @@
+package fleet
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/llm-research-lab/resilience/fleet/internal/redistest"
+)
+
+// callers calls a healthy dependency through every breaker until stop is
+// closed, counting errors and the slowest call.
+type callers struct {
+	wg      sync.WaitGroup
+	stop    chan struct{}
+	errs    atomic.Int64
+	calls   atomic.Int64
+	slowest atomic.Int64 // ns
+}
+
+func startCallers(brs []*Breaker) *callers {
+	c := &callers{stop: make(chan struct{})}
+	for _, b := range brs {
+		c.wg.Go(func() {
+			for {
+				select {
+				case <-c.stop:
+					return
+				default:
+				}
+				start := time.Now()
+				if err := b.Run(context.Background(), ok); err != nil {
+					c.errs.Add(1)
+				}
+				c.calls.Add(1)
+				d := int64(time.Since(start))
+				for cur := c.slowest.Load(); d > cur && !c.slowest.CompareAndSwap(cur, d); cur = c.slowest.Load() {
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	return c
+}
+
+func (c *callers) finish(t *testing.T) {
+	t.Helper()
+	close(c.stop)
+	c.wg.Wait()
+	t.Logf("%d calls, %d errors, slowest call %v", c.calls.Load(), c.errs.Load(), time.Duration(c.slowest.Load()))
+	if c.errs.Load() != 0 {
+		t.Fatalf("%d callers saw an error", c.errs.Load())
+	}
+	// Calls never wait for Redis; the bound is generous for a loaded
+	// machine under the race detector.
+	if s := time.Duration(c.slowest.Load()); s > 250*time.Millisecond {
+		t.Fatalf("slowest call took %v", s)
+	}
+}
+
+func allConnected(agents []*Agent, want bool) func() bool {
+	return func() bool {
+		for _, a := range agents {
+			if a.Metrics().Connected != want {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestRedisHangsCallersSeeNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	agents, brs := replicas(t, srv, 3, fastConfig())
+	c := startCallers(brs)
+	before := runtime.NumGoroutine()
+	srv.Pause()
+	eventually(t, 3*time.Second, "agents degrade", allConnected(agents, false))
+	// Keep Redis hung while callers make 1000 more calls: nothing may pile up.
+	n := c.calls.Load()
+	eventually(t, 10*time.Second, "calls during the hang", func() bool { return c.calls.Load() > n+1000 })
+	// Each agent may have one operation stuck on the hung server.
+	if during := runtime.NumGoroutine(); during > before+len(agents) {
+		t.Fatalf("%d goroutines during the hang, %d before", during, before)
+	}
+	srv.Resume()
+	eventually(t, 5*time.Second, "agents reconnect", allConnected(agents, true))
+	c.finish(t)
+}
+
+func TestRedisLostAndRestarted(t *testing.T) {
+	srv := redistest.Start(t)
+	agents, brs := replicas(t, srv, 3, fastConfig())
+	c := startCallers(brs)
+	srv.Kill()
+	eventually(t, 3*time.Second, "agents degrade", allConnected(agents, false))
+	srv.Restart()
+	eventually(t, 5*time.Second, "agents reconnect", allConnected(agents, true))
+	c.finish(t)
+	// The restarted server holds nothing; the fleet works again, and the
+	// open reaches the replica that did not fail through the new
+	// subscription or the next flush.
+	both(brs[0], brs[1], 300*time.Millisecond, fail)
+	eventually(t, 2*time.Second, "the fleet opens after the restart", func() bool {
+		return brs[2].State() == "fleet open"
+	})
+}
+
+func TestDegradedKeepsAKnownOpenUntilItsDeadline(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := fastConfig()
+	cfg.OpenTimeout = 1500 * time.Millisecond
+	_, brs := replicas(t, srv, 2, cfg)
+	both(brs[0], brs[1], 200*time.Millisecond, fail)
+	eventually(t, 2*time.Second, "the fleet opens", func() bool { return brs[1].State() == "fleet open" })
+	until := brs[1].view.Load().until
+	srv.Kill()
+	eventually(t, 3*time.Second, "back to the local breaker", func() bool { return brs[1].State() == "fleet closed" })
+	if early := time.Until(until); early > cfg.TroubleInterval {
+		t.Fatalf("the fleet open was dropped %v before its deadline", early)
+	}
+	if err := brs[1].Run(context.Background(), ok); err != nil {
+		t.Fatalf("local breaker refused: %v", err)
+	}
+}
