@@ -192,9 +192,10 @@ func (a *Agent) call(ctx context.Context, op func(context.Context) error) error 
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		defer a.inflight.Store(false)
-		defer cancel()
-		res <- op(opCtx)
+		err := op(opCtx)
+		cancel()
+		a.inflight.Store(false) // before the result: the next operation may follow at once
+		res <- err
 	}()
 	timer := time.NewTimer(a.cfg.OpTimeout)
 	defer timer.Stop()

@@ -24,9 +24,10 @@ var _ resilience.Gate = (*Limiter)(nil)
 // Config.FallbackReplicas). Create it with [Agent.Limiter].
 //
 // Over any interval of length t, the fleet admits at most
-// PerSecond × t + Burst + R × L calls, R the replicas and L the lease
-// size (PerSecond × 2 × TroubleInterval ÷ R, at least 1, at most Burst):
-// the last term is the tokens leased before the interval and spent in it.
+// PerSecond × t + Burst + R × L calls, R the replicas and L the largest
+// lease (PerSecond × 2 × TroubleInterval ÷ the replicas the agent knows of,
+// at least 1, at most Burst): the last term is the tokens leased before
+// the interval and spent in it.
 type Limiter struct {
 	a      *Agent
 	cfg    limit.Config
@@ -38,12 +39,14 @@ type Limiter struct {
 	empty    *resilience.RejectedError                // no token yet, none known to be denied
 	fallback atomic.Pointer[limit.Rate]               // non-nil: local share only
 	limited  atomic.Uint64
+	replicas atomic.Int64 // the fleet's replicas, as last reported
 
 	// Owned by the agent's loop.
-	replicas  int64
 	lease     int64
 	grantedAt time.Time
 	fallbackN int64
+	share     *limit.Rate // the local share, made for fallbackN replicas
+	seenAt    time.Time   // last lease: it also refreshes the replica count
 }
 
 // Limiter returns the fleet limiter named cfg.Name (required; every
@@ -72,8 +75,9 @@ func (a *Agent) Limiter(cfg limit.Config) (*Limiter, error) {
 		return l, nil
 	}
 	l := &Limiter{a: a, cfg: cfg, keys: newKeys(a.cfg.Namespace, a.hash.label("limiter", cfg.Name)),
-		period: max(1, int64(math.Round(1e6/cfg.PerSecond))), replicas: 1,
+		period: max(1, int64(math.Round(1e6/cfg.PerSecond))),
 		empty: &resilience.RejectedError{Name: cfg.Name, Reason: limit.ErrLimited}}
+	l.replicas.Store(1)
 	l.lease = l.leaseSize()
 	l.degrade()
 	a.limiters[cfg.Name] = l
@@ -127,7 +131,7 @@ func nop(error) {}
 
 // leaseSize is two ticks of this replica's share of the rate.
 func (l *Limiter) leaseSize() int64 {
-	share := l.cfg.PerSecond * 2 * l.a.cfg.TroubleInterval.Seconds() / float64(l.replicas)
+	share := l.cfg.PerSecond * 2 * l.a.cfg.TroubleInterval.Seconds() / float64(l.replicas.Load())
 	return min(int64(l.cfg.Burst), max(1, int64(share)))
 }
 
@@ -135,15 +139,17 @@ func (l *Limiter) leaseSize() int64 {
 func (l *Limiter) leaseAge() time.Duration { return max(time.Second, 10*l.a.cfg.TroubleInterval) }
 
 // visit takes a new lease when this replica is low on tokens (and the
-// fleet is not known to be over its rate), and gives back tokens unused
-// for leaseAge.
+// fleet is not known to be over its rate), gives back tokens unused for
+// leaseAge, and at least every QuietInterval tells the fleet this replica
+// is alive and learns how many others are.
 func (l *Limiter) visit(ctx context.Context, now time.Time) {
 	t := l.tokens.Load()
 	degraded := l.fallback.Load() != nil
 	deny := l.deny.Load()
 	need := (t <= l.lease/2 || degraded) && (deny == nil || !now.Before(deny.Until))
 	aged := t > 0 && now.Sub(l.grantedAt) > l.leaseAge()
-	if !need && !aged {
+	stale := now.Sub(l.seenAt) >= l.a.cfg.QuietInterval
+	if !need && !aged && !stale {
 		return
 	}
 	var refund, want int64
@@ -165,6 +171,7 @@ func (l *Limiter) visit(ctx context.Context, now time.Time) {
 		return
 	}
 	l.a.counts.leases.Add(1)
+	l.seenAt = now
 	l.granted(now, reply[0], reply[1], want, reply[2])
 }
 
@@ -179,8 +186,8 @@ func (l *Limiter) granted(now time.Time, k, wait, want, active int64) {
 		l.deny.Store(&resilience.RejectedError{Name: l.cfg.Name, Reason: limit.ErrLimited,
 			Until: now.Add(time.Duration(wait) * time.Microsecond)})
 	}
-	if active >= 1 && active != l.replicas {
-		l.replicas = active
+	if active >= 1 && active != l.replicas.Load() {
+		l.replicas.Store(active)
 		l.lease = l.leaseSize()
 	}
 	if !l.a.halted() {
@@ -190,18 +197,17 @@ func (l *Limiter) granted(now time.Time, k, wait, want, active int64) {
 
 // degrade switches to the local share of the rate: PerSecond ÷ replicas.
 func (l *Limiter) degrade() {
-	n := l.replicas
+	n := l.replicas.Load()
 	if l.a.cfg.FallbackReplicas > 0 {
 		n = int64(l.a.cfg.FallbackReplicas)
 	}
-	if cur := l.fallback.Load(); cur != nil && n == l.fallbackN {
-		return
+	if l.share == nil || n != l.fallbackN {
+		r, err := limit.New(limit.Config{Name: l.cfg.Name, PerSecond: l.cfg.PerSecond / float64(n),
+			Burst: max(1, l.cfg.Burst/int(n))})
+		if err != nil {
+			return // a rate too small to divide further: keep the current mode
+		}
+		l.share, l.fallbackN = r, n
 	}
-	r, err := limit.New(limit.Config{Name: l.cfg.Name, PerSecond: l.cfg.PerSecond / float64(n),
-		Burst: max(1, l.cfg.Burst/int(n))})
-	if err != nil {
-		return // a rate too small to divide further: keep the current mode
-	}
-	l.fallbackN = n
-	l.fallback.Store(r)
+	l.fallback.Store(l.share) // kept across outages, so a flapping Redis does not refill its burst
 }
