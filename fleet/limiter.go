@@ -76,7 +76,7 @@ func (a *Agent) Limiter(cfg limit.Config) (*Limiter, error) {
 	}
 	l := &Limiter{a: a, cfg: cfg, keys: newKeys(a.cfg.Namespace, a.hash.label("limiter", cfg.Name)),
 		period: max(1, int64(math.Round(1e6/cfg.PerSecond))),
-		empty: &resilience.RejectedError{Name: cfg.Name, Reason: limit.ErrLimited}}
+		empty:  &resilience.RejectedError{Name: cfg.Name, Reason: limit.ErrLimited}}
 	l.replicas.Store(1)
 	l.lease = l.leaseSize()
 	l.degrade()
