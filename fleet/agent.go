@@ -287,8 +287,11 @@ func (a *Agent) parts() ([]*dep, []*Limiter) {
 func (a *Agent) goLocal(now time.Time) {
 	deps, lims := a.parts()
 	for _, d := range deps {
-		if d.br != nil {
-			d.br.expire(a, now)
+		d.mu.Lock()
+		br := d.br
+		d.mu.Unlock()
+		if br != nil {
+			br.expire(a, now)
 		}
 	}
 	for _, l := range lims {

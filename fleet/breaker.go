@@ -24,6 +24,8 @@ type Breaker struct {
 	local   *breaker.Breaker
 	view    atomic.Pointer[view]
 	refused atomic.Uint64 // calls refused by the fleet state
+
+	calls, fails uint64 // local's counters when the fleet breaker was made
 }
 
 // view is one fleet state as this replica applies it. Immutable once
@@ -66,10 +68,9 @@ func (a *Agent) Breaker(name string, local *breaker.Breaker) (*Breaker, error) {
 		}
 		return d.br, nil
 	}
-	b := &Breaker{name: name, local: local}
-	b.view.Store(localView)
 	m := local.Metrics()
-	d.sample.calls, d.sample.fails = m.Successes+m.Failures, m.Failures
+	b := &Breaker{name: name, local: local, calls: m.Successes + m.Failures, fails: m.Failures}
+	b.view.Store(localView)
 	d.br = b
 	return b, nil
 }
@@ -148,8 +149,9 @@ type dep struct {
 	bud *Budget
 
 	// Owned by the agent's loop.
-	sample    sample // counters at the last flush
-	probeBase sample // counters when this replica became probe owner
+	sample    sample   // counters at the last flush
+	sampled   *Breaker // the breaker sample counts from
+	probeBase sample   // counters when this replica became probe owner
 	lastFlush time.Time
 }
 

@@ -17,6 +17,9 @@ func (d *dep) visit(ctx context.Context, a *Agent, now time.Time) {
 	d.mu.Lock()
 	br, bud := d.br, d.bud
 	d.mu.Unlock()
+	if br != nil && d.sampled != br { // a new fleet breaker: count from when it was made
+		d.sample.calls, d.sample.fails, d.sampled = br.calls, br.fails, br
+	}
 	cur, localOpen := d.read(br, bud)
 	delta := cur.minus(d.sample)
 	v := localView

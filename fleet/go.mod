@@ -7,6 +7,7 @@ replace github.com/llm-research-lab/resilience => ../
 require (
 	github.com/llm-research-lab/resilience v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/sony/gobreaker/v2 v2.4.0
 	go.uber.org/goleak v1.3.0
 )
 
