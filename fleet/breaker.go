@@ -25,7 +25,7 @@ type Breaker struct {
 	view    atomic.Pointer[view]
 	refused atomic.Uint64 // calls refused by the fleet state
 
-	calls, fails uint64 // local's counters when the fleet breaker was made
+	calls, fails, probeFails uint64 // local's counts when the fleet breaker was made
 }
 
 // view is one fleet state as this replica applies it. Immutable once
@@ -69,7 +69,8 @@ func (a *Agent) Breaker(name string, local *breaker.Breaker) (*Breaker, error) {
 		return d.br, nil
 	}
 	m := local.Metrics()
-	b := &Breaker{name: name, local: local, calls: m.Successes + m.Failures, fails: m.Failures}
+	b := &Breaker{name: name, local: local}
+	b.calls, b.fails, b.probeFails = localCounts(m)
 	b.view.Store(localView)
 	d.br = b
 	return b, nil
@@ -156,5 +157,5 @@ type dep struct {
 }
 
 type sample struct {
-	calls, fails, refused, budgetCalls, budgetRetries uint64
+	calls, fails, probeFails, refused, budgetCalls, budgetRetries uint64
 }

@@ -29,8 +29,10 @@ type Config struct {
 	// MinimumCalls is the number of calls the fleet's window must hold
 	// before its failure rate can open the fleet. Default 20.
 	MinimumCalls int
-	// FailureRate, in (0, 1], is the fleet's failure rate over the window
-	// that opens it (with MinimumCalls and the quorum). Default 0.5.
+	// FailureRate, in (0, 1], is the fleet's failure rate that opens it
+	// (with MinimumCalls and the quorum), over the whole window or over its
+	// newest two fifths. A call refused by a replica's open local breaker
+	// counts as a failed call. Default 0.5.
 	FailureRate float64
 	// Quorum is the least number of replicas that must be failing on their
 	// own evidence (their local breaker opened, or at least 3 failures at

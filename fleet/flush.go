@@ -18,7 +18,7 @@ func (d *dep) visit(ctx context.Context, a *Agent, now time.Time) {
 	br, bud := d.br, d.bud
 	d.mu.Unlock()
 	if br != nil && d.sampled != br { // a new fleet breaker: count from when it was made
-		d.sample.calls, d.sample.fails, d.sampled = br.calls, br.fails, br
+		d.sample.calls, d.sample.fails, d.sample.probeFails, d.sampled = br.calls, br.fails, br.probeFails, br
 	}
 	cur, localOpen := d.read(br, bud)
 	delta := cur.minus(d.sample)
@@ -79,7 +79,7 @@ func (d *dep) apply(a *Agent, br *Breaker, reply []int64, cur sample) {
 // probeResult says what the calls since this replica took the probe show:
 // 2 after a failure, 1 after ProbeSuccesses successes, 0 not yet.
 func (d *dep) probeResult(cur sample, need int) int {
-	fails := cur.fails - d.probeBase.fails
+	fails := cur.probeFails - d.probeBase.probeFails
 	successes := (cur.calls - cur.fails) - (d.probeBase.calls - d.probeBase.fails)
 	switch {
 	case fails > 0:
@@ -94,13 +94,22 @@ func (d *dep) probeResult(cur sample, need int) int {
 func (d *dep) read(br *Breaker, bud *Budget) (s sample, localOpen bool) {
 	if br != nil {
 		m := br.local.Metrics()
-		s.calls, s.fails, s.refused = m.Successes+m.Failures, m.Failures, br.refused.Load()
+		s.calls, s.fails, s.probeFails = localCounts(m)
+		s.refused = br.refused.Load()
 		localOpen = m.State == breaker.Open
 	}
 	if bud != nil {
 		s.budgetCalls, s.budgetRetries = bud.calls.Load(), bud.retries.Load()
 	}
 	return s, localOpen
+}
+
+// localCounts are the calls and failures a local breaker reports to the
+// fleet: a call its open state refused counts as a failed call, since the
+// replica judged the dependency down and its demand is still there.
+func localCounts(m breaker.Metrics) (calls, fails, probeFails uint64) {
+	refused := m.RejectedOpen + m.RejectedHalfOpen
+	return m.Successes + m.Failures + refused, m.Failures + refused, m.Failures
 }
 
 func (s sample) minus(o sample) sample {

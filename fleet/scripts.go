@@ -9,7 +9,9 @@ import "github.com/redis/go-redis/v9"
 // microsecond times.
 
 // flushScript records one replica's counts into the dependency's window,
-// applies the trip rule, settles a half-open probe and hands out the probe
+// applies the trip rule (over the whole window, or over its two newest
+// buckets so that a sudden outage need not outweigh a window of healthy
+// calls), settles a half-open probe and hands out the probe
 // lease, then replies with the fleet state (so a missed message is repaired
 // by the next flush) and the budget's window totals.
 //
@@ -67,11 +69,12 @@ local function encode(bs)
   return table.concat(p, ';')
 end
 
-local tc, tf, tbc, tbr, active, failing = 0, 0, 0, 0, 0, 0
+local tc, tf, rc, rf, tbc, tbr, active, failing = 0, 0, 0, 0, 0, 0, 0, 0
 local function tally(bs)
   local c, f, o = 0, 0, 0
   for _, x in ipairs(bs) do
     c = c + x[2]; f = f + x[3]; tbc = tbc + x[4]; tbr = tbr + x[5]
+    if x[1] >= cur - 1 then rc = rc + x[2]; rf = rf + x[3] end
     if x[6] == 1 then o = 1 end
   end
   tc = tc + c; tf = tf + f; active = active + 1
@@ -110,7 +113,9 @@ if a[20] == 1 then
   elseif s == 0 then
     local k = math.max(a[11], math.ceil(a[12] * active / 1e6))
     if k > active then k = active end
-    if tc >= a[9] and tf * 1e6 >= a[10] * tc and failing >= k then
+    local whole = tc >= a[9] and tf * 1e6 >= a[10] * tc
+    local recent = rc >= a[9] and rf * 1e6 >= a[10] * rc
+    if (whole or recent) and failing >= k then
       g, s, u, changed = g + 1, 1, now + a[13], true
       redis.call('DEL', KEYS[2])
     end
