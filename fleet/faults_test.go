@@ -2,12 +2,15 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/fleet/internal/redistest"
 )
 
@@ -125,4 +128,43 @@ func TestDegradedKeepsAKnownOpenUntilItsDeadline(t *testing.T) {
 	if err := brs[1].Run(context.Background(), ok); err != nil {
 		t.Fatalf("local breaker refused: %v", err)
 	}
+}
+
+func TestStopIsBoundedWhileRedisHangs(t *testing.T) {
+	srv := redistest.Start(t)
+	a, err := New(newClient(t, srv), fastConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.Breaker("payments", newLocal(t, breaker.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Start(context.Background())
+	eventually(t, 2*time.Second, "first flush", func() bool { return a.Metrics().Flushes > 0 })
+	c := startCallers([]*Breaker{b})
+	srv.Pause()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = a.Stop(ctx)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Stop took %v with a 50ms context", took)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop: %v", err)
+	}
+	if _, err := a.Breaker("other", newLocal(t, breaker.Config{})); !errors.Is(err, resilience.ErrStopped) {
+		t.Fatalf("Breaker after Stop: %v, want ErrStopped", err)
+	}
+	srv.Resume()
+	select {
+	case <-a.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent's goroutines did not exit after Redis came back")
+	}
+	if b.State() != "fleet closed" {
+		t.Fatalf("after Stop the breaker is %q, want its local state", b.State())
+	}
+	c.finish(t) // callers kept calling through Stop, without an error
 }
