@@ -12,6 +12,7 @@ import (
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/fleet/internal/redistest"
+	"github.com/llm-research-lab/resilience/lifecycle"
 )
 
 // callers calls a healthy dependency through every breaker until stop is
@@ -167,4 +168,36 @@ func TestStopIsBoundedWhileRedisHangs(t *testing.T) {
 		t.Fatalf("after Stop the breaker is %q, want its local state", b.State())
 	}
 	c.finish(t) // callers kept calling through Stop, without an error
+}
+
+var _ lifecycle.Component = (*Agent)(nil)
+
+func TestEventsSayDegradedAndConnected(t *testing.T) {
+	srv := redistest.Start(t)
+	events := make(chan Event, 64)
+	cfg := fastConfig()
+	cfg.Events = events
+	a := newAgent(t, srv, cfg)
+	if _, err := a.Breaker("payments", newLocal(t, breaker.Config{})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(change string) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if e.Name == "" && e.Change == change {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no %q event", change)
+			}
+		}
+	}
+	waitFor("connected")
+	srv.Kill()
+	waitFor("degraded")
+	srv.Restart()
+	waitFor("connected")
 }
