@@ -115,6 +115,13 @@ func BenchmarkFleetFigures(b *testing.B) {
 			b.ReportMetric(p99(ms), "propagation-ms")
 		}
 	})
+	b.Run("hang/replicas=3", func(b *testing.B) {
+		for b.Loop() {
+			before, during := hangLatency(b)
+			b.ReportMetric(before, "p99-µs-healthy")
+			b.ReportMetric(during, "p99-µs-redis-hung")
+		}
+	})
 	b.Run("memory/replicas=10", func(b *testing.B) {
 		for b.Loop() {
 			b.ReportMetric(float64(memoryPerDependency(b, 10)), "bytes/dependency")

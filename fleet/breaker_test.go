@@ -21,6 +21,11 @@ func ok(context.Context) error   { return nil }
 // in front of a local breaker that never trips on its own.
 func replicas(t *testing.T, srv *redistest.Server, n int, cfg Config) ([]*Agent, []*Breaker) {
 	t.Helper()
+	return replicasTB(t, srv, n, cfg)
+}
+
+func replicasTB(t testing.TB, srv *redistest.Server, n int, cfg Config) ([]*Agent, []*Breaker) {
+	t.Helper()
 	var agents []*Agent
 	var brs []*Breaker
 	for range n {

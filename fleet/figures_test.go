@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,7 +196,7 @@ func p99(sorted []float64) float64 {
 
 func TestFigures(t *testing.T) {
 	if testing.Short() {
-		t.Skip("measures in real time for about 25s")
+		t.Skip("measures in real time for about 30s")
 	}
 	t.Run("ops", func(t *testing.T) {
 		for _, n := range []int{1, 10} {
@@ -213,6 +214,13 @@ func TestFigures(t *testing.T) {
 			t.Errorf("p99 propagation %.1f ms, want at most 100", p99(ms))
 		}
 	})
+	t.Run("hang", func(t *testing.T) {
+		before, during := hangLatency(t)
+		t.Logf("p99 call latency: %.1f µs before, %.1f µs while Redis hangs", before, during)
+		if during > 100_000 { // generous: a call never waits for Redis
+			t.Errorf("p99 %.1f µs while Redis hangs", during)
+		}
+	})
 	t.Run("memory", func(t *testing.T) {
 		bytes := memoryPerDependency(t, 10)
 		t.Logf("one dependency at 10 replicas: %d bytes in Redis", bytes)
@@ -220,4 +228,56 @@ func TestFigures(t *testing.T) {
 			t.Errorf("%d bytes per dependency, want at most 4096", bytes)
 		}
 	})
+}
+
+// hangLatency has three replicas call a healthy dependency before and
+// while Redis hangs (SIGSTOP), and returns each phase's p99 call latency
+// in microseconds. Any caller error fails tb.
+func hangLatency(tb testing.TB) (before, during float64) {
+	srv := redistest.Start(tb)
+	agents, brs := replicasTB(tb, srv, 3, fastConfig())
+	var phase atomic.Int32
+	lat := [2][]float64{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var errs atomic.Int64
+	for _, b := range brs {
+		wg.Go(func() {
+			var mine [2][]float64
+			defer func() {
+				mu.Lock()
+				lat[0], lat[1] = append(lat[0], mine[0]...), append(lat[1], mine[1]...)
+				mu.Unlock()
+			}()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := phase.Load()
+				start := time.Now()
+				if err := b.Run(context.Background(), ok); err != nil {
+					errs.Add(1)
+				}
+				mine[p] = append(mine[p], float64(time.Since(start))/float64(time.Microsecond))
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // the healthy phase's length, not a sync point
+	srv.Pause()
+	phase.Store(1)
+	eventually(tb, 3*time.Second, "agents degrade", allConnected(agents, false))
+	time.Sleep(time.Second) // the hang's length
+	srv.Resume()
+	close(stop)
+	wg.Wait()
+	if errs.Load() != 0 {
+		tb.Fatalf("%d callers saw an error while Redis hung", errs.Load())
+	}
+	slices.Sort(lat[0])
+	slices.Sort(lat[1])
+	return p99(lat[0]), p99(lat[1])
 }
