@@ -66,13 +66,14 @@ func (a *Agent) Budget(name string, ratio float64) (*Budget, error) {
 // Retry takes one retry from the replica's allowance, reporting false
 // when less than one is left.
 func (b *Budget) Retry() bool {
+	b.retries.Add(1) // counted first, so refill never misses a retry it races with
 	for {
 		cur := b.tokens.Load()
 		if cur < tokenUnit {
+			b.retries.Add(^uint64(0))
 			return false
 		}
 		if b.tokens.CompareAndSwap(cur, cur-tokenUnit) {
-			b.retries.Add(1)
 			return true
 		}
 	}
@@ -90,6 +91,13 @@ func (b *Budget) Done(bool) {
 func (b *Budget) refill(active, calls, retries uint64, sent sample) {
 	n := int64(max(1, active))
 	left := max(0, b.ratio*int64(calls)+tokenUnit*(startRetries*n-int64(retries))) / n
-	since := int64(b.calls.Load()-sent.budgetCalls)*b.ratio - int64(b.retries.Load()-sent.budgetRetries)*tokenUnit
-	b.tokens.Store(left + since)
+	for {
+		// A Retry or Done that changes tokens after this load makes the
+		// swap fail; one counted before it is in since.
+		old := b.tokens.Load()
+		since := int64(b.calls.Load()-sent.budgetCalls)*b.ratio - int64(b.retries.Load()-sent.budgetRetries)*tokenUnit
+		if b.tokens.CompareAndSwap(old, left+since) {
+			return
+		}
+	}
 }

@@ -112,9 +112,18 @@ func localCounts(m breaker.Metrics) (calls, fails, probeFails uint64) {
 	return m.Successes + m.Failures + refused, m.Failures + refused, m.Failures
 }
 
+// minus returns the counts since o. It saturates at zero: a Budget takes
+// back a retry it counted and then refused, so its count may step back.
 func (s sample) minus(o sample) sample {
-	return sample{calls: s.calls - o.calls, fails: s.fails - o.fails, refused: s.refused - o.refused,
-		budgetCalls: s.budgetCalls - o.budgetCalls, budgetRetries: s.budgetRetries - o.budgetRetries}
+	return sample{calls: sub(s.calls, o.calls), fails: sub(s.fails, o.fails), refused: sub(s.refused, o.refused),
+		budgetCalls: sub(s.budgetCalls, o.budgetCalls), budgetRetries: sub(s.budgetRetries, o.budgetRetries)}
+}
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
 }
 
 // ruleArgs are the flush script's arguments 9 to 20: the trip rule, the
