@@ -60,11 +60,13 @@ type Pipeline struct {
 	// Timeout bounds the whole call, attempts and waits included; 0 means
 	// no limit beyond the caller's context.
 	Timeout time.Duration
-	// Retry runs the attempts; nil makes one attempt. A retry policy must
-	// run attempts one at a time. One that also has a method
-	// Plan(context.Context) [Plan] (a retry.Policy does) lets [Submit] run
-	// each attempt as a job of its own and wait between them without a
-	// goroutine.
+	// Retry runs the attempts; nil makes one attempt. A retry.Policy runs
+	// them one after another; a hedge.Policy runs them side by side. Each
+	// attempt passes the Breaker, the Bulkhead and the AttemptTimeout on its
+	// own, and [Do] returns the value of the attempt whose error ends the
+	// call. A policy that also has a method Plan(context.Context) [Plan] (a
+	// retry.Policy does) lets [Submit] run each attempt as a job of its own
+	// and wait between them without a goroutine.
 	Retry Policy
 	// Breaker admits or refuses each attempt; nil admits every attempt.
 	Breaker Gate
@@ -98,6 +100,7 @@ func (p *Pipeline) Run(ctx context.Context, fn func(context.Context) error) (err
 			return refused
 		}
 		defer settle(done, &err)
+		err = errPanicked // heard by the limiter if the call never returns
 	}
 	if p.Timeout <= 0 {
 		return p.retry(ctx, fn)
@@ -114,7 +117,7 @@ func (p *Pipeline) retry(ctx context.Context, fn func(context.Context) error) er
 	}
 	var n atomic.Int32
 	return p.Retry.Run(ctx, func(ctx context.Context) error {
-		if k := int(n.Add(1)); k > 1 && Attempt(ctx) != k {
+		if k := int(n.Add(1)); k > 1 && !numbered(ctx) {
 			ctx = WithAttempt(ctx, k)
 		}
 		return p.attempt(ctx, fn)
@@ -144,6 +147,9 @@ func (p *Pipeline) attemptIn(ctx context.Context, fn func(context.Context) error
 		}
 		defer settle(done, &err)
 	}
+	// What the gates hear if fn never returns: a runtime.Goexit (on a
+	// hedge's goroutine, say) is not a success.
+	err = errPanicked
 	if p.AttemptTimeout <= 0 {
 		return fn(ctx)
 	}
@@ -227,4 +233,13 @@ func Attempt(ctx context.Context) int {
 		return n
 	}
 	return 1
+}
+
+// numbered reports whether the policy running the attempts numbered ctx
+// itself (see [WithAttempt]): a policy that runs them side by side numbers
+// even the first, so that the order in which its goroutines reach the
+// Pipeline does not matter.
+func numbered(ctx context.Context) bool {
+	_, ok := ctx.Value(attemptKey{}).(int)
+	return ok
 }

@@ -76,6 +76,7 @@ func (j *steps[T]) step(ctx context.Context) {
 		actx = WithAttempt(ctx, j.n)
 	}
 	v, err := j.attempt(actx)
+	release(j.last) // superseded by this attempt's value, as in Do
 	j.last = v
 	wait, again := j.plan.Next(err)
 	if !again {

@@ -3,6 +3,7 @@ package resilience
 import (
 	"context"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,7 +30,8 @@ type runner interface {
 // the pipeline's other policies on one of the bulkhead's workers, or the
 // reason it never ran. The caller owns out and must leave room for every
 // accepted job (a buffer, or a reader), since the answer is sent with a
-// plain send. A panic in fn arrives as a [*PanicError].
+// plain send. A panic in fn arrives as a [*PanicError]. The values of
+// attempts whose result is not the answer are released as by [Do].
 //
 // When the pipeline's Retry can hand out a [Plan] (a retry.Policy can),
 // each attempt is a job of its own: it holds a worker and a slot only while
@@ -41,7 +43,9 @@ type runner interface {
 // its first attempt. A retry the bulkhead refuses (full, stopped) or whose
 // ctx ends while it waits ends the job with that error and the last
 // attempt's value. Any other Retry runs the whole call, retries and waits
-// included, on one worker, holding its slot throughout.
+// included, on one worker, holding its slot throughout; an attempt that
+// starts while another runs (a hedge) needs a bulkhead slot of its own,
+// and is refused like any call when there is none.
 func Submit[T any](ctx context.Context, p Policy, fn func(context.Context) (T, error), out chan<- Result[T]) error {
 	switch {
 	case fn == nil:
@@ -85,7 +89,41 @@ func jobParts(p Policy) (*Pipeline, runner) {
 	}
 	inner := *pl
 	inner.Bulkhead = nil
+	if pl.Retry != nil {
+		inner.Bulkhead = newJobSlot(pl.Bulkhead)
+	}
 	return &inner, r
+}
+
+// jobSlot is the Bulkhead of the pipeline a job runs through when its
+// Retry is not stepped: the slot the job holds serves one attempt at a
+// time, and an attempt that starts while another holds it (a hedge) asks
+// the bulkhead for a slot of its own, so a job never runs more attempts at
+// once than the bulkhead admits.
+type jobSlot struct {
+	bulkhead Gate
+	busy     atomic.Bool
+	free     func(error)
+}
+
+func newJobSlot(bulkhead Gate) *jobSlot {
+	s := &jobSlot{bulkhead: bulkhead}
+	s.free = func(error) { s.busy.Store(false) }
+	return s
+}
+
+// Allow lends the job's own slot when it is free, else asks the bulkhead.
+func (s *jobSlot) Allow(ctx context.Context) (func(error), error) {
+	if s.busy.CompareAndSwap(false, true) {
+		return s.free, nil
+	}
+	return s.bulkhead.Allow(ctx)
+}
+
+// Run runs fn in a slot Allow gives.
+func (s *jobSlot) Run(ctx context.Context, fn func(context.Context) error) error {
+	_, err := Do(ctx, s, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
+	return err
 }
 
 // runJob runs fn through p on a worker and sends its one result, turning

@@ -63,3 +63,25 @@ func TestOneNanosecondIntervalAtMaximumRate(t *testing.T) {
 	_, ok := r.allowAt(99)
 	assert.False(t, ok)
 }
+
+// A caller holding a cell that a sweep evicts meanwhile takes no permit
+// from it and looks the key up again.
+func TestEvictedCellIsNotTaken(t *testing.T) {
+	k, err := NewKeyed[string](KeyedConfig{Rate: Config{PerSecond: 1, Burst: 1}})
+	require.NoError(t, err)
+	s := &k.shards[0]
+	c, err := k.insert(s, "a", 0)
+	require.NoError(t, err)
+	_, ok, evicted := k.take(c, 0)
+	require.True(t, ok)
+	require.False(t, evicted)
+	s.mu.Lock()
+	k.sweep(s, int64(2e9)) // the bucket is full by then
+	s.mu.Unlock()
+	assert.Nil(t, s.load("a"))
+	_, ok, evicted = k.take(c, int64(2e9))
+	assert.False(t, ok)
+	assert.True(t, evicted)
+	assert.Equal(t, uint64(1), k.Metrics().Evicted)
+	assert.Zero(t, k.Metrics().Keys)
+}

@@ -1,17 +1,53 @@
 package limit
 
-import "context"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// life is the stopped state shared by the limiters of this package: none
+// owns a goroutine, so stopping only refuses later calls and ends waits.
+type life struct {
+	stopped atomic.Bool
+	mu      sync.Mutex
+	done    chan struct{} // closed by stop
+}
+
+func newLife() life { return life{done: make(chan struct{})} }
+
+// start makes a stopped limiter admit calls again.
+func (l *life) start() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped.Load() {
+		l.done = make(chan struct{})
+		l.stopped.Store(false)
+	}
+}
+
+// stop refuses later calls and closes the done channel; it is idempotent.
+func (l *life) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped.Load() {
+		l.stopped.Store(true)
+		close(l.done)
+	}
+}
+
+// doneChan returns the channel closed by the current stop.
+func (l *life) doneChan() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.done
+}
 
 // Start makes a stopped limiter admit calls again; on a running one it does
 // nothing. A limiter runs from [New], so Start is needed only to reuse a
 // stopped one. It always returns nil.
 func (r *Rate) Start(context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stopped.Load() {
-		r.done = make(chan struct{})
-		r.stopped.Store(false)
-	}
+	r.life.start()
 	return nil
 }
 
@@ -20,21 +56,12 @@ func (r *Rate) Start(context.Context) error {
 // and nothing to drain, so Stop returns nil at once; it is idempotent and
 // safe to call while callers keep calling.
 func (r *Rate) Stop(context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.stopped.Load() {
-		r.stopped.Store(true)
-		close(r.done)
-	}
+	r.life.stop()
 	return nil
 }
 
 // Done returns a channel closed once the limiter is stopped.
-func (r *Rate) Done() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.done
-}
+func (r *Rate) Done() <-chan struct{} { return r.life.doneChan() }
 
 // Err returns nil: a limiter has no failure of its own.
 func (r *Rate) Err() error { return nil }

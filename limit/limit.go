@@ -1,25 +1,8 @@
-// Package limit bounds the rate of calls to one dependency: a token bucket
-// that admits up to Burst calls at once and PerSecond calls a second on
-// average.
-//
-// A [Rate] is a [resilience.Gate], so it fills the Limiter slot of a
-// [resilience.Pipeline], where it takes one permit per logical call however
-// many attempts the retry policy makes. [Rate.Allow] never waits: a call
-// beyond the rate is refused with a [*resilience.RejectedError] matching
-// [ErrLimited], whose RetryAfter says when the next permit comes.
-// [Rate.Wait] waits for a permit instead, bounded by its context.
-//
-// The bucket is kept as one number, the theoretical arrival time of the
-// generic cell rate algorithm (GCRA), updated with a compare-and-swap: an
-// admitted call takes no lock and does not allocate, and a refusal only
-// reads. The nearest neighbour is golang.org/x/time/rate, which takes a
-// mutex per call and also offers fractional reservations.
 package limit
 
 import (
 	"errors"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,10 +48,7 @@ type Rate struct {
 
 	refusal atomic.Pointer[refusal] // the last one, reused while its Until holds
 	stopErr *resilience.RejectedError
-	stopped atomic.Bool
-
-	mu   sync.Mutex
-	done chan struct{} // closed by Stop
+	life    // stopped, and the channel Stop closes
 
 	counts counts // Allowed and Limited
 }
@@ -94,7 +74,7 @@ func New(cfg Config) (*Rate, error) {
 		tol:      int64(burst-1) * interval,
 		epoch:    time.Now(),
 		stopErr:  &resilience.RejectedError{Name: cfg.Name, Reason: resilience.ErrStopped},
-		done:     make(chan struct{}),
+		life:     newLife(),
 		counts:   newCounts(),
 	}, nil
 }

@@ -37,14 +37,23 @@ var errNilFunc = &resilience.ConfigError{Field: "fn", Reason: "must not be nil"}
 func (r *Rate) allowAt(now int64) (next int64, ok bool) {
 	for {
 		tat := r.tat.Load()
-		start := max(tat, now)
-		if start-now > r.tol {
-			return start - r.tol, false
-		}
-		if r.tat.CompareAndSwap(tat, start+r.interval) {
-			return now, true
+		next, ok := gcra(tat, now, r.interval, r.tol)
+		if !ok || r.tat.CompareAndSwap(tat, next) {
+			return next, ok
 		}
 	}
+}
+
+// gcra is the arithmetic of one bucket whose theoretical arrival time is
+// tat, at now: a permit every interval ns, and a call may come up to tol
+// ns before its slot. It returns the new tat if a permit is available, or
+// when the next one is.
+func gcra(tat, now, interval, tol int64) (next int64, ok bool) {
+	start := max(tat, now)
+	if start-now > tol {
+		return start - tol, false
+	}
+	return start + interval, true
 }
 
 // refused returns the refusal whose Until is next, reusing the last one.

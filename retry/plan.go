@@ -44,6 +44,7 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 	}
 	if err == nil {
 		s.p.finished(true)
+		s.p.counts.recovered(s.log.n)
 		s.err = nil
 		return 0, false
 	}
@@ -57,12 +58,14 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	s.prev = v.delay
+	s.p.counts.retries.Add(1)
 	return v.delay, true
 }
 
 // stop ends the loop for reason (nil when the last error says stop).
 func (s *plan) stop(reason error) {
 	s.err = newError(s.log, reason, time.Since(epoch)-s.start)
+	s.p.counts.stopped(reason)
 	s.p.finished(false)
 }
 

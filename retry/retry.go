@@ -18,6 +18,7 @@ type Policy struct {
 	cfg     Config // validated, defaults filled
 	b       backoff
 	dropped atomic.Uint64 // events dropped because Config.Events was full
+	counts  counters      // see Metrics
 }
 
 var _ resilience.Policy = (*Policy)(nil)

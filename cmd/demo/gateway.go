@@ -13,6 +13,7 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/bulkhead"
 	"github.com/llm-research-lab/resilience/deadline"
 	"github.com/llm-research-lab/resilience/lifecycle"
 	"github.com/llm-research-lab/resilience/retry"
@@ -54,18 +55,17 @@ const (
 	outcomeCanceled = "canceled" // the client went away
 )
 
-// backend is the gateway's side of one upstream: its breaker, its retry
-// budget and the counters of attempts that reached the network.
+// backend is the gateway's side of one upstream: its breaker (one of the
+// gateway's family, keyed by upstream name), its retry budget and the
+// counters of attempts that reached the network.
 type backend struct {
 	name    string
 	url     string
 	breaker *breaker.Breaker
 	budget  *retry.Budget
-	firsts  atomic.Int64       // first attempts sent
-	retries atomic.Int64       // later attempts sent
-	oks     atomic.Int64       // attempts that succeeded
-	events  *eventLog          // where its breaker's state changes go
-	changes chan breaker.Event // the breaker's Config.Events, relayed to events by watch
+	firsts  atomic.Int64 // first attempts sent
+	retries atomic.Int64 // later attempts sent
+	oks     atomic.Int64 // attempts that succeeded
 }
 
 // gateway is the HTTP front: with resilient set, every route runs
@@ -74,7 +74,11 @@ type backend struct {
 type gateway struct {
 	resilient bool
 	table     *deadline.Table
-	sched     *deadline.Watchdog // nil without the library
+	sched     *deadline.Watchdog      // nil without the library
+	breakers  *breaker.Family[string] // one breaker actor per upstream
+	changes   chan breaker.Event      // every breaker's state changes, relayed to events
+	jobs      *bulkhead.Bulkhead      // nil without the library: runs the settlement jobs
+	settle    *settlement             // nil without the library
 	backends  map[string]*backend
 	order     []string // upstream names, in a stable order
 	routes    []route
@@ -97,17 +101,26 @@ func newGateway(resilient bool, routes []route, urls map[string]string, names []
 	if g.table, err = routeTable(routes); err != nil {
 		return nil, err
 	}
+	g.changes = make(chan breaker.Event, 64)
+	if g.breakers, err = newBreakers(g.changes); err != nil {
+		return nil, err
+	}
 	for _, name := range names {
-		if g.backends[name], err = newBackend(name, urls[name]); err != nil {
+		if g.backends[name], err = newBackend(g.breakers, name, urls[name]); err != nil {
 			return nil, err
 		}
-		g.backends[name].events = events
 	}
 	g.metrics = newMetrics(g)
-	if resilient {
-		g.sched, err = deadline.New(deadline.Config{Name: "gateway-deadlines"})
+	if !resilient {
+		return g, nil
 	}
-	return g, err
+	if g.sched, err = deadline.New(deadline.Config{Name: "gateway-deadlines"}); err != nil {
+		return nil, err
+	}
+	if g.jobs, g.settle, err = newSettlement(g.backends[outageUpstream], g.transport, g.sched, rnd); err != nil {
+		return nil, err
+	}
+	return g, g.metrics.library(g)
 }
 
 // routeTable puts every route's whole-request limit under its pattern and
@@ -121,17 +134,22 @@ func routeTable(routes []route) (*deadline.Table, error) {
 	return deadline.NewTable(time.Second, limits)
 }
 
-func newBackend(name, url string) (*backend, error) {
-	changes := make(chan breaker.Event, 64)
-	b, err := breaker.New(breaker.Config{
+// newBreakers builds the gateway's breakers: a family with one breaker
+// actor per upstream, created on first use of its key, all sending their
+// state changes to changes.
+func newBreakers(changes chan<- breaker.Event) (*breaker.Family[string], error) {
+	return breaker.NewFamily[string](breaker.FamilyConfig{Breaker: breaker.Config{
 		Events:              changes,
-		Name:                name,
 		FailureThreshold:    5,
 		SuccessThreshold:    2,
 		OpenTimeout:         500 * time.Millisecond,
 		HalfOpenMaxRequests: 1,
 		Classify:            classify,
-	})
+	}})
+}
+
+func newBackend(breakers *breaker.Family[string], name, url string) (*backend, error) {
+	b, err := breakers.For(name)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +157,7 @@ func newBackend(name, url string) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &backend{name: name, url: url, breaker: b, budget: budget, changes: changes}, nil
+	return &backend{name: name, url: url, breaker: b, budget: budget}, nil
 }
 
 // classify tells the breaker what an attempt's error means: an attempt
@@ -267,11 +285,23 @@ func (g *gateway) caller(rt route) (callFunc, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := g.metrics.lib.Retry("route-"+rt.Name, r); err != nil {
+		return nil, err
+	}
 	client := &http.Client{Transport: &deadline.Transport{Base: g.transport}}
-	attempt := &resilience.Pipeline{Name: attemptOp(rt), Timeout: g.table.Limit(attemptOp(rt)), Timer: g.sched}
+	// One pipeline per route, in the library's fixed order: retry, then
+	// the upstream's breaker (which judges each attempt), then the
+	// attempt's own timeout.
+	p := &resilience.Pipeline{
+		Name:           attemptOp(rt),
+		Retry:          r,
+		Breaker:        b.breaker,
+		AttemptTimeout: g.table.Limit(attemptOp(rt)),
+		Timer:          g.sched,
+	}
 	return func(ctx context.Context, query string) ([]byte, error) {
-		return retryOutside(ctx, r, b.breaker, attempt, func(ctx context.Context, attempt int) ([]byte, error) {
-			return fetch(ctx, client, b, query, attempt)
+		return resilience.Do(ctx, p, func(ctx context.Context) ([]byte, error) {
+			return fetch(ctx, client, b, query, resilience.Attempt(ctx))
 		})
 	}, nil
 }

@@ -2,33 +2,49 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	promresilience "github.com/llm-research-lab/resilience/prometheus"
 )
 
-// metrics is the gateway's Prometheus registry: a latency histogram
-// observed per request, and a collector that reads the breakers, budgets
-// and counters when scraped (so nothing is copied on the hot path).
+// metrics is the gateway's Prometheus registry: the library's own
+// metrics (breakers, retries, the job bulkhead, the timer), read by the
+// promresilience collector at scrape time, plus the gateway's: a latency
+// histogram observed per request and a few counters it keeps itself.
 type metrics struct {
 	reg     *prometheus.Registry
+	lib     *promresilience.Collector
 	latency *prometheus.HistogramVec
 }
 
 func newMetrics(g *gateway) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
+		lib: promresilience.New(),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gateway_request_duration_seconds",
 			Help:    "Time to answer a gateway request, by route and outcome.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "outcome"}),
 	}
-	m.reg.MustRegister(m.latency, &collector{g: g}, collectors.NewGoCollector())
+	m.reg.MustRegister(m.latency, m.lib, &collector{g: g}, collectors.NewGoCollector())
 	return m
+}
+
+// library names the gateway's library parts to the collector; called once
+// they exist.
+func (m *metrics) library(g *gateway) error {
+	errs := []error{m.lib.Family("upstreams", g.breakers), m.lib.Watchdog("gateway", g.sched), m.lib.Bulkhead(outageUpstream+"-jobs", g.jobs)}
+	for _, name := range g.order {
+		errs = append(errs, m.lib.Breaker(name, g.backends[name].breaker))
+	}
+	return errors.Join(errs...)
 }
 
 func (m *metrics) observe(route, outcome string, d time.Duration) {
@@ -40,27 +56,19 @@ func (m *metrics) handler() http.Handler {
 }
 
 var (
-	descState = prometheus.NewDesc("resilience_breaker_state",
-		"Breaker state: 0 closed, 1 open, 2 half-open.", []string{"upstream"}, nil)
-	descCalls = prometheus.NewDesc("resilience_breaker_calls_total",
-		"Calls through the breaker, by result.", []string{"upstream", "result"}, nil)
-	descOpened = prometheus.NewDesc("resilience_breaker_opened_total",
-		"Transitions into open.", []string{"upstream"}, nil)
-	descTokens = prometheus.NewDesc("resilience_retry_budget_tokens",
+	descTokens = prometheus.NewDesc("gateway_retry_budget_tokens",
 		"Retry budget tokens left.", []string{"upstream"}, nil)
-	descAttempts = prometheus.NewDesc("resilience_upstream_attempts_total",
+	descAttempts = prometheus.NewDesc("gateway_upstream_attempts_total",
 		"Attempts sent to the upstream, first or retry.", []string{"upstream", "attempt"}, nil)
-	descInflight = prometheus.NewDesc("resilience_gateway_inflight_requests",
+	descInflight = prometheus.NewDesc("gateway_inflight_requests",
 		"Requests holding a connection guard.", nil, nil)
-	descFired = prometheus.NewDesc("resilience_deadline_fired_total",
-		"Calls ended by their deadline.", nil, nil)
 )
 
-// collector reads the gateway's library objects at scrape time.
+// collector reads the gateway's own counters at scrape time.
 type collector struct{ g *gateway }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descCalls, descOpened, descTokens, descAttempts, descInflight, descFired} {
+	for _, d := range []*prometheus.Desc{descTokens, descAttempts, descInflight} {
 		ch <- d
 	}
 }
@@ -71,25 +79,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		b := g.backends[name]
 		ch <- prometheus.MustNewConstMetric(descAttempts, prometheus.CounterValue, float64(b.firsts.Load()), name, "first")
 		ch <- prometheus.MustNewConstMetric(descAttempts, prometheus.CounterValue, float64(b.retries.Load()), name, "retry")
-		if !g.resilient {
-			continue
+		if g.resilient {
+			ch <- prometheus.MustNewConstMetric(descTokens, prometheus.GaugeValue, b.budget.Tokens(), name)
 		}
-		m := b.breaker.Metrics()
-		ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, float64(m.State), name)
-		for result, v := range map[string]uint64{
-			"success": m.Successes, "failure": m.Failures, "ignored": m.Ignored,
-			"rejected_open": m.RejectedOpen, "rejected_half_open": m.RejectedHalfOpen,
-		} {
-			ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, float64(v), name, result)
-		}
-		ch <- prometheus.MustNewConstMetric(descOpened, prometheus.CounterValue, float64(m.Opened), name)
-		ch <- prometheus.MustNewConstMetric(descTokens, prometheus.GaugeValue, b.budget.Tokens(), name)
 	}
 	if g.coord != nil {
 		ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(g.coord.ActiveConnections()))
-	}
-	if g.sched != nil {
-		ch <- prometheus.MustNewConstMetric(descFired, prometheus.CounterValue, float64(g.sched.Metrics().Fired))
 	}
 }
 

@@ -153,6 +153,9 @@ func printSummary(con *console, res *result) {
 	for _, name := range upstreamNames {
 		con.printf("%s %d extra of %d allowed  ", name, extraLoad(w, name), budgetBound(w, name))
 	}
+	explainPasses(con, w, wo)
+	con.printf("\n== jobs over channels (with library): a settlement job to %s every 50 ms, through resilience.Submit\n", outageUpstream)
+	con.printf("  %v\n", w.jobs)
 	con.printf("\n\n== checks\n")
 	for _, c := range res.checks() {
 		mark := "ok  "
@@ -198,6 +201,7 @@ func (r *result) checks() []check {
 		{fmt.Sprintf("without it, p99 during the outage is at the timeout (≥ %v)", limit*9/10), false,
 			atMost(limit*9/10, oo.p99)},
 		{"retries stayed within the retry budget", false, withinBudget(r.with)},
+		{"every settlement job accepted got exactly one answer", true, jobsAnswered(r.with.jobs)},
 	}
 	return cs
 }
@@ -211,6 +215,13 @@ func (r *result) failures() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func jobsAnswered(j jobStats) error {
+	if lost := j.submitted - j.answered(); lost != 0 {
+		return fmt.Errorf("%d of %d accepted jobs had no answer", lost, j.submitted)
+	}
+	return nil
 }
 
 func answered(passes ...passResult) error {

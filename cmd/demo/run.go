@@ -67,7 +67,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.SetOutput(out)
 	fs.BoolVar(&o.serve, "serve", false, "run the gateway until SIGINT/SIGTERM instead of the scripted scenario")
 	fs.DurationVar(&o.duration, "duration", o.duration, "length of one pass of the scenario (two passes run)")
-	fs.Uint64Var(&o.seed, "seed", o.seed, "seed of the fault draws and retry jitter")
+	fs.Uint64Var(&o.seed, "rand", o.seed, "starting value of the random source behind the fault draws and the retry jitter")
 	addr := fs.String("addr", "127.0.0.1", "address the gateway listens on: host, or host:port (default port: any free one)")
 	fs.IntVar(&o.rate, "rate", o.rate, "scenario load: requests per second on each route")
 	fs.DurationVar(&o.grace, "grace", o.grace, "grace period of the shutdown")

@@ -42,6 +42,7 @@ type passResult struct {
 	// outageLoad is how many requests the failing upstream received
 	// during its outage.
 	outageLoad int64
+	jobs       jobStats         // the settlement jobs, with the library only
 	received   map[string]int64 // requests each upstream received
 	firsts     map[string]int64 // first attempts the gateway sent
 	retries    map[string]int64 // further attempts the gateway sent
@@ -95,6 +96,11 @@ func (s *system) pass(ctx context.Context, con *console, events *eventLog, clien
 		u.set(baseline(name))
 	}
 	before := s.counters(g)
+	var jobsBefore jobStats
+	if g.settle != nil {
+		jobsBefore = g.settle.stats()
+		g.settle.active.Store(true)
+	}
 	start := time.Now()
 	con.restart(start)
 	pr := passResult{
@@ -113,6 +119,10 @@ func (s *system) pass(ctx context.Context, con *console, events *eventLog, clien
 	wg.Go(func() { pr.outageLoad = s.script(bg, con, pr.from, pr.to) })
 	wg.Go(func() { s.report(bg, con, rec, g) })
 	ld.run(ctx, o.duration)
+	if g.settle != nil {
+		g.settle.active.Store(false)
+		g.settle.settled(ctx, 3*time.Second)
+	}
 	stop()
 	wg.Wait()
 	pr.end = time.Now()
@@ -120,6 +130,9 @@ func (s *system) pass(ctx context.Context, con *console, events *eventLog, clien
 	after := s.counters(g)
 	pr.received, pr.firsts, pr.retries, pr.oks = after.minus(before)
 	pr.events = events.between(start, pr.end)
+	if g.settle != nil {
+		pr.jobs = g.settle.stats().minus(jobsBefore)
+	}
 	pr.final = map[string]breaker.State{}
 	for name, b := range g.backends {
 		pr.final[name] = b.breaker.State()

@@ -76,7 +76,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	code, body := get("/metrics")
 	require.Equal(t, http.StatusOK, code)
-	assert.Contains(t, body, `resilience_breaker_state{upstream="payments"} 0`)
+	assert.Contains(t, body, `resilience_breaker_state{name="payments"} 0`)
 	code, body = get("/debug/breakers")
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, `"name": "payments"`)
@@ -95,7 +95,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		_, m := get("/metrics")
-		return strings.Contains(m, "resilience_gateway_inflight_requests 4")
+		return strings.Contains(m, "gateway_inflight_requests 4")
 	}, 10*time.Second, 10*time.Millisecond, "the requests should be in flight")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -136,16 +135,20 @@ func (s *system) gatewaySpec(name string, g *gateway, addr string) (lifecycle.Sp
 	kids := []lifecycle.Spec{s.funcSpec("transport", name+"/transport", func(ctx context.Context) error {
 		<-ctx.Done()
 		g.transport.CloseIdleConnections()
+		if !g.resilient {
+			return stopWithin(time.Second, g.breakers.Stop) // built, never used
+		}
 		return nil
 	})}
 	if g.resilient {
-		kids = append(kids, s.funcSpec("deadlines", name+"/deadlines", func(ctx context.Context) error {
-			<-ctx.Done()
-			return stopWithin(time.Second, g.sched.Stop)
-		}))
-		for _, n := range g.order {
-			kids = append(kids, s.funcSpec("breaker-"+n, name+"/breaker-"+n, g.backends[n].watch))
-		}
+		// The library's own parts are Components: the tree holds them as
+		// they are, starts them in this order and stops them in reverse.
+		kids = append(kids,
+			s.componentSpec("deadlines", name+"/deadlines", g.sched),
+			s.componentSpec("breakers", name+"/breakers", g.breakers),
+			s.funcSpec("breaker-events", name+"/breaker-events", g.relay),
+			s.componentSpec(outageUpstream+"-jobs", name+"/"+outageUpstream+"-jobs", g.jobs),
+			s.funcSpec("settlement", name+"/settlement", g.settle.run))
 	}
 	kids = append(kids, s.serverSpec("http", name+"/http", h, ln))
 	spec, err := subtree(name, kids...)
@@ -187,19 +190,21 @@ func (s *system) funcSpec(name, label string, run func(ctx context.Context) erro
 	return lifecycle.Spec{Name: name, Restart: lifecycle.RestartOnFailure, Component: s.stops.timed(label, lifecycle.Func(run))}
 }
 
-// watch owns the breaker's actor for the tree: it relays state changes
-// to the event log until stopped, then stops the breaker.
-func (b *backend) watch(ctx context.Context) error {
+// relay passes the breakers' state changes to the event log until the
+// tree stops it.
+func (g *gateway) relay(ctx context.Context) error {
 	for {
 		select {
-		case ev := <-b.changes:
-			b.events.add(ev)
-		case <-b.breaker.Done():
-			return errors.New("breaker stopped on its own")
+		case ev := <-g.changes:
+			g.events.add(ev)
 		case <-ctx.Done():
-			return stopWithin(time.Second, b.breaker.Stop)
+			return nil
 		}
 	}
+}
+
+func (s *system) componentSpec(name, label string, c lifecycle.Component) lifecycle.Spec {
+	return lifecycle.Spec{Name: name, Restart: lifecycle.RestartOnFailure, Component: s.stops.timed(label, c)}
 }
 
 func stopWithin(d time.Duration, stop func(context.Context) error) error {
@@ -226,11 +231,10 @@ func (s *system) abort() {
 		if g == nil {
 			continue
 		}
-		for _, b := range g.backends {
-			_ = stopWithin(time.Second, b.breaker.Stop)
-		}
+		_ = stopWithin(time.Second, g.breakers.Stop)
 		if g.sched != nil {
 			_ = stopWithin(time.Second, g.sched.Stop)
+			_ = stopWithin(time.Second, g.jobs.Stop)
 		}
 	}
 }

@@ -30,7 +30,8 @@ type upstream struct {
 	name     string
 	faults   atomic.Pointer[faults]
 	rnd      *lockedRand
-	received atomic.Int64 // requests that reached the handler
+	received atomic.Int64 // requests that reached the handler, but for settlements
+	settles  atomic.Int64 // settlement job requests (path /settle)
 	hung     atomic.Int64 // requests that hung until their caller gave up
 	handler  http.Handler
 	ln       net.Listener
@@ -65,7 +66,11 @@ func (u *upstream) set(f faults) { u.faults.Store(&f) }
 // with ?work=DURATION asks for that much work and is spared the random
 // faults (not an outage), so tests can hold a request in flight.
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
-	u.received.Add(1)
+	if r.URL.Path == "/settle" {
+		u.settles.Add(1)
+	} else {
+		u.received.Add(1)
+	}
 	f := u.faults.Load()
 	work, fixed := parseWork(r.URL.Query().Get("work"))
 	if f.Down || (!fixed && u.rnd.Float64() < f.HangRate) {
@@ -115,7 +120,7 @@ func parseWork(v string) (time.Duration, bool) {
 }
 
 // lockedRand is a seeded random source safe for concurrent use, so that
-// a -seed reproduces the same fault draws and retry jitter.
+// a -rand value reproduces the same fault draws and retry jitter.
 type lockedRand struct {
 	mu sync.Mutex
 	r  *rand.Rand

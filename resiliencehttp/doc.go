@@ -1,0 +1,2 @@
+// Package resiliencehttp protects HTTP clients and servers.
+package resiliencehttp
