@@ -102,11 +102,16 @@ func (b *Breaker) Run(ctx context.Context, fn func(context.Context) error) error
 // replica probes) or "probe owner" (this replica probes).
 func (b *Breaker) State() string { return b.view.Load().state }
 
-// publish installs the view for fleet state (gen, open, owner, until),
-// unless a newer generation is already installed.
-func (b *Breaker) publish(a *Agent, gen uint64, open, owner bool, until time.Time, newer bool) {
+// publish installs the view for fleet state (gen, open, owner, until).
+// A message (asOf 0) must carry a newer generation than the installed one.
+// A flush reply, read from Redis at asOf (Redis ms), may carry the same
+// one, or an older one if it was read after the installed generation
+// began: Redis then no longer holds that state (it lost its data), and
+// its answer is the truth.
+func (b *Breaker) publish(a *Agent, gen uint64, open, owner bool, until time.Time, asOf int64) {
 	cur := b.view.Load()
-	if gen < cur.gen || (newer && gen == cur.gen) || a.halted() {
+	fresh := gen > cur.gen || (asOf > 0 && (gen == cur.gen || uint64(asOf) > cur.gen))
+	if !fresh || a.halted() {
 		return
 	}
 	v := &view{gen: gen, state: "fleet closed", owner: owner, until: until}

@@ -86,8 +86,10 @@ type Event struct {
 	// "fleet closed" (also sent when Redis is lost and the dependency goes
 	// back to its local breaker).
 	Change string
-	// Generation is the fleet generation of the dependency's state; zero for
-	// the connection.
+	// Generation is the fleet generation of the dependency's state: it
+	// grows with every change, even across a restarted Redis (it is the
+	// Redis time in ms of the change, or one more than the previous one).
+	// Zero for the connection and before the first change.
 	Generation uint64
 	// At is when the agent saw the change.
 	At time.Time

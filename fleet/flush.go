@@ -73,7 +73,7 @@ func (d *dep) apply(a *Agent, br *Breaker, reply []int64, cur sample) {
 	if owner && !was {
 		d.probeBase = cur
 	}
-	br.publish(a, gen, open, owner, until, false)
+	br.publish(a, gen, open, owner, until, reply[3])
 }
 
 // probeResult says what the calls since this replica took the probe show:

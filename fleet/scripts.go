@@ -23,6 +23,10 @@ import "github.com/redis/go-redis/v9"
 // 15 bucket ms, 16 key TTL ms, 17 probe lease ms, 18 channel, 19 dependency
 // label, 20 has a breaker (0/1).
 //
+// A generation is the Redis time (ms) of the change that began it, or one
+// more than the previous one if that is larger, so generations keep
+// growing even across a Redis that lost its data.
+//
 // Reply: generation, state (0 closed, 1 open), open until (Redis ms),
 // Redis now (ms), probe owner (0/1), active replicas, budget calls, budget
 // retries (both over the window).
@@ -107,7 +111,7 @@ if a[20] == 1 then
   owner = redis.call('GET', KEYS[3])
   local changed = false
   if s == 1 and now >= u and a[8] > 0 and owner == me then
-    g, changed, owner = g + 1, true, false
+    g, changed, owner = math.max(g + 1, now), true, false
     redis.call('DEL', KEYS[3], KEYS[2])
     if a[8] == 1 then s, u = 0, 0 else u = now + a[13] end
   elseif s == 0 then
@@ -116,7 +120,7 @@ if a[20] == 1 then
     local whole = tc >= a[9] and tf * 1e6 >= a[10] * tc
     local recent = rc >= a[9] and rf * 1e6 >= a[10] * rc
     if (whole or recent) and failing >= k then
-      g, s, u, changed = g + 1, 1, now + a[13], true
+      g, s, u, changed = math.max(g + 1, now), 1, now + a[13], true
       redis.call('DEL', KEYS[2])
     end
   end

@@ -78,5 +78,5 @@ func (a *Agent) receive(msg any) {
 	if open && !time.Now().Before(local) {
 		local = time.Now().Add(a.probeLease())
 	}
-	br.publish(a, gen, open, false, local, true)
+	br.publish(a, gen, open, false, local, 0)
 }

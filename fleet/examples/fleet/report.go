@@ -31,8 +31,8 @@ func report(w io.Writer, local, fleet map[string]int, s *story) {
 	}
 	fmt.Fprintf(w, "  every replica refusing within %dms of the open\n", latest.Milliseconds())
 	slices.SortFunc(s.owners, func(a, b owner) int { return int(a.at - b.at) })
-	for _, o := range s.owners {
-		fmt.Fprintf(w, "  probe owner %s at %s (generation %d)\n", o.replica, ms(o.at), o.gen)
+	for i, o := range s.owners {
+		fmt.Fprintf(w, "  half-open %d: probe owner %s at %s\n", i+1, o.replica, ms(o.at))
 	}
 	fmt.Fprintf(w, "  upstream back at %s; fleet closed at %s\n", ms(outage), ms(s.closed))
 }
