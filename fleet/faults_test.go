@@ -213,3 +213,27 @@ func TestEventsSayDegradedAndConnected(t *testing.T) {
 	srv.Restart()
 	waitFor("connected")
 }
+
+// TestRestartedRedisIsTheTruth: a Redis that lost an open (killed and
+// restarted empty) answers "closed" with an older generation; the replicas
+// take it, instead of refusing until a generation newer than theirs.
+func TestRestartedRedisIsTheTruth(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := fastConfig()
+	cfg.OpenTimeout = time.Minute
+	_, brs := replicas(t, srv, 3, cfg)
+	both(brs[0], brs[1], 200*time.Millisecond, fail)
+	eventually(t, 2*time.Second, "the fleet opens", func() bool { return brs[2].State() == "fleet open" })
+	srv.Restart()
+	eventually(t, 5*time.Second, "every replica takes the restarted Redis's state", func() bool {
+		for _, b := range brs {
+			if b.State() != "fleet closed" {
+				return false
+			}
+		}
+		return true
+	})
+	if err := brs[2].Run(context.Background(), ok); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+}
