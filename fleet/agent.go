@@ -316,7 +316,7 @@ func (a *Agent) dependency(name string) (*dep, error) {
 	return d, nil
 }
 
-// redisNow converts a Redis time in ms to local time with the last offset.
+// localTime converts a Redis time in ms to local time with the last offset.
 func (a *Agent) localTime(redisMs int64) time.Time {
 	return time.UnixMilli(redisMs + a.offsetMs.Load())
 }

@@ -38,8 +38,7 @@ type Limiter struct {
 	deny     atomic.Pointer[resilience.RejectedError] // the fleet is over its rate until deny.Until
 	empty    *resilience.RejectedError                // no token yet, none known to be denied
 	fallback atomic.Pointer[limit.Rate]               // non-nil: local share only
-	limited  atomic.Uint64
-	replicas atomic.Int64 // the fleet's replicas, as last reported
+	replicas atomic.Int64                             // the fleet's replicas, as last reported
 
 	// Owned by the agent's loop.
 	lease     int64
@@ -101,13 +100,12 @@ func (l *Limiter) Allow(ctx context.Context) (done func(error), err error) {
 			return nop, nil
 		}
 	}
-	l.limited.Add(1)
-	select {
-	case l.a.wake <- struct{}{}:
-	default:
-	}
 	if d := l.deny.Load(); d != nil && time.Now().Before(d.Until) {
-		return nil, d
+		return nil, d // the fleet is over its rate: nothing to ask the agent
+	}
+	select {
+	case l.a.wake <- struct{}{}: // out of tokens: ask for a lease now
+	default:
 	}
 	return nil, l.empty
 }
