@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 func fastConfig() Config {
 	return Config{Namespace: "test", Secret: []byte("test secret"), Window: 2 * time.Second,
 		MinimumCalls: 10, QuietInterval: 500 * time.Millisecond, TroubleInterval: 20 * time.Millisecond,
-		OpenTimeout: 500 * time.Millisecond, OpTimeout: 100 * time.Millisecond}
+		OpenTimeout: 500 * time.Millisecond, OpTimeout: 250 * time.Millisecond}
 }
 
 // newClient returns a client of srv closed by t.Cleanup.
