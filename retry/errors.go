@@ -20,13 +20,16 @@ type Error struct {
 	// before the first).
 	Attempts int
 	// Elapsed runs from the end of the first attempt to the stop (the
-	// first attempt is not timed, so a first success costs no clock read).
+	// first attempt is not timed, so a first success costs no clock read),
+	// or from its start when Config.MaxElapsed is set.
 	Elapsed time.Duration
 	// Last is the last attempt's error, or nil if no attempt ran.
 	Last error
 	// Reason says why the loop stopped, when not because of Last itself
 	// (nil then: Last was classified Terminal, Ignored or Success):
 	//   - [resilience.ErrExhausted]: every attempt was used;
+	//   - an error matching [resilience.ErrExhausted] that says so: the
+	//     next wait would have ended past Config.MaxElapsed;
 	//   - the context's error: it ended, or (context.DeadlineExceeded) the
 	//     next wait would have ended past its deadline;
 	//   - a [*resilience.RejectedError] whose Reason is

@@ -37,7 +37,7 @@ func callbackPanics() map[string]Config {
 			}
 			return resilience.Failure
 		}},
-		"Delay": {Delay: func(int, time.Duration) time.Duration {
+		"Delay": {Delay: func(int, error, time.Duration) time.Duration {
 			if !delayPanicked.Swap(true) {
 				panic("Delay")
 			}
