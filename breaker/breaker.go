@@ -88,13 +88,17 @@ type snapshot struct {
 	gen     uint64      // the generation
 	openErr error       // the refusal while open or half-open (prebuilt)
 	done    func(error) // Allow's done for this generation, built once
+	base    totals      // the lifetime calls and failures when this generation began
 	_       [64]byte
 
-	// Closed: consecutive failures in this generation, and a flag a
-	// caller sets when the streak reaches the threshold (read by the actor
-	// even when the message telling it so could not be sent).
+	// Closed and half-open: consecutive failures in this generation, and
+	// a flag a caller sets when the streak reaches the threshold (read by
+	// the actor even when the message telling it so could not be sent).
 	streak  atomic.Int64
 	tripHit atomic.Bool
+	// mark is the lifetime success count before the current run of
+	// successes began: written by the first failure of each run.
+	mark atomic.Uint64
 
 	// Half-open: probe outcomes that did not fit in the mailbox, by
 	// judged outcome, for the actor to fold in.
@@ -119,7 +123,7 @@ func newBreaker(cfg *Config, name string) *Breaker {
 	b := &Breaker{cfg: cfg, name: name, shards: newShards(cfg.Shards)}
 	m := newMachine(b.cfg)
 	b.snap.Store(b.newSnapshot(&m))
-	if cfg.WindowDuration > 0 { // a time window places its first calls from here
+	if cfg.WindowDuration > 0 || cfg.FailurePeriod > 0 { // a time window places its first calls from here
 		b.born = sinceBase()
 	}
 	return b
@@ -127,7 +131,8 @@ func newBreaker(cfg *Config, name string) *Breaker {
 
 // newSnapshot builds the snapshot describing m.
 func (b *Breaker) newSnapshot(m *machine) *snapshot {
-	s := &snapshot{state: m.state, forced: m.forced, gen: m.gen}
+	s := &snapshot{state: m.state, forced: m.forced, gen: m.gen, base: b.shards.totals()}
+	s.mark.Store(s.base.calls - s.base.failures)
 	switch m.state {
 	case Closed:
 		s.pass = b.cfg.SlowCallDuration == 0
@@ -161,7 +166,7 @@ func (b *Breaker) stoppedSnapshot(s *snapshot, cause error) *snapshot {
 	if b.next != nil {
 		err = errEvicted
 	}
-	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true, stopErr: err}
+	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, base: s.base, stopped: true, stopErr: err}
 }
 
 // successor returns the breaker that now holds an evicted breaker's key.
@@ -395,7 +400,7 @@ func (b *Breaker) ref() (*actor.Actor[msg], error) {
 	// Until now nothing could change the state: the engine starts from
 	// the first snapshot, so an idle breaker costs neither a goroutine nor
 	// the engine's memory.
-	eng := &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg)}
+	eng := &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg), fails: newFailureLog(*b.cfg)}
 	a, err := actor.Spawn(actor.Config{Name: b.name, Mailbox: b.cfg.Mailbox}, func() actor.Behavior[msg] { return eng })
 	if err != nil {
 		return nil, err
@@ -426,6 +431,12 @@ func stoppedOr(err error) error {
 // until [Breaker.Reset]. It waits for the actor to apply it, or for ctx.
 func (b *Breaker) ForceOpen(ctx context.Context) error { return b.control(ctx, ctlOpen) }
 
+// ForceHalfOpen moves the breaker to half-open now, whatever its state,
+// releasing a forced one: up to HalfOpenMaxRequests probes pass, and their
+// results close or reopen it as after an open timeout. It waits for the
+// actor to apply it, or for ctx.
+func (b *Breaker) ForceHalfOpen(ctx context.Context) error { return b.control(ctx, ctlHalfOpen) }
+
 // ForceClose closes the breaker and holds it closed, whatever the
 // failures, until [Breaker.Reset]. It waits for the actor, or for ctx.
 func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, ctlClose) }
@@ -436,7 +447,7 @@ func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, 
 func (b *Breaker) Reset(ctx context.Context) error { return b.control(ctx, ctlReset) }
 
 func (b *Breaker) control(ctx context.Context, c control) error {
-	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
+	err := askWait(ctx, b, func(r actor.Reply[error]) msg {
 		return msg{kind: kControl, control: c, ack: r}
 	})
 	if err == resilience.ErrStopped {
@@ -445,23 +456,24 @@ func (b *Breaker) control(ctx context.Context, c control) error {
 	return err
 }
 
-// askWait is ask for a request that waits for room in the mailbox.
-func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[struct{}]) msg) error {
+// askWait is ask for a request that waits for room in the mailbox. The
+// actor's reply, an error or nil, is returned as it is.
+func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[error]) msg) error {
 	a, err := b.ref()
 	if err != nil {
 		return err
 	}
-	r, ch := actor.NewReply[struct{}]()
+	r, ch := actor.NewReply[error]()
 	if err := a.Send(ctx, mk(r)); err != nil {
 		return stoppedOr(err)
 	}
 	select {
-	case <-ch:
-		return nil
+	case err := <-ch:
+		return err
 	case <-a.Done():
 		select {
-		case <-ch:
-			return nil
+		case err := <-ch:
+			return err
 		default:
 			return resilience.ErrStopped
 		}
