@@ -293,3 +293,25 @@ func TestNewOptionsAreValidated(t *testing.T) {
 		})
 	}
 }
+
+// The refusal of a breaker whose actor died matches ErrStopped and reaches
+// the failure through one chain: no error on the way wraps two.
+func TestStoppedRefusalChainIsSingle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := New(Config{FailureThreshold: 1})
+		require.NoError(t, err)
+		crash(t, b)
+		err = b.Run(context.Background(), succeed)
+		assert.ErrorIs(t, err, resilience.ErrStopped)
+		assert.ErrorIs(t, err, resilience.ErrRejected)
+		var pe *resilience.PanicError
+		assert.ErrorAs(t, err, &pe)
+		assert.ErrorIs(t, err, errCrash)
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			_, multi := e.(interface{ Unwrap() []error })
+			require.False(t, multi, "%T wraps several errors", e)
+		}
+		assert.Contains(t, err.Error(), "stopped")
+		assert.Contains(t, err.Error(), errCrash.Error())
+	})
+}
