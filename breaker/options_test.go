@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/llm-research-lab/resilience"
 )
@@ -313,5 +314,28 @@ func TestStoppedRefusalChainIsSingle(t *testing.T) {
 		}
 		assert.Contains(t, err.Error(), "stopped")
 		assert.Contains(t, err.Error(), errCrash.Error())
+	})
+}
+
+// failureLog against a model that keeps every failure's time: the log
+// trips exactly when the last FailureThreshold failures fit in the period.
+func TestFailureLogProperty(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		threshold := rapid.IntRange(1, 6).Draw(rt, "threshold")
+		period := time.Duration(rapid.IntRange(1, 20).Draw(rt, "period"))
+		l := newFailureLog(Config{FailurePeriod: period, FailureThreshold: threshold})
+		var times []time.Duration // every failure, as the model places it
+		var now time.Duration
+		steps := rapid.SliceOfN(rapid.IntRange(0, 4), 1, 60).Draw(rt, "steps")
+		for _, s := range steps {
+			now += time.Duration(rapid.IntRange(0, 8).Draw(rt, "advance"))
+			for range s { // s failures seen at once
+				times = append(times, now)
+			}
+			want := len(times) >= threshold && now-times[len(times)-threshold] <= period
+			if got := l.observe(uint64(len(times)), now); got != want {
+				rt.Fatalf("at %v with failures at %v: got %v, want %v", now, times, got, want)
+			}
+		}
 	})
 }
