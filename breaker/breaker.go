@@ -25,9 +25,20 @@
 // half-open probe slot, a probe's result. See docs/breaker.md for the
 // design and its measured trade-offs.
 //
+// A closed breaker opens on consecutive failures, on failures within a
+// period (Config.FailurePeriod), on a failure rate over a count or time
+// window (Config.FailureRate), or on a rule of your own over the
+// [Counts] of the current generation (Config.ReadyToTrip). A half-open
+// breaker closes on a run of probe successes or a success ratio, and
+// reopens on its first probe failure or a configured number of them.
+// [Breaker.ForceOpen], [Breaker.ForceHalfOpen], [Breaker.ForceClose] and
+// [Breaker.Reset] move it by hand.
+//
 // Panics follow one policy: a panic in user code the breaker runs (the
 // function, the classifier) counts as a failure, gives back any probe slot
-// it held, and is raised again in the caller's goroutine.
+// it held, and is raised again in the caller's goroutine. A panic in the
+// trip rule, which the actor runs, trips nothing and is raised again, as a
+// [*resilience.PanicError], in the caller whose failure it was judging.
 //
 // A [Family] holds one breaker per key (host, tenant, model), created on
 // first use and evicted when idle, so memory stays bounded; see
