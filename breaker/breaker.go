@@ -90,30 +90,35 @@ type Breaker struct {
 // touches a snapshot nobody reads any more: stale results are ignored by
 // construction.
 type snapshot struct {
-	pass    bool        // closed, running, no slow-call timing: the fast path
-	reject  bool        // open: the fast rejection
-	state   State       // reported state
-	forced  bool        // held by ForceOpen or ForceClose
-	stopped bool        // Stop was called, or the actor died
-	stopErr error       // when stopped: the refusal, or errEvicted
-	gen     uint64      // the generation
-	openErr error       // the refusal while open or half-open (prebuilt)
-	done    func(error) // Allow's done for this generation, built once
-	base    totals      // the lifetime calls and failures when this generation began
-	_       [64]byte
+	pass    bool   // closed, running, no slow-call timing: the fast path
+	reject  bool   // open: the fast rejection
+	state   State  // reported state
+	forced  bool   // held by ForceOpen or ForceClose
+	stopped bool   // Stop was called, or the actor died
+	gen     uint64 // the generation
+	// refuse is the refusal: once stopped, the stop refusal or errEvicted;
+	// while open or half-open, the prebuilt ErrOpen refusal.
+	refuse error
+	done   func(error) // Allow's done for this generation, built once
+	// base is the lifetime calls and failures when this generation began,
+	// nil for none (a new breaker's first generation costs no memory).
+	base *totals
+	_    [64]byte
 
 	// Closed and half-open: consecutive failures in this generation, and
-	// a flag a caller sets when the streak reaches the threshold (read by
-	// the actor even when the message telling it so could not be sent).
-	streak  atomic.Int64
-	tripHit atomic.Bool
-	// mark is the lifetime success count before the current run of
-	// successes began: written by the first failure of each run.
-	mark atomic.Uint64
+	// the lifetime success count before the current run of successes
+	// began (written by the first failure of each run).
+	streak atomic.Int64
+	mark   atomic.Uint64
 
 	// Half-open: probe outcomes that did not fit in the mailbox, by
 	// judged outcome, for the actor to fold in.
 	probes [resilience.Ignored + 1]atomic.Uint32
+
+	// Closed: a flag a caller sets when the streak reaches the threshold
+	// (read by the actor even when the message telling it so could not be
+	// sent). Last, so the snapshot packs into 160 bytes.
+	tripHit atomic.Bool
 }
 
 // New returns a closed breaker configured by cfg, or a
@@ -142,8 +147,11 @@ func newBreaker(cfg *Config, name string) *Breaker {
 
 // newSnapshot builds the snapshot describing m.
 func (b *Breaker) newSnapshot(m *machine) *snapshot {
-	s := &snapshot{state: m.state, forced: m.forced, gen: m.gen, base: b.shards.totals()}
-	s.mark.Store(s.base.calls - s.base.failures)
+	s := &snapshot{state: m.state, forced: m.forced, gen: m.gen}
+	if t := b.shards.totals(); t != (totals{}) {
+		s.base = &t
+		s.mark.Store(t.calls - t.failures)
+	}
 	switch m.state {
 	case Closed:
 		s.pass = b.cfg.SlowCallDuration == 0
@@ -160,9 +168,9 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 		if !until.IsZero() {
 			until = until.Add(probeMargin)
 		}
-		s.openErr = refusal(b.name, resilience.ErrOpen, until)
+		s.refuse = refusal(b.name, resilience.ErrOpen, until)
 	case HalfOpen:
-		s.openErr = refusal(b.name, resilience.ErrOpen, time.Time{})
+		s.refuse = refusal(b.name, resilience.ErrOpen, time.Time{})
 		s.done = func(err error) { b.finish(context.Background(), permit{s: s, probe: true}, err) }
 	}
 	return s
@@ -177,7 +185,7 @@ func (b *Breaker) stoppedSnapshot(s *snapshot, cause error) *snapshot {
 	if b.next != nil {
 		err = errEvicted
 	}
-	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, base: s.base, stopped: true, stopErr: err}
+	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, base: s.base, stopped: true, refuse: err}
 }
 
 // successor returns the breaker that now holds an evicted breaker's key.
@@ -251,7 +259,7 @@ func (b *Breaker) runClosed(ctx context.Context, s *snapshot, fn func(context.Co
 // refusal.
 func (b *Breaker) rejectOpen(s *snapshot) error {
 	b.shards.add(cRejectedOpen)
-	return s.openErr
+	return s.refuse
 }
 
 // closedGuard is the closed path's panic guard: deferred before fn runs,

@@ -29,7 +29,11 @@ type Counts struct {
 // countsOf returns the counts of generation s, given lifetime counters c
 // read after s was published.
 func countsOf(s *snapshot, c counts) Counts {
-	n := Counts{Successes: sub(c.successes, s.base.calls-s.base.failures), Failures: sub(c.failures, s.base.failures)}
+	var base totals
+	if s.base != nil {
+		base = *s.base
+	}
+	n := Counts{Successes: sub(c.successes, base.calls-base.failures), Failures: sub(c.failures, base.failures)}
 	n.Requests = n.Successes + n.Failures
 	if f := s.streak.Load(); f > 0 {
 		n.ConsecutiveFailures = uint64(f)

@@ -49,10 +49,10 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 	for {
 		switch {
 		case s.stopped:
-			return permit{}, s.stopErr
+			return permit{}, s.refuse
 		case s.reject:
 			b.shards.add(cRejectedOpen)
-			return permit{}, s.openErr
+			return permit{}, s.refuse
 		case s.state == Closed:
 			return b.timed(permit{s: s}), nil
 		}
@@ -65,7 +65,7 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 			return permit{}, err
 		case err != nil || r.err == errProbesBusy: // a full mailbox is a full half-open too
 			b.shards.add(cRejectedHalfOpen)
-			return permit{}, s.openErr
+			return permit{}, s.refuse
 		case r.err == nil:
 			return b.timed(permit{s: r.s, probe: true}), nil
 		}
@@ -77,7 +77,7 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 // stopped, which its snapshot may not say yet.
 func (b *Breaker) stopError() error {
 	if s := b.snap.Load(); s.stopped {
-		return s.stopErr
+		return s.refuse
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
