@@ -33,8 +33,8 @@
 // with [Policy.Plan]: each waiting retry is a timer entry in the bulkhead
 // instead of one sleeping goroutine.
 //
-// Panics in user code (the function, Config.Classify, Config.Delay, a Rand
-// source) are not retried. [Policy.Run] does not recover them: the panic
+// Panics in user code (the function, Config.Classify, Config.Delay,
+// Config.AttemptsFor, a Rand source) are not retried. [Policy.Run] does not recover them: the panic
 // continues in the caller's goroutine. [resilience.Submit], which runs that
 // code on goroutines the bulkhead owns, recovers it and answers the job
 // with a [*resilience.PanicError] carrying the panic value and stack.

@@ -61,8 +61,9 @@ func (p *Policy) EventsDropped() uint64 { return p.dropped.Load() }
 // wait at once, and a wait that would end past ctx's deadline is not
 // started. If ctx is done before the first attempt, fn is not called. Run
 // does not interrupt fn itself: fn should honour ctx. A panic in fn (or in
-// Config.Classify or Config.Delay) is not retried: it continues in the
-// caller's goroutine. A nil fn is a [*resilience.ConfigError].
+// Config.Classify, Config.Delay or Config.AttemptsFor) is not retried: it
+// continues in the caller's goroutine. A nil fn is a
+// [*resilience.ConfigError].
 func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error {
 	switch {
 	case fn == nil:
