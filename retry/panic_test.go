@@ -44,6 +44,12 @@ func callbackPanics() map[string]Config {
 			return time.Millisecond
 		}},
 		"Rand": {Rand: rand.Source(&panickySource{})},
+		"AttemptsFor": {AttemptsFor: func(err error) int {
+			if errors.Is(err, errTrigger) {
+				panic("AttemptsFor")
+			}
+			return 0
+		}},
 	}
 }
 
