@@ -55,11 +55,17 @@ func sub(a, b uint64) uint64 {
 // s and returns the length of its run of failures. The first failure of
 // a run marks where the next run of successes will start: no success can
 // come between it and the run's last failure, so the closed success path
-// pays nothing for ConsecutiveSuccesses.
-func (b *Breaker) failed(s *snapshot) int64 {
+// pays nothing for ConsecutiveSuccesses. t is the running totals if the
+// caller has read them (the zero totals if not), which spares reading the
+// counter slots again.
+func (b *Breaker) failed(s *snapshot, t totals) int64 {
 	n := s.streak.Add(1)
 	if n == 1 {
-		s.mark.Store(b.shards.load(cSuccess))
+		if t == (totals{}) {
+			s.mark.Store(b.shards.load(cSuccess))
+		} else {
+			s.mark.Store(t.calls - t.failures)
+		}
 	}
 	return n
 }
@@ -69,7 +75,7 @@ func (b *Breaker) failed(s *snapshot) int64 {
 func (b *Breaker) tally(s *snapshot, o outcome) {
 	switch o {
 	case failure:
-		b.failed(s)
+		b.failed(s, totals{})
 	case success:
 		if s.streak.Load() != 0 {
 			s.streak.Store(0)

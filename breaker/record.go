@@ -244,7 +244,11 @@ func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 		return
 	}
 	b.shards.add(cFailure)
-	n := b.failed(s)
+	var t totals // read once when the actor needs them, and reused
+	if b.cfg.everyFailure && !s.forced {
+		t = b.shards.totals()
+	}
+	n := b.failed(s, t)
 	if s.forced {
 		return
 	}
@@ -257,7 +261,7 @@ func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 	case b.cfg.everyFailure:
 		// The totals as this caller saw them place its failure in the
 		// window even if the actor handles the message later.
-		b.check(ctx, msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()})
+		b.check(ctx, msg{kind: kCheck, gen: s.gen, totals: t})
 	case hit:
 		b.check(ctx, msg{kind: kCheck, gen: s.gen})
 	}
