@@ -46,8 +46,10 @@ type Config struct {
 	// the current generation, and opens the breaker if it returns true
 	// (reason "trip rule"). It adds to the other rules: set
 	// FailureThreshold too to keep the consecutive one. It runs on the
-	// actor's goroutine, one call at a time, holding no lock a caller
-	// needs, so it must not block; reading the breaker from it is safe. A
+	// actor's goroutine, one call at a time per breaker, holding no lock a
+	// caller needs, so it must not block; reading the breaker from it is
+	// safe. The breakers of a [Family] share it, so it must be safe for
+	// concurrent use unless it reads only its argument. A
 	// panic in it does not trip the breaker: it is raised again, as a
 	// [*resilience.PanicError], in the goroutine of the caller whose
 	// failure asked for it, if that caller is still waiting. Default none.
