@@ -47,8 +47,9 @@ type Config struct {
 	// (reason "trip rule"). It adds to the other rules: set
 	// FailureThreshold too to keep the consecutive one. It runs on the
 	// actor's goroutine, one call at a time per breaker, holding no lock a
-	// caller needs, so it must not block; reading the breaker from it is
-	// safe. The breakers of a [Family] share it, so it must be safe for
+	// caller needs, so it must not block: State and Metrics are safe to
+	// call from it, but not Run, Allow or the Force and Reset methods,
+	// which may wait for the actor running it. The breakers of a [Family] share it, so it must be safe for
 	// concurrent use unless it reads only its argument. A
 	// panic in it does not trip the breaker: it is raised again, as a
 	// [*resilience.PanicError], in the goroutine of the caller whose
