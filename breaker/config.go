@@ -49,11 +49,12 @@ type Config struct {
 	// actor's goroutine, one call at a time per breaker, holding no lock a
 	// caller needs, so it must not block: State and Metrics are safe to
 	// call from it, but not Run, Allow or the Force and Reset methods,
-	// which may wait for the actor running it. The breakers of a [Family] share it, so it must be safe for
-	// concurrent use unless it reads only its argument. A
-	// panic in it does not trip the breaker: it is raised again, as a
-	// [*resilience.PanicError], in the goroutine of the caller whose
-	// failure asked for it, if that caller is still waiting. Default none.
+	// which may wait for the actor running it. The breakers of a [Family]
+	// share it, so it must be safe for concurrent use unless it reads only
+	// its argument. A panic in it does not trip the breaker: it is raised
+	// again, as a [*resilience.PanicError], in the goroutine of the caller
+	// whose failure asked for it, if that caller is still waiting. Default
+	// none.
 	ReadyToTrip func(Counts) bool
 
 	// SuccessThreshold is the number of consecutive probe successes that
