@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"math"
 	"runtime/debug"
 	"time"
 
@@ -19,11 +20,16 @@ import (
 // in the next, and that "consecutive" is judged in the order the calls of
 // concurrent callers reach the counters.
 type Counts struct {
-	Requests             uint64 // Successes + Failures
-	Successes            uint64 // calls whose outcome was Success
-	Failures             uint64 // calls classified Failure or Terminal, panics included
-	ConsecutiveSuccesses uint64 // successes since the last failure
-	ConsecutiveFailures  uint64 // failures since the last success
+	Requests            uint64 // Successes + Failures
+	Successes           uint64 // calls whose outcome was Success
+	Failures            uint64 // calls classified Failure or Terminal, panics included
+	ConsecutiveFailures uint64 // failures since the last success
+	// ConsecutiveSuccesses is the successes since the last failure. In the
+	// closed state it is kept when failures are judged by the actor
+	// (ReadyToTrip, FailurePeriod or FailureRate set); with only the
+	// consecutive rule it is kept until the generation's first failure and
+	// reads 0 after it, so that no failure pays a pass over the counters.
+	ConsecutiveSuccesses uint64
 }
 
 // countsOf returns the counts of generation s, given lifetime counters c
@@ -56,26 +62,34 @@ func sub(a, b uint64) uint64 {
 // a run marks where the next run of successes will start: no success can
 // come between it and the run's last failure, so the closed success path
 // pays nothing for ConsecutiveSuccesses. t is the running totals if the
-// caller has read them (the zero totals if not), which spares reading the
-// counter slots again.
-func (b *Breaker) failed(s *snapshot, t totals) int64 {
+// caller has read them, the zero totals if not; a closed-state failure
+// that has not read them does not read them for the mark either (it would
+// cost every failure a pass over the counter slots), and marks the run as
+// unknown instead (see Counts).
+func (b *Breaker) failed(s *snapshot, t totals, closed bool) int64 {
 	n := s.streak.Add(1)
-	if n == 1 {
-		if t == (totals{}) {
-			s.mark.Store(b.shards.load(cSuccess))
-		} else {
-			s.mark.Store(t.calls - t.failures)
-		}
+	switch {
+	case n != 1:
+	case t != (totals{}):
+		s.mark.Store(t.calls - t.failures)
+	case closed:
+		s.mark.Store(markUnknown)
+	default:
+		s.mark.Store(b.shards.load(cSuccess))
 	}
 	return n
 }
+
+// markUnknown marks a run of successes whose start was not read: the
+// count of its successes reads 0.
+const markUnknown = math.MaxUint64
 
 // tally keeps the runs of half-open generation s for its Counts, as the
 // closed path does for a closed one.
 func (b *Breaker) tally(s *snapshot, o outcome) {
 	switch o {
 	case failure:
-		b.failed(s, totals{})
+		b.failed(s, totals{}, false)
 	case success:
 		if s.streak.Load() != 0 {
 			s.streak.Store(0)

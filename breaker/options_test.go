@@ -18,9 +18,18 @@ import (
 // Metrics.Generation counts the calls of the current generation and starts
 // again from zero at every state change; the lifetime counters do not.
 func TestGenerationCounts(t *testing.T) {
+	never := func(Counts) bool { return false }
+	t.Run("with a trip rule", func(t *testing.T) { generationCounts(t, never, false) })
+	t.Run("consecutive rule only", func(t *testing.T) { generationCounts(t, nil, true) })
+}
+
+// generationCounts runs TestGenerationCounts with rule as ReadyToTrip;
+// runsLost says that ConsecutiveSuccesses reads 0 after the first failure
+// (see Counts).
+func generationCounts(t *testing.T, rule func(Counts) bool, runsLost bool) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		b := newTest(t, Config{FailureThreshold: 3, SuccessThreshold: 1, OpenTimeout: time.Second})
+		b := newTest(t, Config{FailureThreshold: 3, SuccessThreshold: 1, OpenTimeout: time.Second, ReadyToTrip: rule})
 		calls := []struct {
 			fn   func(context.Context) error
 			want Counts
@@ -35,6 +44,9 @@ func TestGenerationCounts(t *testing.T) {
 		}
 		for i, c := range calls {
 			_ = b.Run(ctx, c.fn)
+			if runsLost && i >= 2 {
+				c.want.ConsecutiveSuccesses = 0
+			}
 			require.Equal(t, c.want, b.Metrics().Generation, "after call %d", i+1)
 		}
 		failN(t, b, 3)

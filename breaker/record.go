@@ -248,7 +248,7 @@ func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 	if b.cfg.everyFailure && !s.forced {
 		t = b.shards.totals()
 	}
-	n := b.failed(s, t)
+	n := b.failed(s, t, true)
 	if s.forced {
 		return
 	}
