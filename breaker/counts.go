@@ -20,16 +20,16 @@ import (
 // in the next, and that "consecutive" is judged in the order the calls of
 // concurrent callers reach the counters.
 type Counts struct {
-	Requests            uint64 // Successes + Failures
-	Successes           uint64 // calls whose outcome was Success
-	Failures            uint64 // calls classified Failure or Terminal, panics included
-	ConsecutiveFailures uint64 // failures since the last success
+	Requests  uint64 // Successes + Failures
+	Successes uint64 // calls whose outcome was Success
+	Failures  uint64 // calls classified Failure or Terminal, panics included
 	// ConsecutiveSuccesses is the successes since the last failure. In the
 	// closed state it is kept when failures are judged by the actor
 	// (ReadyToTrip, FailurePeriod or FailureRate set); with only the
 	// consecutive rule it is kept until the generation's first failure and
 	// reads 0 after it, so that no failure pays a pass over the counters.
 	ConsecutiveSuccesses uint64
+	ConsecutiveFailures  uint64 // failures since the last success
 }
 
 // countsOf returns the counts of generation s, given lifetime counters c
@@ -73,7 +73,9 @@ func (b *Breaker) failed(s *snapshot, t totals, closed bool) int64 {
 	case t != (totals{}):
 		s.mark.Store(t.calls - t.failures)
 	case closed:
-		s.mark.Store(markUnknown)
+		if s.mark.Load() != markUnknown {
+			s.mark.Store(markUnknown)
+		}
 	default:
 		s.mark.Store(b.shards.load(cSuccess))
 	}
