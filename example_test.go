@@ -14,7 +14,7 @@ import (
 // A pipeline with a total timeout, retries and a breaker; each attempt gets
 // its own timeout, and Attempt tells the function which attempt it is.
 func ExamplePipeline() {
-	rp, _ := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	rp, _ := retry.New(retry.Config{MaxAttempts: 3, Backoff: retry.Immediate})
 	b, _ := breaker.New(breaker.Config{Name: "inventory"})
 	defer b.Stop(context.Background())
 	p := &resilience.Pipeline{

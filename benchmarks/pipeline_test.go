@@ -67,7 +67,7 @@ func newPipeline(tb testing.TB) *resilience.Pipeline {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rp, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	rp, err := retry.New(retry.Config{MaxAttempts: 3, Backoff: retry.Immediate})
 	if err != nil {
 		tb.Fatal(err)
 	}

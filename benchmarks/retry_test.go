@@ -28,7 +28,7 @@ import (
 var errRetryBoom = errors.New("boom")
 
 func retryZeroDelay() *retry.Policy {
-	r, err := retry.New(retry.Config{MaxAttempts: 5, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	r, err := retry.New(retry.Config{MaxAttempts: 5, Backoff: retry.Immediate})
 	if err != nil {
 		panic(err)
 	}

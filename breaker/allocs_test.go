@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/stretchr/testify/assert"
@@ -26,4 +27,18 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	require.NoError(t, b.ForceOpen(ctx))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Run(ctx, succeed) }), "open rejection")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = b.Allow(ctx) }), "open Allow")
+}
+
+// The trip options cost the closed success path nothing either: it is the
+// same path, whatever rule judges the failures.
+func TestTripOptionsKeepTheSuccessPathFree(t *testing.T) {
+	ctx := context.Background()
+	b := newTest(t, Config{FailureThreshold: 1000, FailurePeriod: time.Minute,
+		ReadyToTrip: func(Counts) bool { return false }, HalfOpenSuccessRatio: 0.5})
+	require.True(t, b.snap.Load().pass, "the closed fast path is taken")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = b.Run(ctx, succeed) }), "closed Run")
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		done, _ := b.Allow(ctx)
+		done(nil)
+	}), "closed Allow")
 }

@@ -25,9 +25,20 @@
 // half-open probe slot, a probe's result. See docs/breaker.md for the
 // design and its measured trade-offs.
 //
+// A closed breaker opens on consecutive failures, on failures within a
+// period (Config.FailurePeriod), on a failure rate over a count or time
+// window (Config.FailureRate), or on a rule of your own over the
+// [Counts] of the current generation (Config.ReadyToTrip). A half-open
+// breaker closes on a run of probe successes or a success ratio, and
+// reopens on its first probe failure or a configured number of them.
+// [Breaker.ForceOpen], [Breaker.ForceHalfOpen], [Breaker.ForceClose] and
+// [Breaker.Reset] move it by hand.
+//
 // Panics follow one policy: a panic in user code the breaker runs (the
 // function, the classifier) counts as a failure, gives back any probe slot
-// it held, and is raised again in the caller's goroutine.
+// it held, and is raised again in the caller's goroutine. A panic in the
+// trip rule, which the actor runs, trips nothing and is raised again, as a
+// [*resilience.PanicError], in the caller whose failure it was judging.
 //
 // A [Family] holds one breaker per key (host, tenant, model), created on
 // first use and evicted when idle, so memory stays bounded; see
@@ -79,26 +90,35 @@ type Breaker struct {
 // touches a snapshot nobody reads any more: stale results are ignored by
 // construction.
 type snapshot struct {
-	pass    bool        // closed, running, no slow-call timing: the fast path
-	reject  bool        // open: the fast rejection
-	state   State       // reported state
-	forced  bool        // held by ForceOpen or ForceClose
-	stopped bool        // Stop was called, or the actor died
-	stopErr error       // when stopped: the refusal, or errEvicted
-	gen     uint64      // the generation
-	openErr error       // the refusal while open or half-open (prebuilt)
-	done    func(error) // Allow's done for this generation, built once
-	_       [64]byte
+	pass    bool   // closed, running, no slow-call timing: the fast path
+	reject  bool   // open: the fast rejection
+	state   State  // reported state
+	forced  bool   // held by ForceOpen or ForceClose
+	stopped bool   // Stop was called, or the actor died
+	gen     uint64 // the generation
+	// refuse is the refusal: once stopped, the stop refusal or errEvicted;
+	// while open or half-open, the prebuilt ErrOpen refusal.
+	refuse error
+	done   func(error) // Allow's done for this generation, built once
+	// base is the lifetime calls and failures when this generation began,
+	// nil for none (a new breaker's first generation costs no memory).
+	base *totals
+	_    [64]byte
 
-	// Closed: consecutive failures in this generation, and a flag a
-	// caller sets when the streak reaches the threshold (read by the actor
-	// even when the message telling it so could not be sent).
-	streak  atomic.Int64
-	tripHit atomic.Bool
+	// Closed and half-open: consecutive failures in this generation, and
+	// the lifetime success count before the current run of successes
+	// began (written by the first failure of each run).
+	streak atomic.Int64
+	mark   atomic.Uint64
 
 	// Half-open: probe outcomes that did not fit in the mailbox, by
 	// judged outcome, for the actor to fold in.
 	probes [resilience.Ignored + 1]atomic.Uint32
+
+	// Closed: a flag a caller sets when the streak reaches the threshold
+	// (read by the actor even when the message telling it so could not be
+	// sent). Last, so the snapshot packs into 160 bytes.
+	tripHit atomic.Bool
 }
 
 // New returns a closed breaker configured by cfg, or a
@@ -119,7 +139,7 @@ func newBreaker(cfg *Config, name string) *Breaker {
 	b := &Breaker{cfg: cfg, name: name, shards: newShards(cfg.Shards)}
 	m := newMachine(b.cfg)
 	b.snap.Store(b.newSnapshot(&m))
-	if cfg.WindowDuration > 0 { // a time window places its first calls from here
+	if cfg.WindowDuration > 0 || cfg.FailurePeriod > 0 { // a time window places its first calls from here
 		b.born = sinceBase()
 	}
 	return b
@@ -128,6 +148,10 @@ func newBreaker(cfg *Config, name string) *Breaker {
 // newSnapshot builds the snapshot describing m.
 func (b *Breaker) newSnapshot(m *machine) *snapshot {
 	s := &snapshot{state: m.state, forced: m.forced, gen: m.gen}
+	if t := b.shards.totals(); t != (totals{}) {
+		s.base = &t
+		s.mark.Store(t.calls - t.failures)
+	}
 	switch m.state {
 	case Closed:
 		s.pass = b.cfg.SlowCallDuration == 0
@@ -144,9 +168,9 @@ func (b *Breaker) newSnapshot(m *machine) *snapshot {
 		if !until.IsZero() {
 			until = until.Add(probeMargin)
 		}
-		s.openErr = refusal(b.name, resilience.ErrOpen, until)
+		s.refuse = refusal(b.name, resilience.ErrOpen, until)
 	case HalfOpen:
-		s.openErr = refusal(b.name, resilience.ErrOpen, time.Time{})
+		s.refuse = refusal(b.name, resilience.ErrOpen, time.Time{})
 		s.done = func(err error) { b.finish(context.Background(), permit{s: s, probe: true}, err) }
 	}
 	return s
@@ -161,7 +185,7 @@ func (b *Breaker) stoppedSnapshot(s *snapshot, cause error) *snapshot {
 	if b.next != nil {
 		err = errEvicted
 	}
-	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, stopped: true, stopErr: err}
+	return &snapshot{state: s.state, forced: s.forced, gen: s.gen, base: s.base, stopped: true, refuse: err}
 }
 
 // successor returns the breaker that now holds an evicted breaker's key.
@@ -235,7 +259,7 @@ func (b *Breaker) runClosed(ctx context.Context, s *snapshot, fn func(context.Co
 // refusal.
 func (b *Breaker) rejectOpen(s *snapshot) error {
 	b.shards.add(cRejectedOpen)
-	return s.openErr
+	return s.refuse
 }
 
 // closedGuard is the closed path's panic guard: deferred before fn runs,
@@ -395,7 +419,7 @@ func (b *Breaker) ref() (*actor.Actor[msg], error) {
 	// Until now nothing could change the state: the engine starts from
 	// the first snapshot, so an idle breaker costs neither a goroutine nor
 	// the engine's memory.
-	eng := &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg)}
+	eng := &engine{b: b, m: newMachine(b.cfg), cur: b.snap.Load(), win: newWindow(*b.cfg), fails: newFailureLog(*b.cfg)}
 	a, err := actor.Spawn(actor.Config{Name: b.name, Mailbox: b.cfg.Mailbox}, func() actor.Behavior[msg] { return eng })
 	if err != nil {
 		return nil, err
@@ -426,6 +450,12 @@ func stoppedOr(err error) error {
 // until [Breaker.Reset]. It waits for the actor to apply it, or for ctx.
 func (b *Breaker) ForceOpen(ctx context.Context) error { return b.control(ctx, ctlOpen) }
 
+// ForceHalfOpen moves the breaker to half-open now, whatever its state,
+// releasing a forced one: up to HalfOpenMaxRequests probes pass, and their
+// results close or reopen it as after an open timeout. It waits for the
+// actor to apply it, or for ctx.
+func (b *Breaker) ForceHalfOpen(ctx context.Context) error { return b.control(ctx, ctlHalfOpen) }
+
 // ForceClose closes the breaker and holds it closed, whatever the
 // failures, until [Breaker.Reset]. It waits for the actor, or for ctx.
 func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, ctlClose) }
@@ -436,7 +466,7 @@ func (b *Breaker) ForceClose(ctx context.Context) error { return b.control(ctx, 
 func (b *Breaker) Reset(ctx context.Context) error { return b.control(ctx, ctlReset) }
 
 func (b *Breaker) control(ctx context.Context, c control) error {
-	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
+	err := askWait(ctx, b, func(r actor.Reply[error]) msg {
 		return msg{kind: kControl, control: c, ack: r}
 	})
 	if err == resilience.ErrStopped {
@@ -445,23 +475,24 @@ func (b *Breaker) control(ctx context.Context, c control) error {
 	return err
 }
 
-// askWait is ask for a request that waits for room in the mailbox.
-func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[struct{}]) msg) error {
+// askWait is ask for a request that waits for room in the mailbox. The
+// actor's reply, an error or nil, is returned as it is.
+func askWait(ctx context.Context, b *Breaker, mk func(actor.Reply[error]) msg) error {
 	a, err := b.ref()
 	if err != nil {
 		return err
 	}
-	r, ch := actor.NewReply[struct{}]()
+	r, ch := actor.NewReply[error]()
 	if err := a.Send(ctx, mk(r)); err != nil {
 		return stoppedOr(err)
 	}
 	select {
-	case <-ch:
-		return nil
+	case err := <-ch:
+		return err
 	case <-a.Done():
 		select {
-		case <-ch:
-			return nil
+		case err := <-ch:
+			return err
 		default:
 			return resilience.ErrStopped
 		}

@@ -32,12 +32,45 @@ type Config struct {
 	Name string
 
 	// FailureThreshold is the number of consecutive failures that opens a
-	// closed breaker. Default 5; when FailureRate is set, zero disables
-	// consecutive tripping instead.
+	// closed breaker (failures within FailurePeriod, when that is set).
+	// Default 5; when FailureRate or ReadyToTrip is set, zero disables
+	// this rule instead.
 	FailureThreshold int
+	// FailurePeriod, if set, makes FailureThreshold count the failures of
+	// the last FailurePeriod, successes in between or not: 3 failures
+	// within 10s open the breaker. Zero means consecutive failures. It
+	// requires a FailureThreshold, of at most 65536.
+	FailurePeriod time.Duration
+	// ReadyToTrip, if set, is a trip rule of your own: after each failure
+	// in the closed state the breaker's actor calls it with the counts of
+	// the current generation, and opens the breaker if it returns true
+	// (reason "trip rule"). It adds to the other rules: set
+	// FailureThreshold too to keep the consecutive one. It runs on the
+	// actor's goroutine, one call at a time per breaker, holding no lock a
+	// caller needs, so it must not block: State and Metrics are safe to
+	// call from it, but not Run, Allow or the Force and Reset methods,
+	// which may wait for the actor running it. The breakers of a [Family]
+	// share it, so it must be safe for concurrent use unless it reads only
+	// its argument. A panic in it does not trip the breaker: it is raised
+	// again, as a [*resilience.PanicError], in the goroutine of the caller
+	// whose failure asked for it, if that caller is still waiting. Default
+	// none.
+	ReadyToTrip func(Counts) bool
+
 	// SuccessThreshold is the number of consecutive probe successes that
-	// closes a half-open breaker. Default 2.
+	// closes a half-open breaker; with HalfOpenSuccessRatio, the number of
+	// probe results the ratio is judged on. Default 2.
 	SuccessThreshold int
+	// HalfOpenSuccessRatio, in (0, 1], judges the half-open probes as a
+	// whole: once SuccessThreshold probes have finished, the breaker closes
+	// if at least this fraction of them succeeded and opens again
+	// otherwise. Zero means off: SuccessThreshold successes in a row close
+	// it.
+	HalfOpenSuccessRatio float64
+	// HalfOpenFailureThreshold is the number of probe failures that opens
+	// a half-open breaker again. Default 1 (any probe failure); with
+	// HalfOpenSuccessRatio, zero means none (the ratio decides).
+	HalfOpenFailureThreshold int
 	// OpenTimeout is how long the breaker stays open before it lets probes
 	// through. Default 60s.
 	OpenTimeout time.Duration
@@ -102,6 +135,11 @@ type Config struct {
 
 	// Mailbox is the capacity of the breaker actor's mailbox. Default 64.
 	Mailbox int
+	// everyFailure, set by withDefaults, makes every closed-state failure
+	// ask the actor to look (a rate window, a failure period or a trip
+	// rule), not only the one that completes a streak.
+	everyFailure bool
+
 	// Shards is the number of slots the lifetime counters are kept in,
 	// rounded up to a power of two, at most 256; each costs 64 bytes.
 	// Each call adds atomically to the slot picked by its goroutine, so
@@ -117,7 +155,9 @@ func (c Config) validate() error {
 		v    int64
 	}{
 		{"FailureThreshold", int64(c.FailureThreshold)},
+		{"FailurePeriod", int64(c.FailurePeriod)},
 		{"SuccessThreshold", int64(c.SuccessThreshold)},
+		{"HalfOpenFailureThreshold", int64(c.HalfOpenFailureThreshold)},
 		{"OpenTimeout", int64(c.OpenTimeout)},
 		{"HalfOpenMaxRequests", int64(c.HalfOpenMaxRequests)},
 		{"WindowSize", int64(c.WindowSize)},
@@ -152,9 +192,28 @@ func (c Config) validate() error {
 		return fieldErr("OpenJitter", "must be in [0, 1)")
 	case c.Shards > 256:
 		return fieldErr("Shards", "must be at most 256")
+	case !(c.HalfOpenSuccessRatio >= 0 && c.HalfOpenSuccessRatio <= 1):
+		return fieldErr("HalfOpenSuccessRatio", "must be in (0, 1], or 0 for off")
+	}
+	return c.validatePeriod()
+}
+
+// validatePeriod checks FailurePeriod against the threshold it counts.
+func (c Config) validatePeriod() error {
+	switch {
+	case c.FailurePeriod == 0:
+		return nil
+	case c.FailureThreshold == 0 && (c.FailureRate > 0 || c.ReadyToTrip != nil):
+		return fieldErr("FailurePeriod", "requires FailureThreshold when FailureRate or ReadyToTrip is set")
+	case c.FailureThreshold > maxPeriodFailures:
+		return fieldErr("FailureThreshold", "must be at most 65536 with FailurePeriod")
 	}
 	return nil
 }
+
+// maxPeriodFailures bounds FailureThreshold with a FailurePeriod: the
+// breaker keeps the time of each of the last FailureThreshold failures.
+const maxPeriodFailures = 1 << 16
 
 // withDefaults validates c and fills in its zero fields.
 func (c Config) withDefaults() (Config, error) {
@@ -164,10 +223,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Name == "" {
 		c.Name = "breaker"
 	}
-	if c.FailureThreshold == 0 && c.FailureRate == 0 {
+	if c.FailureThreshold == 0 && c.FailureRate == 0 && c.ReadyToTrip == nil {
 		c.FailureThreshold = defaultFailureThreshold
 	}
+	c.everyFailure = c.FailureRate > 0 || c.FailurePeriod > 0 || c.ReadyToTrip != nil
 	c.SuccessThreshold = or(c.SuccessThreshold, defaultSuccessThreshold)
+	if c.HalfOpenSuccessRatio == 0 {
+		c.HalfOpenFailureThreshold = or(c.HalfOpenFailureThreshold, 1)
+	}
 	c.OpenTimeout = or(c.OpenTimeout, defaultOpenTimeout)
 	c.HalfOpenMaxRequests = or(c.HalfOpenMaxRequests, defaultHalfOpenMaxRequests)
 	if c.FailureRate > 0 {

@@ -26,6 +26,7 @@ type control uint8
 
 const (
 	ctlOpen control = iota
+	ctlHalfOpen
 	ctlClose
 	ctlReset
 )
@@ -40,8 +41,9 @@ type msg struct {
 	totals  totals    // kCheck in a rate window: the totals the failing caller saw
 	req     *admitReq // kAdmit: where the answer goes
 	// ack answers a request (kControl) or a failing caller waiting for
-	// its kCheck to be handled (the zero Reply for none).
-	ack actor.Reply[struct{}]
+	// its kCheck to be handled (the zero Reply for none): nil, or the
+	// *resilience.PanicError of a trip rule that panicked.
+	ack actor.Reply[error]
 }
 
 var (
@@ -57,8 +59,12 @@ type engine struct {
 	m       machine
 	cur     *snapshot // the snapshot last published
 	win     window
+	fails   *failureLog      // with a FailurePeriod
 	timer   actor.Timer[msg] // the pending open timeout, if any
 	ticking bool             // a kTick is pending (see slide)
+	// panicked is the panic of the trip rule while handling the current
+	// message, for the caller waiting on it.
+	panicked error
 }
 
 // Receive handles one message. Before it looks at the message it folds in
@@ -66,11 +72,12 @@ type engine struct {
 // streak, a window past its rate, probe results), so nothing reported is
 // lost however busy the actor is.
 func (e *engine) Receive(self *actor.Self[msg], x msg) {
+	e.panicked = nil
 	e.fold(self, x)
 	switch x.kind {
 	case kCheck:
 		e.slide(self, false)
-		x.ack.Send(struct{}{}) // fold has done the work: the caller may return
+		x.ack.Send(e.panicked) // fold has done the work: the caller may return
 	case kAdmit:
 		x.req.answer(func() admission { return admission{s: e.cur, err: e.m.admit()} })
 	case kProbe:
@@ -86,7 +93,7 @@ func (e *engine) Receive(self *actor.Self[msg], x msg) {
 		e.slide(self, true)
 	case kControl:
 		e.apply(self, e.controlled(x.control))
-		x.ack.Send(struct{}{})
+		x.ack.Send(nil)
 	case kWake:
 		// fold has done the work.
 		e.slide(self, false)
@@ -131,26 +138,47 @@ func (e *engine) foldProbes(self *actor.Self[msg], s *snapshot) {
 }
 
 // tripIfDue opens the closed generation s if a caller saw its streak reach
-// the threshold, or if the window (when there are totals t to feed it)
-// reaches the failure rate.
+// the threshold, or if, when there are totals t to look at, a rule says
+// so (see dueReason).
 func (e *engine) tripIfDue(s *snapshot, t totals, have bool) (transition, bool) {
-	if s.tripHit.Load() {
-		return e.m.trip(s.gen, time.Now(), e.rand(), reasonFailures)
+	reason := ""
+	switch {
+	case s.tripHit.Load():
+		reason = reasonFailures
+	case have:
+		reason = e.dueReason(s, t)
 	}
-	if e.win == nil || !have {
+	if reason == "" {
 		return transition{}, false
 	}
-	calls, failures := e.win.observe(t, e.b.age())
-	if !shouldTrip(*e.b.cfg, calls, failures) {
-		return transition{}, false
+	return e.m.trip(s.gen, time.Now(), e.rand(), reason)
+}
+
+// dueReason returns why closed generation s must open at totals t: the
+// failures of the period, the window's failure rate or the trip rule; ""
+// for none of them.
+func (e *engine) dueReason(s *snapshot, t totals) string {
+	if e.fails != nil && e.fails.observe(t.failures, e.b.age()) {
+		return reasonFailurePeriod
 	}
-	return e.m.trip(s.gen, time.Now(), e.rand(), reasonFailureRate)
+	if e.win != nil {
+		calls, failures := e.win.observe(t, e.b.age())
+		if shouldTrip(*e.b.cfg, calls, failures) {
+			return reasonFailureRate
+		}
+	}
+	if e.b.cfg.ReadyToTrip != nil && e.ruleSays(s) {
+		return reasonTripRule
+	}
+	return ""
 }
 
 func (e *engine) controlled(c control) transition {
 	switch c {
 	case ctlOpen:
 		return e.m.forceOpen()
+	case ctlHalfOpen:
+		return e.m.forceHalfOpen()
 	case ctlClose:
 		return e.m.forceClose()
 	}
@@ -174,10 +202,25 @@ func (e *engine) apply(self *actor.Self[msg], t transition) {
 	if t.to == Open && !e.m.forced {
 		e.timer = self.Schedule(e.m.until.Sub(now), msg{kind: kTimeout, gen: t.gen})
 	}
-	if t.to == Closed && e.win != nil {
-		e.win.reset(e.b.shards.totals(), e.b.age())
+	if t.to == Closed {
+		e.closed()
 	}
 	e.publish(Event{Name: e.b.name, From: t.from, To: t.to, Reason: t.reason, Generation: t.gen, At: now})
+}
+
+// closed starts the window and the failure log afresh when the breaker
+// closes.
+func (e *engine) closed() {
+	if e.win == nil && e.fails == nil {
+		return
+	}
+	t := e.b.shards.totals()
+	if e.win != nil {
+		e.win.reset(t, e.b.age())
+	}
+	if e.fails != nil {
+		e.fails.reset(t.failures)
+	}
 }
 
 // slide keeps a time window sliding while calls flow: after a failure

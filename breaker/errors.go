@@ -2,7 +2,6 @@ package breaker
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/llm-research-lab/resilience"
@@ -36,8 +35,17 @@ func stoppedRefusal(name string, cause error) *resilience.RejectedError {
 	if cause == nil {
 		return refusal(name, resilience.ErrStopped, time.Time{})
 	}
-	return refusal(name, fmt.Errorf("%w: %w", resilience.ErrStopped, cause), time.Time{})
+	return refusal(name, &stoppedBy{cause: cause}, time.Time{})
 }
+
+// stoppedBy is the Reason of the refusals of a breaker whose actor failed:
+// it matches [resilience.ErrStopped] and unwraps to the failure alone, so
+// the error chain stays single.
+type stoppedBy struct{ cause error }
+
+func (e *stoppedBy) Error() string        { return resilience.ErrStopped.Error() + ": " + e.cause.Error() }
+func (e *stoppedBy) Is(target error) bool { return target == resilience.ErrStopped }
+func (e *stoppedBy) Unwrap() error        { return e.cause }
 
 // fieldErr reports an invalid Config field.
 func fieldErr(field, reason string) error {

@@ -9,9 +9,10 @@ type Event struct {
 	Name string
 	// From and To are the states before and after.
 	From, To State
-	// Reason says why: "consecutive failures", "failure rate", "open
-	// timeout elapsed", "probe failed", "probes succeeded", "forced open",
-	// "forced closed" or "reset".
+	// Reason says why: "consecutive failures", "failures within period",
+	// "failure rate", "trip rule", "open timeout elapsed", "probe failed",
+	// "probe success ratio too low", "probes succeeded", "forced open",
+	// "forced half-open", "forced closed" or "reset".
 	Reason string
 	// Generation is the generation that began with this change.
 	Generation uint64
@@ -47,6 +48,9 @@ type Metrics struct {
 	Opened           uint64 // transitions into Open
 	Closed           uint64 // transitions into Closed from another state
 	EventsDropped    uint64 // events not sent because Config.Events was full
+	// Generation holds the counts of the current generation, which start
+	// from zero at every state change; the fields above never do.
+	Generation Counts
 }
 
 // Rejected returns all rejected calls, open and half-open.
@@ -56,9 +60,11 @@ func (m Metrics) Rejected() uint64 { return m.RejectedOpen + m.RejectedHalfOpen 
 // traffic: each counter is exact, and the set is consistent to within the
 // calls that finish while it is being read.
 func (b *Breaker) Metrics() Metrics {
+	s := b.snap.Load()
 	c := b.shards.sum()
 	return Metrics{
-		State:            b.State(),
+		State:            s.state,
+		Generation:       countsOf(s, c),
 		Successes:        c.successes,
 		Failures:         c.failures,
 		Ignored:          c.ignored,

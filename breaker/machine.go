@@ -33,14 +33,18 @@ func (s State) String() string {
 
 // Reasons for a transition, as reported in [Event].Reason.
 const (
-	reasonFailures    = "consecutive failures"
-	reasonFailureRate = "failure rate"
-	reasonTimeout     = "open timeout elapsed"
-	reasonProbeFailed = "probe failed"
-	reasonProbesOK    = "probes succeeded"
-	reasonForceOpen   = "forced open"
-	reasonForceClose  = "forced closed"
-	reasonReset       = "reset"
+	reasonFailures      = "consecutive failures"
+	reasonFailurePeriod = "failures within period"
+	reasonFailureRate   = "failure rate"
+	reasonTripRule      = "trip rule"
+	reasonTimeout       = "open timeout elapsed"
+	reasonProbeFailed   = "probe failed"
+	reasonProbeRatio    = "probe success ratio too low"
+	reasonProbesOK      = "probes succeeded"
+	reasonForceOpen     = "forced open"
+	reasonForceHalfOpen = "forced half-open"
+	reasonForceClose    = "forced closed"
+	reasonReset         = "reset"
 )
 
 // errMoved tells a caller whose snapshot is out of date to read it again:
@@ -66,6 +70,7 @@ type machine struct {
 	reopens   int       // failed probes since the breaker last closed
 	inflight  int       // half-open probes admitted and not yet reported
 	successes int       // consecutive probe successes in this half-open
+	oks, bad  int       // probe successes and failures in this half-open
 }
 
 func newMachine(cfg *Config) machine { return machine{cfg: cfg, gen: 1} }
@@ -74,7 +79,7 @@ func newMachine(cfg *Config) machine { return machine{cfg: cfg, gen: 1} }
 func (m *machine) move(to State, reason string) transition {
 	t := transition{from: m.state, to: to, gen: m.gen + 1, reason: reason}
 	m.state, m.gen = to, m.gen+1
-	m.inflight, m.successes = 0, 0
+	m.inflight, m.successes, m.oks, m.bad = 0, 0, 0, 0
 	return t
 }
 
@@ -124,15 +129,48 @@ func (m *machine) probe(gen uint64, o resilience.Outcome, now time.Time, u float
 	m.inflight--
 	switch o {
 	case resilience.Failure:
-		m.reopens++
-		return m.open(now, u, reasonProbeFailed), true
+		m.bad++
+		m.successes = 0
 	case resilience.Success:
+		m.oks++
 		m.successes++
-		if m.successes >= m.cfg.SuccessThreshold {
-			return m.close(reasonProbesOK, false), true
-		}
+	default:
+		return transition{}, false
+	}
+	switch to, reason := m.verdict(); to {
+	case Open:
+		m.reopens++
+		return m.open(now, u, reason), true
+	case Closed:
+		return m.close(reason, false), true
 	}
 	return transition{}, false
+}
+
+// verdict judges the probe results of this half-open: Open (with why)
+// after HalfOpenFailureThreshold failures or, with a ratio, once enough
+// probes missed it; Closed after SuccessThreshold successes in a row or,
+// with a ratio, once SuccessThreshold probes met it; HalfOpen while
+// undecided.
+func (m *machine) verdict() (State, string) {
+	c := m.cfg
+	if c.HalfOpenFailureThreshold > 0 && m.bad >= c.HalfOpenFailureThreshold {
+		return Open, reasonProbeFailed
+	}
+	if c.HalfOpenSuccessRatio == 0 {
+		if m.successes >= c.SuccessThreshold {
+			return Closed, reasonProbesOK
+		}
+		return HalfOpen, ""
+	}
+	n := m.oks + m.bad
+	switch {
+	case n < c.SuccessThreshold:
+		return HalfOpen, ""
+	case float64(m.oks) >= c.HalfOpenSuccessRatio*float64(n):
+		return Closed, reasonProbesOK
+	}
+	return Open, reasonProbeRatio
 }
 
 // close moves to Closed and forgets the backoff.
@@ -147,6 +185,13 @@ func (m *machine) forceOpen() transition {
 	t := m.move(Open, reasonForceOpen)
 	m.forced = true
 	return t
+}
+
+// forceHalfOpen moves the breaker to half-open now, releasing a forced
+// state: the probes then decide, as after an open timeout.
+func (m *machine) forceHalfOpen() transition {
+	m.forced = false
+	return m.move(HalfOpen, reasonForceHalfOpen)
 }
 
 // forceClose holds the breaker closed, whatever the failures, until Reset.

@@ -78,6 +78,54 @@ func TestMachineTransitions(t *testing.T) {
 		{"force close from half-open", Config{}, []step{
 			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen}, {op: "forceClose", want: Closed},
 		}},
+		{"force half-open from closed, then probes close", Config{SuccessThreshold: 1}, []step{
+			{op: "forceHalfOpen", want: HalfOpen}, {op: "admit", want: HalfOpen}, {op: "ok", want: Closed},
+		}},
+		{"force half-open releases a forced open", Config{}, []step{
+			{op: "forceOpen", want: Open}, {op: "forceHalfOpen", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: Open}, {op: "timeout", want: HalfOpen},
+		}},
+		{"half-open failure threshold of 3", Config{HalfOpenFailureThreshold: 3, SuccessThreshold: 3}, []step{
+			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: Open},
+		}},
+		{"a probe failure breaks the run of successes", Config{HalfOpenFailureThreshold: 2, SuccessThreshold: 2}, []step{
+			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: Closed},
+		}},
+		{"ratio met closes once enough probes finished", Config{HalfOpenSuccessRatio: 0.6, SuccessThreshold: 5}, []step{
+			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: Closed},
+		}},
+		{"ratio missed reopens", Config{HalfOpenSuccessRatio: 0.8, SuccessThreshold: 5}, []step{
+			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: Open},
+		}},
+		{"ignored probes do not count towards the ratio", Config{HalfOpenSuccessRatio: 0.5, SuccessThreshold: 2}, []step{
+			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ignore", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "ok", want: Closed},
+		}},
+		{"ratio with an early failure limit", Config{HalfOpenSuccessRatio: 0.5, SuccessThreshold: 10, HalfOpenFailureThreshold: 2}, []step{
+			{op: "trip", want: Open}, {op: "timeout", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: HalfOpen},
+			{op: "admit", want: HalfOpen}, {op: "fail", want: Open},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +154,8 @@ func TestMachineTransitions(t *testing.T) {
 					m.forceOpen()
 				case "forceClose":
 					m.forceClose()
+				case "forceHalfOpen":
+					m.forceHalfOpen()
 				case "reset":
 					m.reset()
 				}

@@ -31,7 +31,13 @@ type model struct {
 //   - no half-open generation ever has more than HalfOpenMaxRequests probes
 //     in flight;
 //   - the breaker closes from half-open only after SuccessThreshold probe
-//     successes and no probe failure in that generation;
+//     successes in a row and fewer than HalfOpenFailureThreshold failures
+//     in that generation or, with HalfOpenSuccessRatio, after
+//     SuccessThreshold probe results meeting the ratio;
+//   - it reopens from half-open only when the failures reach
+//     HalfOpenFailureThreshold or the ratio is missed;
+//   - the generation's counts never exceed the lifetime ones, and its
+//     requests are its successes plus its failures;
 //   - a result from an older generation changes neither state nor
 //     generation;
 //   - every call is exactly one of success, failure, ignored, rejected, or
@@ -39,11 +45,13 @@ type model struct {
 func TestProperties(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		cfg := Config{
-			FailureThreshold:    rapid.IntRange(1, 4).Draw(rt, "failureThreshold"),
-			SuccessThreshold:    rapid.IntRange(1, 3).Draw(rt, "successThreshold"),
-			HalfOpenMaxRequests: rapid.IntRange(1, 3).Draw(rt, "halfOpenMax"),
-			OpenTimeout:         time.Second,
-			OpenBackoff:         rapid.SampledFrom([]float64{0, 2}).Draw(rt, "backoff"),
+			FailureThreshold:         rapid.IntRange(1, 4).Draw(rt, "failureThreshold"),
+			SuccessThreshold:         rapid.IntRange(1, 3).Draw(rt, "successThreshold"),
+			HalfOpenMaxRequests:      rapid.IntRange(1, 3).Draw(rt, "halfOpenMax"),
+			OpenTimeout:              time.Second,
+			OpenBackoff:              rapid.SampledFrom([]float64{0, 2}).Draw(rt, "backoff"),
+			HalfOpenFailureThreshold: rapid.IntRange(0, 3).Draw(rt, "halfOpenFailures"),
+			HalfOpenSuccessRatio:     rapid.SampledFrom([]float64{0, 0, 0.5, 0.75, 1}).Draw(rt, "ratio"),
 		}
 		steps := rapid.SliceOfN(rapid.IntRange(0, 99), 50, 300).Draw(rt, "steps")
 		var violation string
@@ -72,8 +80,10 @@ func runModel(t *testing.T, cfg Config, steps []int) string {
 			m.finish(b, s%len(m.held), resilience.Outcome(s%3))
 		case s < 95:
 			time.Sleep(time.Duration(s%3) * 600 * time.Millisecond)
-		case s < 97:
+		case s < 96:
 			require.NoError(t, b.ForceOpen(context.Background()))
+		case s < 97:
+			require.NoError(t, b.ForceHalfOpen(context.Background()))
 		case s < 98:
 			require.NoError(t, b.ForceClose(context.Background()))
 		default:
@@ -142,7 +152,10 @@ func (m *model) check(b *Breaker, events <-chan Event) {
 		select {
 		case ev := <-events:
 			if ev.From == HalfOpen && ev.To == Closed && ev.Reason == reasonProbesOK {
-				m.checkClose(ev.Generation - 1)
+				m.checkVerdict(ev.Generation-1, Closed)
+			}
+			if ev.From == HalfOpen && ev.To == Open && ev.Reason != reasonForceOpen {
+				m.checkVerdict(ev.Generation-1, Open)
 			}
 			continue
 		default:
@@ -154,20 +167,44 @@ func (m *model) check(b *Breaker, events <-chan Event) {
 	if accounted != m.calls {
 		m.fail("counters do not add up: %+v with %d in flight, %d calls", c, len(m.held), m.calls)
 	}
+	g := c.Generation
+	if g.Requests != g.Successes+g.Failures || g.Successes > c.Successes || g.Failures > c.Failures ||
+		g.ConsecutiveSuccesses > g.Successes || g.ConsecutiveFailures > g.Failures {
+		m.fail("generation counts %+v do not fit the lifetime ones %+v", g, c)
+	}
 }
 
-// checkClose verifies the half-open generation gen earned its close.
-func (m *model) checkClose(gen uint64) {
-	oks := 0
+// checkVerdict verifies that the half-open generation gen earned its move
+// to state to, judging its probe results as the configuration says.
+func (m *model) checkVerdict(gen uint64, to State) {
+	oks, bad, run := 0, 0, 0
 	for _, o := range m.outcomes[gen] {
-		if o == resilience.Failure {
-			m.fail("generation %d closed after a probe failure: %v", gen, m.outcomes[gen])
-		}
-		if o == resilience.Success {
+		switch o {
+		case resilience.Success:
 			oks++
+			run++
+		case resilience.Failure:
+			bad++
+			run = 0
 		}
 	}
-	if oks < m.cfg.SuccessThreshold {
-		m.fail("generation %d closed after %d successes, want %d", gen, oks, m.cfg.SuccessThreshold)
+	c := m.cfg
+	failedOut := c.HalfOpenFailureThreshold > 0 && bad >= c.HalfOpenFailureThreshold
+	var earned bool
+	switch {
+	case to == Open && failedOut:
+		earned = true
+	case failedOut:
+		earned = false
+	case c.HalfOpenSuccessRatio == 0:
+		earned = to == Closed && run >= c.SuccessThreshold
+	case oks+bad < c.SuccessThreshold:
+		earned = false
+	default:
+		met := float64(oks) >= c.HalfOpenSuccessRatio*float64(oks+bad)
+		earned = met == (to == Closed)
+	}
+	if !earned {
+		m.fail("generation %d moved to %v after probes %v (config %+v)", gen, to, m.outcomes[gen], c)
 	}
 }

@@ -49,10 +49,10 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 	for {
 		switch {
 		case s.stopped:
-			return permit{}, s.stopErr
+			return permit{}, s.refuse
 		case s.reject:
 			b.shards.add(cRejectedOpen)
-			return permit{}, s.openErr
+			return permit{}, s.refuse
 		case s.state == Closed:
 			return b.timed(permit{s: s}), nil
 		}
@@ -65,7 +65,7 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 			return permit{}, err
 		case err != nil || r.err == errProbesBusy: // a full mailbox is a full half-open too
 			b.shards.add(cRejectedHalfOpen)
-			return permit{}, s.openErr
+			return permit{}, s.refuse
 		case r.err == nil:
 			return b.timed(permit{s: r.s, probe: true}), nil
 		}
@@ -77,7 +77,7 @@ func (b *Breaker) acquireCtx(ctx context.Context, s *snapshot) (permit, error) {
 // stopped, which its snapshot may not say yet.
 func (b *Breaker) stopError() error {
 	if s := b.snap.Load(); s.stopped {
-		return s.stopErr
+		return s.refuse
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -134,6 +134,7 @@ func (b *Breaker) finishOutcome(ctx context.Context, p permit, o outcome, slow b
 		return
 	}
 	b.count(o)
+	b.tally(p.s, o)
 	b.reportProbe(ctx, p.s, o)
 }
 
@@ -230,7 +231,9 @@ func judge(o outcome) outcome {
 // call made after it is rejected. With a failure-rate window every failure
 // waits for the actor to place it in the window, so the failure that makes
 // the rate cross the threshold also returns only once the breaker is open.
-// Successes never wait. Each wait is bounded by ctx and by Stop.
+// Successes never wait. Each wait is bounded by ctx and by Stop. The same
+// holds for every failure when a failure period or a trip rule is set; a
+// trip rule that panicked while judging this failure panics here again.
 func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 	switch o {
 	case success:
@@ -241,19 +244,24 @@ func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 		return
 	}
 	b.shards.add(cFailure)
+	var t totals // read once when the actor needs them, and reused
+	if b.cfg.everyFailure && !s.forced {
+		t = b.shards.totals()
+	}
+	n := b.failed(s, t, true)
 	if s.forced {
 		return
 	}
-	n, thr := s.streak.Add(1), int64(b.cfg.FailureThreshold)
-	hit := thr > 0 && n == thr
+	thr := int64(b.cfg.FailureThreshold)
+	hit := thr > 0 && n == thr && b.cfg.FailurePeriod == 0
 	if hit {
 		s.tripHit.Store(true)
 	}
 	switch {
-	case b.cfg.FailureRate > 0:
+	case b.cfg.everyFailure:
 		// The totals as this caller saw them place its failure in the
 		// window even if the actor handles the message later.
-		b.check(ctx, msg{kind: kCheck, gen: s.gen, totals: b.shards.totals()})
+		b.check(ctx, msg{kind: kCheck, gen: s.gen, totals: t})
 	case hit:
 		b.check(ctx, msg{kind: kCheck, gen: s.gen})
 	}
@@ -262,12 +270,16 @@ func (b *Breaker) closedResult(ctx context.Context, s *snapshot, o outcome) {
 // check sends the actor m, a kCheck, and waits until the actor has handled
 // it, or ctx ends, or the actor stops. If m could not be sent, the actor
 // rereads the counters at its next message (tripHit, set before, is read
-// then too).
+// then too). A panic of the trip rule, which the actor hands back, is
+// raised again here, in the caller's goroutine.
 func (b *Breaker) check(ctx context.Context, m msg) {
-	err := askWait(ctx, b, func(r actor.Reply[struct{}]) msg {
+	err := askWait(ctx, b, func(r actor.Reply[error]) msg {
 		m.ack = r
 		return m
 	})
+	if pe, ok := err.(*resilience.PanicError); ok {
+		panic(pe)
+	}
 	if err != nil && err != resilience.ErrStopped {
 		b.lost.Store(true)
 		b.wake()

@@ -232,7 +232,7 @@ func TestPanicInRetryCallbackOrFnIsTheJobsAnswer(t *testing.T) {
 			}
 			return resilience.Failure
 		}},
-		"Delay": {Delay: func(int, time.Duration) time.Duration {
+		"Delay": {Delay: func(int, error, time.Duration) time.Duration {
 			if !delayPanicked.Swap(true) {
 				panic("Delay")
 			}

@@ -59,7 +59,7 @@ func BenchmarkDelay(b *testing.B) {
 			n := 0
 			for b.Loop() {
 				n = n%10 + 1
-				r.Delay(n, 200*time.Millisecond)
+				r.Delay(n, nil, 200*time.Millisecond)
 			}
 		})
 	}

@@ -3,11 +3,10 @@ package retry
 import (
 	"context"
 	"errors"
-	"time"
-
-	"github.com/llm-research-lab/resilience"
 	"sync"
 	"testing"
+
+	"github.com/llm-research-lab/resilience"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,7 +63,7 @@ func (a *countingAllowance) Done(ok bool) {
 
 func TestAnyAllowanceIsAskedPerRetryAndToldPerCall(t *testing.T) {
 	a := &countingAllowance{limit: 1}
-	p, err := New(Config{MaxAttempts: 5, Delay: func(int, time.Duration) time.Duration { return 0 }, Budget: a})
+	p, err := New(Config{MaxAttempts: 5, Delay: zeroDelay, Budget: a})
 	require.NoError(t, err)
 	boom := errors.New("boom")
 

@@ -15,6 +15,7 @@ const (
 	defaultInitialDelay = 100 * time.Millisecond
 	defaultMaxDelay     = 30 * time.Second
 	defaultMultiplier   = 2.0
+	defaultJitterFactor = 0.5
 )
 
 // Backoff is how the delay grows from one retry to the next. The zero value
@@ -28,6 +29,7 @@ const (
 	Exponential Backoff = iota // InitialDelay × Multiplier^(n-1)
 	Constant                   // InitialDelay
 	Linear                     // InitialDelay × n
+	Immediate                  // 0: retry at once (a server-directed wait is still honoured)
 )
 
 // String returns the backoff's lowercase name.
@@ -39,6 +41,8 @@ func (b Backoff) String() string {
 		return "constant"
 	case Linear:
 		return "linear"
+	case Immediate:
+		return "immediate"
 	}
 	return fmt.Sprintf("Backoff(%d)", int(b))
 }
@@ -56,6 +60,7 @@ const (
 	NoJitter                         // d
 	EqualJitter                      // d/2 + U(0, d/2): at least half the delay
 	DecorrelatedJitter               // min(MaxDelay, U(InitialDelay, 3·prev)); ignores Backoff
+	ProportionalJitter               // U(d·(1−f), d·(1+f)) capped at MaxDelay, f = Config.JitterFactor
 )
 
 // String returns the jitter's lowercase name.
@@ -69,6 +74,8 @@ func (j Jitter) String() string {
 		return "equal"
 	case DecorrelatedJitter:
 		return "decorrelated"
+	case ProportionalJitter:
+		return "proportional"
 	}
 	return fmt.Sprintf("Jitter(%d)", int(j))
 }
@@ -76,16 +83,16 @@ func (j Jitter) String() string {
 // Config configures a [Policy]. Zero fields mean the documented default,
 // so the zero Config is: 5 attempts, exponential backoff from 100ms doubling
 // up to 30s, full jitter, errors classified by [resilience.Classify], no
-// budget. There is no hidden limit on total elapsed time: bound it with the
-// context's deadline.
+// budget, no limit on the total time (set MaxElapsed, or bound it with the
+// context's deadline).
 type Config struct {
 	// MaxAttempts is the total number of attempts, the first included.
 	// 0 means 5; negative is rejected; math.MaxInt means "until stopped
 	// by something else".
 	MaxAttempts int
 	// InitialDelay is the first backoff delay, exactly (before jitter),
-	// whatever its size. 0 means 100ms (for no delay at all, set Delay to
-	// a function that returns 0). Negative is rejected.
+	// whatever its size. 0 means 100ms (for no delay at all, set Backoff
+	// to [Immediate]). Negative is rejected.
 	InitialDelay time.Duration
 	// MaxDelay caps every wait: backoff, Delay's, and server-directed ones.
 	// 0 means 30s (or InitialDelay if larger); negative or less than
@@ -99,12 +106,33 @@ type Config struct {
 	// Jitter is the randomisation. Default FullJitter; use NoJitter for
 	// exact delays.
 	Jitter Jitter
+	// JitterFactor is f of [ProportionalJitter]: each delay d becomes
+	// uniform in [d·(1−f), d·(1+f)], capped at MaxDelay, as
+	// cenkalti/backoff's RandomizationFactor does. 0 means 0.5; it must be
+	// in [0, 1] and is refused with any other Jitter.
+	JitterFactor float64
 	// Delay, when set, replaces Backoff and Jitter: it returns the wait
-	// after the given attempt (from 1) failed, given the previous wait (0
-	// before the first retry). Its result is clamped to [0, MaxDelay], so
-	// it cannot make the loop sleep forever. It runs on the goroutine
-	// running the loop and must be safe for concurrent use.
-	Delay func(attempt int, prev time.Duration) time.Duration
+	// after the given attempt (from 1) failed with err, given the previous
+	// wait (0 before the first retry). err is what the attempt returned,
+	// so a result judged bad and returned as an error (an HTTP 503, say)
+	// can set the wait. Its result is clamped to [0, MaxDelay], so it
+	// cannot make the loop sleep forever. A positive hint on err (see
+	// Classify) takes precedence over it. It runs on the goroutine running
+	// the loop and must be safe for concurrent use.
+	Delay func(attempt int, err error, prev time.Duration) time.Duration
+	// MaxElapsed, when set, bounds the time from the start of the first
+	// attempt: a wait that would end past it is not started, and the loop
+	// stops with a Reason matching [resilience.ErrExhausted]. 0 means no
+	// limit (there is no hidden one); negative is rejected.
+	MaxElapsed time.Duration
+	// AttemptsFor, when set, gives the attempt limit for a call whose
+	// latest attempt failed with err, in place of MaxAttempts: say 2 for a
+	// refused connection and 8 for a 503. A result of 0 or less means
+	// MaxAttempts. The loop stops, with [resilience.ErrExhausted], once the
+	// number of attempts made reaches the limit of the latest error. It
+	// runs on the goroutine running the loop and must be safe for
+	// concurrent use.
+	AttemptsFor func(err error) int
 	// Classify says what an attempt's error means: Failure and Throttled
 	// retry, Terminal, Ignored and Success stop the loop. nil means
 	// [resilience.Classify]. It must be safe for concurrent use.
@@ -154,7 +182,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Classify == nil {
 		c.Classify = resilience.Classify
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	if c.Jitter == ProportionalJitter && c.JitterFactor == 0 {
+		c.JitterFactor = defaultJitterFactor
+	}
+	return c, nil
 }
 
 func (c Config) validate() error {
@@ -171,10 +205,16 @@ func (c Config) validate() error {
 		return configError("Multiplier", "must be a finite number")
 	case c.Multiplier < 1:
 		return configError("Multiplier", "must be at least 1")
-	case c.Backoff < Exponential || c.Backoff > Linear:
+	case c.Backoff < Exponential || c.Backoff > Immediate:
 		return configError("Backoff", "is not a known kind")
-	case c.Jitter < FullJitter || c.Jitter > DecorrelatedJitter:
+	case c.Jitter < FullJitter || c.Jitter > ProportionalJitter:
 		return configError("Jitter", "is not a known strategy")
+	case !(c.JitterFactor >= 0 && c.JitterFactor <= 1):
+		return configError("JitterFactor", "must be in [0, 1]")
+	case c.JitterFactor != 0 && c.Jitter != ProportionalJitter:
+		return configError("JitterFactor", "is only used with ProportionalJitter")
+	case c.MaxElapsed < 0:
+		return configError("MaxElapsed", "must not be negative")
 	}
 	return nil
 }

@@ -15,13 +15,14 @@ type backoff struct {
 	initial time.Duration
 	max     time.Duration
 	mult    float64
+	factor  float64     // JitterFactor, for ProportionalJitter
 	rand    rand.Source // nil means the runtime's source
 }
 
 // delay is the wait after attempt n failed, for the previous wait prev.
 func (b *backoff) delay(n int, prev time.Duration) time.Duration {
 	var u uint64
-	if b.jitter != NoJitter {
+	if b.jitter != NoJitter && b.kind != Immediate {
 		if b.rand != nil {
 			u = b.rand.Uint64()
 		} else {
@@ -34,6 +35,9 @@ func (b *backoff) delay(n int, prev time.Duration) time.Duration {
 // compute is delay with the random word u given: a pure function, so tests
 // can tabulate it. The result is in [0, max] for every input.
 func (b *backoff) compute(n int, prev time.Duration, u uint64) time.Duration {
+	if b.kind == Immediate {
+		return 0
+	}
 	switch b.jitter {
 	case NoJitter:
 		return b.base(n)
@@ -43,6 +47,8 @@ func (b *backoff) compute(n int, prev time.Duration, u uint64) time.Duration {
 		return half + uniform(u, 0, d-half)
 	case DecorrelatedJitter:
 		return b.decorrelated(prev, u)
+	case ProportionalJitter:
+		return b.proportional(b.base(n), u)
 	default:
 		return uniform(u, 0, b.base(n))
 	}
@@ -52,6 +58,8 @@ func (b *backoff) compute(n int, prev time.Duration, u uint64) time.Duration {
 func (b *backoff) base(n int) time.Duration {
 	n = max(n, 1)
 	switch b.kind {
+	case Immediate:
+		return 0
 	case Constant:
 		return min(b.initial, b.max)
 	case Linear:
@@ -93,6 +101,19 @@ func (b *backoff) decorrelated(prev time.Duration, u uint64) time.Duration {
 		hi = 3 * p
 	}
 	return min(uniform(u, lo, hi), b.max)
+}
+
+// proportional is U(d·(1−f), d·(1+f)) capped at max. The bounds are
+// computed in float64 and compared with max before conversion, so a huge
+// d cannot overflow.
+func (b *backoff) proportional(d time.Duration, u uint64) time.Duration {
+	spread := float64(d) * b.factor
+	hi := b.max
+	if f := float64(d) + spread; f < float64(b.max) {
+		hi = time.Duration(f)
+	}
+	lo := min(d-time.Duration(spread), hi)
+	return uniform(u, max(lo, 0), hi)
 }
 
 // uniform maps the random word u to [lo, hi] (lo ≤ hi, both ≥ 0) by

@@ -42,7 +42,7 @@ func TestZeroDelay(t *testing.T) {
 			r := mustNew(t, Config{Delay: zeroDelay, Backoff: kind, Jitter: j, Multiplier: 3})
 			prev := time.Duration(0)
 			for _, n := range []int{1, 2, 10, 64, math.MaxInt} {
-				d := r.Delay(n, prev)
+				d := r.Delay(n, nil, prev)
 				require.Zero(t, d, "%v/%v attempt %d", kind, j, n)
 				prev = d
 			}

@@ -79,19 +79,19 @@ func TestDelayUsesInjectedSource(t *testing.T) {
 	require.NoError(t, err)
 	var got []time.Duration
 	for n := 1; n <= 3; n++ {
-		got = append(got, r.Delay(n, 0))
+		got = append(got, r.Delay(n, nil, 0))
 	}
 	assert.Equal(t, []time.Duration{0, 200 * ms, 200 * ms}, got)
 }
 
 func TestDelayCustomFuncIsClamped(t *testing.T) {
-	r, err := New(Config{MaxDelay: time.Second, Delay: func(n int, _ time.Duration) time.Duration {
+	r, err := New(Config{MaxDelay: time.Second, Delay: func(n int, _ error, _ time.Duration) time.Duration {
 		return []time.Duration{-time.Hour, time.Hour, 5 * ms}[n-1]
 	}})
 	require.NoError(t, err)
 	var got []time.Duration
 	for n := 1; n <= 3; n++ {
-		got = append(got, r.Delay(n, 0))
+		got = append(got, r.Delay(n, nil, 0))
 	}
 	assert.Equal(t, []time.Duration{0, time.Second, 5 * ms}, got, "negative and huge delays are clamped")
 }
@@ -181,10 +181,15 @@ func FuzzDelay(f *testing.F) {
 	f.Add(uint8(0), uint8(0), int64(100e6), int64(30e9), 2.0, 5, int64(0), uint64(0))
 	f.Add(uint8(2), uint8(3), int64(1), int64(math.MaxInt64), 1e308, math.MaxInt, int64(math.MaxInt64), uint64(math.MaxUint64))
 	f.Add(uint8(1), uint8(2), int64(5), int64(5), 1.0, -3, int64(-9), half)
+	f.Add(uint8(0), uint8(4), int64(1), int64(math.MaxInt64), 1e308, math.MaxInt, int64(0), uint64(math.MaxUint64))
+	f.Add(uint8(3), uint8(4), int64(7), int64(9), 3.0, 2, int64(0), half)
 	f.Fuzz(func(t *testing.T, kind, jit uint8, initial, maxD int64, mult float64, n int, prev int64, u uint64) {
 		cfg := Config{
-			Backoff: Backoff(kind % 4), Jitter: Jitter(jit % 5), InitialDelay: time.Duration(initial),
+			Backoff: Backoff(kind % 5), Jitter: Jitter(jit % 6), InitialDelay: time.Duration(initial),
 			MaxDelay: time.Duration(maxD), Multiplier: mult, MaxAttempts: 1,
+		}
+		if cfg.Jitter == ProportionalJitter {
+			cfg.JitterFactor = float64(u>>11) / (1 << 53) // in [0, 1)
 		}
 		r, err := New(cfg)
 		if err != nil {

@@ -7,7 +7,10 @@
 // time.After, which this package replaces with one that
 //
 //   - computes delays that never overflow, go negative or exceed the
-//     maximum, with none, full, equal or decorrelated jitter;
+//     maximum, with none, full, equal, decorrelated or proportional
+//     jitter, or at once ([Immediate]), or from a function of the error;
+//   - stops on the attempt limit (per error with Config.AttemptsFor), the
+//     context, or an optional limit on the total time (Config.MaxElapsed);
 //   - classifies errors with the module's one classifier
 //     ([resilience.Classify] by default): failures and throttling are
 //     retried, terminal and ignored errors stop the loop at once;
@@ -30,8 +33,8 @@
 // with [Policy.Plan]: each waiting retry is a timer entry in the bulkhead
 // instead of one sleeping goroutine.
 //
-// Panics in user code (the function, Config.Classify, Config.Delay, a Rand
-// source) are not retried. [Policy.Run] does not recover them: the panic
+// Panics in user code (the function, Config.Classify, Config.Delay,
+// Config.AttemptsFor, a Rand source) are not retried. [Policy.Run] does not recover them: the panic
 // continues in the caller's goroutine. [resilience.Submit], which runs that
 // code on goroutines the bulkhead owns, recovers it and answers the job
 // with a [*resilience.PanicError] carrying the panic value and stack.

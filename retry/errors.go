@@ -20,13 +20,16 @@ type Error struct {
 	// before the first).
 	Attempts int
 	// Elapsed runs from the end of the first attempt to the stop (the
-	// first attempt is not timed, so a first success costs no clock read).
+	// first attempt is not timed, so a first success costs no clock read),
+	// or from its start when Config.MaxElapsed is set.
 	Elapsed time.Duration
 	// Last is the last attempt's error, or nil if no attempt ran.
 	Last error
 	// Reason says why the loop stopped, when not because of Last itself
 	// (nil then: Last was classified Terminal, Ignored or Success):
 	//   - [resilience.ErrExhausted]: every attempt was used;
+	//   - an error matching [resilience.ErrExhausted] that says so: the
+	//     next wait would have ended past Config.MaxElapsed;
 	//   - the context's error: it ended, or (context.DeadlineExceeded) the
 	//     next wait would have ended past its deadline;
 	//   - a [*resilience.RejectedError] whose Reason is
@@ -59,6 +62,11 @@ func (e *Error) Error() string {
 
 // Unwrap returns Last and Reason, those that are not nil. Earlier
 // attempts' errors are not returned, so they do not match errors.Is.
+//
+// This is the one error of the module with two causes, on purpose: the
+// call failed because of Last, and the loop gave up because of Reason
+// (ErrExhausted, the context's end, the budget's refusal); a caller
+// branches on either, and neither wraps the other.
 func (e *Error) Unwrap() []error {
 	out := make([]error, 0, 2)
 	if e.Last != nil {
@@ -70,14 +78,24 @@ func (e *Error) Unwrap() []error {
 	return out
 }
 
-// ctxReason is ctx's error, joined with its cause when that differs.
+// ctxReason is ctx's error, with its cause when that differs.
 func ctxReason(ctx context.Context) error {
 	err := ctx.Err()
 	if c := context.Cause(ctx); c != nil && c != err {
-		return fmt.Errorf("%w: %w", err, c)
+		return &ctxError{err: err, cause: c}
 	}
 	return err
 }
+
+// ctxError is the error of a context ended with a cause of its own: it
+// matches the context's error (context.Canceled or
+// context.DeadlineExceeded) and unwraps to the cause alone, so the error
+// chain stays single.
+type ctxError struct{ err, cause error }
+
+func (e *ctxError) Error() string        { return e.err.Error() + ": " + e.cause.Error() }
+func (e *ctxError) Is(target error) bool { return target == e.err }
+func (e *ctxError) Unwrap() error        { return e.cause }
 
 // hintOf walks err's tree depth first, like errors.As, and returns the
 // first RetryAfter() time.Duration it finds. It does not allocate, unlike

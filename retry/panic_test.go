@@ -37,13 +37,19 @@ func callbackPanics() map[string]Config {
 			}
 			return resilience.Failure
 		}},
-		"Delay": {Delay: func(int, time.Duration) time.Duration {
+		"Delay": {Delay: func(int, error, time.Duration) time.Duration {
 			if !delayPanicked.Swap(true) {
 				panic("Delay")
 			}
 			return time.Millisecond
 		}},
 		"Rand": {Rand: rand.Source(&panickySource{})},
+		"AttemptsFor": {AttemptsFor: func(err error) int {
+			if errors.Is(err, errTrigger) {
+				panic("AttemptsFor")
+			}
+			return 0
+		}},
 	}
 }
 

@@ -14,7 +14,7 @@ type plan struct {
 	p     *Policy
 	ctx   context.Context
 	prev  time.Duration // the last wait
-	start time.Duration // end of the first attempt, since epoch
+	start time.Duration // since epoch: the end of the first attempt, or its start with MaxElapsed
 	log   errLog        // the failed attempts
 	err   *Error        // the call's error once stopped
 }
@@ -33,7 +33,11 @@ var _ resilience.Plan = (*plan)(nil)
 // check, events and the kept errors are the same as Run's. ctx is the
 // call's: a wait that would end past its deadline is not started.
 func (p *Policy) Plan(ctx context.Context) resilience.Plan {
-	return &plan{p: p, ctx: ctx}
+	s := &plan{p: p, ctx: ctx}
+	if p != nil && p.cfg.MaxElapsed > 0 {
+		s.start = time.Since(epoch) // MaxElapsed counts the first attempt
+	}
+	return s
 }
 
 // Next records how the attempt just made ended and reports whether to try
@@ -48,11 +52,11 @@ func (s *plan) Next(err error) (time.Duration, bool) {
 		s.err = nil
 		return 0, false
 	}
-	if s.log.n == 0 {
+	if s.log.n == 0 && s.p.cfg.MaxElapsed == 0 {
 		s.start = time.Since(epoch) // the first attempt is not timed: see Error.Elapsed
 	}
 	s.log = s.log.add(err)
-	v := s.p.next(s.ctx, s.log.n, err, s.prev)
+	v := s.p.next(s.ctx, s.log.n, err, s.prev, s.start)
 	if v.stop {
 		s.stop(v.reason)
 		return 0, false

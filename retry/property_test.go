@@ -19,11 +19,15 @@ func TestDoProperties(t *testing.T) {
 		cfg := Config{
 			MaxAttempts:  rapid.IntRange(1, 12).Draw(rt, "attempts"),
 			InitialDelay: time.Duration(rapid.Int64Range(1, int64(time.Second)).Draw(rt, "initial")),
-			Backoff:      Backoff(rapid.IntRange(0, 2).Draw(rt, "backoff")),
-			Jitter:       Jitter(rapid.IntRange(0, 3).Draw(rt, "jitter")),
+			Backoff:      Backoff(rapid.IntRange(0, 3).Draw(rt, "backoff")),
+			Jitter:       Jitter(rapid.IntRange(0, 4).Draw(rt, "jitter")),
 			Multiplier:   rapid.Float64Range(1, 10).Draw(rt, "mult"),
 		}
 		cfg.MaxDelay = cfg.InitialDelay * time.Duration(rapid.Int64Range(1, 100).Draw(rt, "maxFactor"))
+		if cfg.Jitter == ProportionalJitter {
+			cfg.JitterFactor = rapid.Float64Range(0, 1).Draw(rt, "factor")
+		}
+		cfg.MaxElapsed = time.Duration(rapid.Int64Range(0, int64(time.Minute)).Draw(rt, "maxElapsed"))
 		fails := rapid.SliceOfN(rapid.Bool(), 12, 12).Draw(rt, "fails")
 		timeout := time.Duration(rapid.Int64Range(0, int64(time.Minute)).Draw(rt, "timeout"))
 		synctest.Test(t, func(t *testing.T) {
@@ -70,6 +74,9 @@ func TestDoProperties(t *testing.T) {
 			if timeout > 0 && total >= timeout {
 				rt.Fatalf("slept %v into a %v deadline", total, timeout)
 			}
+			if cfg.MaxElapsed > 0 && total > cfg.MaxElapsed {
+				rt.Fatalf("slept %v past MaxElapsed %v", total, cfg.MaxElapsed)
+			}
 			if calls > cfg.MaxAttempts || len(waits) != calls-1 {
 				rt.Fatalf("%d calls, %d waits, max %d", calls, len(waits), cfg.MaxAttempts)
 			}
@@ -91,6 +98,10 @@ func TestDoProperties(t *testing.T) {
 			case context.DeadlineExceeded:
 				if timeout == 0 {
 					rt.Fatalf("deadline stop without a deadline")
+				}
+			case errElapsed:
+				if cfg.MaxElapsed == 0 || calls == cfg.MaxAttempts {
+					rt.Fatalf("elapsed stop after %d of %d calls, MaxElapsed %v", calls, cfg.MaxAttempts, cfg.MaxElapsed)
 				}
 			default:
 				rt.Fatalf("unexpected reason %v", re.Reason)

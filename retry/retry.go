@@ -2,6 +2,8 @@ package retry
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -32,16 +34,17 @@ func New(cfg Config) (*Policy, error) {
 	}
 	return &Policy{cfg: cfg, b: backoff{
 		kind: cfg.Backoff, jitter: cfg.Jitter, initial: cfg.InitialDelay,
-		max: cfg.MaxDelay, mult: cfg.Multiplier, rand: cfg.Rand,
+		max: cfg.MaxDelay, mult: cfg.Multiplier, factor: cfg.JitterFactor, rand: cfg.Rand,
 	}}, nil
 }
 
-// Delay returns the wait after attempt n failed, given the previous wait:
-// Config.Delay's if set, else the Backoff and Jitter's, always within
-// [0, MaxDelay].
-func (p *Policy) Delay(n int, prev time.Duration) time.Duration {
+// Delay returns the wait after attempt n failed with err, given the
+// previous wait: Config.Delay's if set, else the Backoff and Jitter's
+// (which do not look at err), always within [0, MaxDelay]. It does not
+// look at err's hint, which the loop honours first.
+func (p *Policy) Delay(n int, err error, prev time.Duration) time.Duration {
 	if p.cfg.Delay != nil {
-		return clamp(p.cfg.Delay(n, prev), p.cfg.MaxDelay)
+		return clamp(p.cfg.Delay(n, err, prev), p.cfg.MaxDelay)
 	}
 	return p.b.delay(n, prev)
 }
@@ -59,8 +62,9 @@ func (p *Policy) EventsDropped() uint64 { return p.dropped.Load() }
 // wait at once, and a wait that would end past ctx's deadline is not
 // started. If ctx is done before the first attempt, fn is not called. Run
 // does not interrupt fn itself: fn should honour ctx. A panic in fn (or in
-// Config.Classify or Config.Delay) is not retried: it continues in the
-// caller's goroutine. A nil fn is a [*resilience.ConfigError].
+// Config.Classify, Config.Delay or Config.AttemptsFor) is not retried: it
+// continues in the caller's goroutine. A nil fn is a
+// [*resilience.ConfigError].
 func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error {
 	switch {
 	case fn == nil:
@@ -70,12 +74,16 @@ func (p *Policy) Run(ctx context.Context, fn func(context.Context) error) error 
 	case ctx.Err() != nil:
 		return newError(errLog{}, ctxReason(ctx), 0)
 	}
+	var begin time.Duration
+	if p.cfg.MaxElapsed > 0 {
+		begin = time.Since(epoch)
+	}
 	err := fn(ctx)
 	if err == nil {
 		p.finished(true)
 		return nil
 	}
-	return p.loop(ctx, fn, err)
+	return p.loop(ctx, fn, err, begin)
 }
 
 var (
@@ -83,11 +91,12 @@ var (
 	errNilPolicy = &resilience.ConfigError{Field: "retry.Policy", Reason: "is nil; build one with retry.New"}
 )
 
-// loop runs attempts 2, 3, ... after attempt 1 failed with err, stepping
-// the same plan [Policy.Plan] hands out.
-func (p *Policy) loop(ctx context.Context, fn func(context.Context) error, err error) error {
+// loop runs attempts 2, 3, ... after attempt 1 (begun at begin, when
+// MaxElapsed is set) failed with err, stepping the same plan
+// [Policy.Plan] hands out.
+func (p *Policy) loop(ctx context.Context, fn func(context.Context) error, err error, begin time.Duration) error {
 	var buf [keptLast + 1]error
-	s := plan{p: p, ctx: ctx, log: errLog{errs: buf[:0]}}
+	s := plan{p: p, ctx: ctx, log: errLog{errs: buf[:0]}, start: begin}
 	for {
 		wait, again := s.Next(err)
 		if !again {
@@ -132,23 +141,34 @@ type verdict struct {
 }
 
 // next decides what follows the failure of attempt n with err, given the
-// previous wait. It reads the clock only when ctx has a deadline.
-func (p *Policy) next(ctx context.Context, n int, err error, prev time.Duration) verdict {
-	var dl, now time.Time
+// previous wait and the start of the clock of MaxElapsed (since epoch). It
+// reads the clock only when ctx has a deadline or MaxElapsed is set.
+func (p *Policy) next(ctx context.Context, n int, err error, prev, start time.Duration) verdict {
+	var dl, now, end time.Time
 	if d, ok := ctx.Deadline(); ok {
 		dl, now = d, time.Now()
+	}
+	if m := p.cfg.MaxElapsed; m > 0 && start <= math.MaxInt64-m {
+		end = epoch.Add(start + m)
+		if now.IsZero() {
+			now = time.Now()
+		}
 	}
 	var ctxErr error
 	if ctx.Err() != nil {
 		ctxErr = ctxReason(ctx)
 	}
-	return p.decide(ctxErr, n, err, prev, now, dl)
+	return p.decide(ctxErr, n, err, prev, now, dl, end)
 }
 
+// errElapsed is the Reason of a loop that stopped because its next wait
+// would have ended past Config.MaxElapsed.
+var errElapsed = fmt.Errorf("retry: max elapsed time reached: %w", resilience.ErrExhausted)
+
 // decide is next with the context's state and the clock given: the loop's
-// whole policy in one place. A zero deadline means none. Retrying spends
-// from the budget and sends an event.
-func (p *Policy) decide(ctxErr error, n int, err error, prev time.Duration, now, deadline time.Time) verdict {
+// whole policy in one place. A zero deadline or end (of MaxElapsed) means
+// none. Retrying spends from the budget and sends an event.
+func (p *Policy) decide(ctxErr error, n int, err error, prev time.Duration, now, deadline, end time.Time) verdict {
 	if ctxErr != nil {
 		return verdict{stop: true, reason: ctxErr}
 	}
@@ -156,18 +176,31 @@ func (p *Policy) decide(ctxErr error, n int, err error, prev time.Duration, now,
 	switch {
 	case outcome != resilience.Failure && outcome != resilience.Throttled:
 		return verdict{stop: true}
-	case n >= p.cfg.MaxAttempts:
+	case n >= p.attemptsFor(err):
 		return verdict{stop: true, reason: resilience.ErrExhausted}
 	}
 	delay := p.wait(n, err, prev)
 	switch {
 	case !deadline.IsZero() && !now.Add(delay).Before(deadline):
 		return verdict{stop: true, reason: context.DeadlineExceeded}
+	case !end.IsZero() && now.Add(delay).After(end):
+		return verdict{stop: true, reason: errElapsed}
 	case p.cfg.Budget != nil && !p.cfg.Budget.Retry():
 		return verdict{stop: true, reason: errBudget}
 	}
 	p.publish(Event{Attempt: n, Err: err, Delay: delay})
 	return verdict{delay: delay}
+}
+
+// attemptsFor is the attempt limit after an attempt failed with err:
+// Config.AttemptsFor's when set and positive, else MaxAttempts.
+func (p *Policy) attemptsFor(err error) int {
+	if p.cfg.AttemptsFor != nil {
+		if n := p.cfg.AttemptsFor(err); n > 0 {
+			return n
+		}
+	}
+	return p.cfg.MaxAttempts
 }
 
 // wait is the delay before the next attempt: the error's positive hint,
@@ -176,7 +209,7 @@ func (p *Policy) wait(n int, err error, prev time.Duration) time.Duration {
 	if hint, ok := hintOf(err); ok && hint > 0 {
 		return clamp(hint, p.cfg.MaxDelay)
 	}
-	return p.Delay(n, prev)
+	return p.Delay(n, err, prev)
 }
 
 // publish sends ev on Config.Events without blocking, counting a drop.

@@ -24,7 +24,7 @@ func mustNew(t testing.TB, cfg Config) *Policy {
 }
 
 // zeroDelay retries at once.
-func zeroDelay(int, time.Duration) time.Duration { return 0 }
+func zeroDelay(int, error, time.Duration) time.Duration { return 0 }
 
 // failN fails the first n attempts with errBoom and records the attempt
 // numbers and times it saw.
@@ -435,7 +435,7 @@ func TestDecideTable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := r.decide(tc.ctxErr, tc.n, tc.err, 0, now, tc.deadline)
+			v := r.decide(tc.ctxErr, tc.n, tc.err, 0, now, tc.deadline, time.Time{})
 			assert.Equal(t, tc.stop, v.stop)
 			assert.Equal(t, tc.reason, v.reason)
 			assert.Equal(t, tc.delay, v.delay)

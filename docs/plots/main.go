@@ -61,7 +61,7 @@ func panel(j retry.Jitter) (*plot.Plot, error) {
 	for range samples {
 		var prev time.Duration
 		for n := 1; n <= retries; n++ {
-			d := r.Delay(n, prev)
+			d := r.Delay(n, nil, prev)
 			prev = d
 			pts = append(pts, plotter.XY{X: float64(n) + (spread.Float64()-0.5)*0.5, Y: d.Seconds()})
 		}
