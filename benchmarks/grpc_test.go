@@ -88,7 +88,7 @@ func grpcLibs(b *testing.B) []grpcLib {
 	fam, err := breaker.NewFamily[string](breaker.FamilyConfig{Breaker: breaker.Config{FailureThreshold: 5}})
 	require.NoError(b, err)
 	b.Cleanup(func() { require.NoError(b, fam.Stop(context.Background())) })
-	rp, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	rp, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, error, time.Duration) time.Duration { return 0 }})
 	require.NoError(b, err)
 	ours, err := resiliencegrpc.NewClient(resiliencegrpc.ClientConfig{
 		Pipeline:   resilience.Pipeline{Retry: rp},

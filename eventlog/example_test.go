@@ -50,7 +50,7 @@ func ExampleLog_Retry() {
 
 	p, _ := retry.New(retry.Config{
 		MaxAttempts: 3,
-		Delay:       func(n int, _ time.Duration) time.Duration { return time.Duration(n) * time.Millisecond },
+		Delay:       func(n int, _ error, _ time.Duration) time.Duration { return time.Duration(n) * time.Millisecond },
 		Events:      log.Retry("inventory"),
 	})
 	_ = p.Run(ctx, func(context.Context) error { return errors.New("connection refused") })

@@ -140,7 +140,7 @@ func dial(t testing.TB, addr string, c *Client) *grpc.ClientConn {
 // quickRetry is a retry policy of n attempts with no wait between them.
 func quickRetry(t testing.TB, n int, events chan<- retry.Event) *retry.Policy {
 	t.Helper()
-	p, err := retry.New(retry.Config{MaxAttempts: n, Delay: func(int, time.Duration) time.Duration { return 0 }, Events: events})
+	p, err := retry.New(retry.Config{MaxAttempts: n, Delay: func(int, error, time.Duration) time.Duration { return 0 }, Events: events})
 	require.NoError(t, err)
 	return p
 }

@@ -85,7 +85,7 @@ func TestOpeningAStreamIsRetriedAfterARefusal(t *testing.T) {
 	require.Equal(t, breaker.Open, b.Metrics().State)
 	// The breaker's actor moves it to half-open at the end of OpenTimeout:
 	// a retry that finds it late still open waits 5ms and tries again.
-	rp, err := retry.New(retry.Config{MaxAttempts: 100, Delay: func(int, time.Duration) time.Duration { return 5 * time.Millisecond }})
+	rp, err := retry.New(retry.Config{MaxAttempts: 100, Delay: func(int, error, time.Duration) time.Duration { return 5 * time.Millisecond }})
 	require.NoError(t, err)
 	c, err := NewClient(ClientConfig{Pipeline: resilience.Pipeline{Breaker: b, Retry: rp}})
 	require.NoError(t, err)

@@ -56,7 +56,7 @@ func TestTheCallTimeoutEndsTheRetriesWithDeadlineExceeded(t *testing.T) {
 			<-ctx.Done() // a server that never answers
 			return status.FromContextError(ctx.Err()).Err()
 		}
-		rp, err := retry.New(retry.Config{MaxAttempts: 10, Delay: func(int, time.Duration) time.Duration { return time.Second }})
+		rp, err := retry.New(retry.Config{MaxAttempts: 10, Delay: func(int, error, time.Duration) time.Duration { return time.Second }})
 		require.NoError(t, err)
 		c, err := NewClient(ClientConfig{Pipeline: resilience.Pipeline{Timeout: 10 * time.Second, Retry: rp, AttemptTimeout: 4 * time.Second}, Idempotent: always})
 		require.NoError(t, err)

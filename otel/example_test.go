@@ -28,7 +28,7 @@ func Example() {
 
 	b, _ := breaker.New(breaker.Config{Name: "payments"})
 	defer b.Stop(ctx)
-	r, _ := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return time.Millisecond }})
+	r, _ := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, error, time.Duration) time.Duration { return time.Millisecond }})
 	pipeline := &resilience.Pipeline{Name: "payments", Retry: r, Breaker: b}
 
 	// Metrics: the pipeline's components, read at each collection.

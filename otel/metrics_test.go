@@ -92,7 +92,7 @@ func TestInstrumentsReadEveryKind(t *testing.T) {
 	b, err := breaker.New(breaker.Config{FailureThreshold: 1})
 	require.NoError(t, err)
 	stop(t, b)
-	pol, err := retry.New(retry.Config{MaxAttempts: 2, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	pol, err := retry.New(retry.Config{MaxAttempts: 2, Delay: func(int, error, time.Duration) time.Duration { return 0 }})
 	require.NoError(t, err)
 	lim, err := limit.New(limit.Config{PerSecond: 0.5, Burst: 1})
 	require.NoError(t, err)

@@ -45,7 +45,7 @@ func traced(t *testing.T, f func(ctx context.Context)) []string {
 
 func TestPolicyEventsForAttemptsAndRetries(t *testing.T) {
 	var tr Tracing
-	pol, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	pol, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, error, time.Duration) time.Duration { return 0 }})
 	require.NoError(t, err)
 	p := tr.Policy(&resilience.Pipeline{Name: "inventory", Retry: pol})
 	calls := 0
@@ -124,7 +124,7 @@ func TestPanickingSpanDoesNotHurtTheCall(t *testing.T) {
 	var tr Tracing
 	_, span := noop.NewTracerProvider().Tracer("").Start(context.Background(), "x")
 	ctx := trace.ContextWithSpan(context.Background(), panicSpan{span})
-	pol, err := retry.New(retry.Config{MaxAttempts: 2, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	pol, err := retry.New(retry.Config{MaxAttempts: 2, Delay: func(int, error, time.Duration) time.Duration { return 0 }})
 	require.NoError(t, err)
 	p := tr.Policy(&resilience.Pipeline{Retry: pol})
 	calls := 0

@@ -74,7 +74,7 @@ func TestScrapeEveryKind(t *testing.T) {
 	require.NoError(t, lim.Run(ctx, func(context.Context) error { return nil }))
 	require.ErrorIs(t, lim.Run(ctx, func(context.Context) error { return nil }), resilience.ErrRejected)
 
-	pol, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }})
+	pol, err := retry.New(retry.Config{MaxAttempts: 3, Delay: func(int, error, time.Duration) time.Duration { return 0 }})
 	require.NoError(t, err)
 	require.NoError(t, c.Retry("api", pol))
 	require.Error(t, pol.Run(ctx, func(context.Context) error { return errors.New("boom") }))

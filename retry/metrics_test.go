@@ -69,7 +69,7 @@ func TestMetricsCountPlanSteps(t *testing.T) {
 
 func TestMetricsCountDroppedEvents(t *testing.T) {
 	events := make(chan Event) // unbuffered, never read: every send drops
-	p, err := New(Config{MaxAttempts: 3, Delay: func(int, time.Duration) time.Duration { return 0 }, Events: events})
+	p, err := New(Config{MaxAttempts: 3, Delay: func(int, error, time.Duration) time.Duration { return 0 }, Events: events})
 	require.NoError(t, err)
 	require.Error(t, p.Run(context.Background(), failing(9, errors.New("boom"))))
 	m := p.Metrics()
