@@ -42,7 +42,7 @@
 //
 // A [Family] holds one breaker per key (host, tenant, model), created on
 // first use and evicted when idle, so memory stays bounded; see
-// docs/guards.md. Breakers and families satisfy the lifecycle component
+// docs/bulkhead.md. Breakers and families satisfy the lifecycle component
 // contract (Start, Stop, Done, Err), so a supervision tree can hold them.
 package breaker
 
