@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/llm-research-lab/resilience"
@@ -13,10 +14,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Each replica of a service runs this. It needs a Redis server, so it is
-// compiled here and run by examples/fleet, whose test starts one.
+// redisAddr is the address of your Redis; here, a redis-server the test
+// binary starts.
+var redisAddr = os.Getenv("FLEET_EXAMPLE_REDIS")
+
+// Each replica of a service runs this, with the Redis client it already
+// has.
 func Example() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	client := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer client.Close()
 	agent, err := fleet.New(client, fleet.Config{Secret: []byte("shared by every replica")})
 	if err != nil {
@@ -39,4 +44,5 @@ func Example() {
 		return "paid", nil
 	})
 	fmt.Println(receipt, err)
+	// Output: paid <nil>
 }

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -12,11 +13,29 @@ import (
 	"go.uber.org/goleak"
 )
 
+// exampleRedisEnv passes the address of the examples' redis-server to the
+// external test package, where the examples live.
+const exampleRedisEnv = "FLEET_EXAMPLE_REDIS"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}
-	goleak.VerifyTestMain(m)
+	addr, stop, err := redistest.StartForMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_ = os.Setenv(exampleRedisEnv, addr)
+	code := m.Run()
+	stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // fastConfig is a fleet tuned for tests: short window, quick ticks.

@@ -117,3 +117,38 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // String describes the server.
 func (s *Server) String() string { return fmt.Sprintf("redis-server pid %d on %s", s.PID(), s.Addr) }
+
+// StartForMain starts a redis-server for a whole test binary, from
+// TestMain, where there is no testing.TB: for the package's runnable
+// examples. It returns the server's address and the function that stops
+// it, or an error that says how to install redis-server if it is missing.
+func StartForMain() (addr string, stop func(), err error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return "", nil, fmt.Errorf("redis-server is not installed; the fleet examples need a real one: apt-get install -y redis-server (%w)", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	addr = "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	stop = func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !Ping(addr) {
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("redis-server on %s did not answer PING within 10s", addr)
+		}
+		time.Sleep(20 * time.Millisecond) // polling an external process, with a deadline
+	}
+	return addr, stop, nil
+}
