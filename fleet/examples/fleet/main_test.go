@@ -3,13 +3,35 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/llm-research-lab/resilience/fleet/internal/redistest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// exampleRedis is the address of the redis-server the examples use,
+// started for the whole test binary.
+var exampleRedis string
+
+func TestMain(m *testing.M) {
+	addr, stop, err := redistest.StartForMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	exampleRedis = addr
+	code := m.Run()
+	stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // TestOutage runs the example against a real redis-server and checks the
 // fleet's story: an open every replica saw, one probe owner per half-open,
