@@ -11,6 +11,7 @@ import (
 	"github.com/llm-research-lab/resilience/breaker"
 	"github.com/llm-research-lab/resilience/bulkhead"
 	"github.com/llm-research-lab/resilience/deadline"
+	"github.com/llm-research-lab/resilience/internal/metricset"
 	"github.com/llm-research-lab/resilience/limit"
 	"github.com/llm-research-lab/resilience/retry"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -147,5 +148,5 @@ func TestLintPasses(t *testing.T) {
 	// family, 4 per limiter, 7 per retry policy, 7 per bulkhead, 4 per
 	// watchdog.
 	assert.Equal(t, 37, testutil.CollectAndCount(c))
-	assert.Len(t, serve(t, c)(), len(allDescs))
+	assert.Len(t, serve(t, c)(), len(metricset.All))
 }
