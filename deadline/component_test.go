@@ -66,23 +66,7 @@ func TestWatchdogConcurrent(t *testing.T) {
 	s := newWatchdog(t)
 	var wg sync.WaitGroup
 	for g := range 8 {
-		wg.Go(func() {
-			for i := range 300 {
-				lim := limit{Timeout: time.Duration(1+(g+i)%3) * time.Millisecond}
-				err := run(context.Background(), s, lim, func(ctx context.Context) error {
-					if i%4 == 0 {
-						<-ctx.Done()
-						return ctx.Err()
-					}
-					return nil
-				})
-				if i%4 == 0 || err != nil {
-					// Real time: even a call that returns at once may be
-					// descheduled past a 1ms limit on a loaded machine.
-					assert.ErrorIs(t, err, resilience.ErrTimeout)
-				}
-			}
-		})
+		wg.Go(func() { callMix(t, s, g, 300, 3, 4) })
 	}
 	wg.Wait()
 	assert.Zero(t, s.Metrics().Pending)
@@ -200,4 +184,25 @@ func TestWatchdogComponent(t *testing.T) {
 	require.NoError(t, w.Start(context.Background()), "restart after a clean stop")
 	require.NoError(t, w.RunOrAbandon(context.Background(), "op", time.Second, fast))
 	require.NoError(t, w.Stop(context.Background()))
+}
+
+// callMix makes n calls through w (nil: the shared timer) with limits of 1
+// to kinds milliseconds, starting the cycle of limits at start; every
+// every-th call waits for its limit, and must end with ErrTimeout. Real
+// time: even a call that returns at once may be descheduled past a 1ms
+// limit on a loaded machine, so any call that fails must have timed out.
+func callMix(t *testing.T, w *Watchdog, start, n, kinds, every int) {
+	for i := range n {
+		lim := limit{Timeout: time.Duration(1+(start+i)%kinds) * time.Millisecond}
+		err := run(context.Background(), w, lim, func(ctx context.Context) error {
+			if i%every == 0 {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			return nil
+		})
+		if i%every == 0 || err != nil {
+			assert.ErrorIs(t, err, resilience.ErrTimeout)
+		}
+	}
 }

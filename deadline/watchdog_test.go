@@ -67,21 +67,7 @@ func TestDefaultConcurrentIdleBusy(t *testing.T) {
 	for cycle := range 30 {
 		var wg sync.WaitGroup
 		for g := range 16 {
-			wg.Go(func() {
-				for i := range 40 {
-					lim := limit{Timeout: time.Duration(1+(g+i+cycle)%4) * time.Millisecond}
-					err := run(context.Background(), nil, lim, func(ctx context.Context) error {
-						if i%3 == 0 {
-							<-ctx.Done()
-							return ctx.Err()
-						}
-						return nil
-					})
-					if i%3 == 0 || err != nil {
-						assert.ErrorIs(t, err, resilience.ErrTimeout)
-					}
-				}
-			})
+			wg.Go(func() { callMix(t, nil, g+cycle, 40, 4, 3) })
 		}
 		wg.Wait()
 		require.Zero(t, timers.Shared().Pending())
