@@ -1,6 +1,10 @@
 package breaker
 
-import "time"
+import (
+	"time"
+
+	"github.com/llm-research-lab/resilience/internal/events"
+)
 
 // Event is one state change, as sent on [Config].Events.
 type Event struct {
@@ -22,17 +26,7 @@ type Event struct {
 
 // publish sends ev on Config.Events without blocking; a full channel
 // drops it and counts the drop.
-func (e *engine) publish(ev Event) {
-	ch := e.b.cfg.Events
-	if ch == nil {
-		return
-	}
-	select {
-	case ch <- ev:
-	default:
-		e.b.dropped.Add(1)
-	}
-}
+func (e *engine) publish(ev Event) { events.Send(e.b.cfg.Events, ev, &e.b.dropped) }
 
 // Metrics are a breaker's lifetime counters and current state. Every call
 // made through the breaker is exactly one of Successes, Failures, Ignored,

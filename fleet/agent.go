@@ -9,6 +9,7 @@ import (
 
 	"github.com/llm-research-lab/resilience"
 	"github.com/llm-research-lab/resilience/breaker"
+	"github.com/llm-research-lab/resilience/internal/events"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -229,16 +230,7 @@ func (a *Agent) setConnected(ok bool) {
 	a.emit(Event{Change: change, At: time.Now()})
 }
 
-func (a *Agent) emit(e Event) {
-	if a.cfg.Events == nil {
-		return
-	}
-	select {
-	case a.cfg.Events <- e:
-	default:
-		a.counts.dropped.Add(1)
-	}
-}
+func (a *Agent) emit(e Event) { events.Send(a.cfg.Events, e, &a.counts.dropped) }
 
 // loop is the agent's main goroutine: every TroubleInterval (or when a
 // limiter runs dry) it visits every dependency and limiter.

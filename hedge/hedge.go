@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/events"
 )
 
 // Policy runs an idempotent operation and, when the answer is slow to
@@ -241,13 +242,4 @@ func panicError(r any) *resilience.PanicError {
 }
 
 // publish sends ev on Config.Events without blocking, counting a drop.
-func (p *Policy) publish(ev Event) {
-	if p.cfg.Events == nil {
-		return
-	}
-	select {
-	case p.cfg.Events <- ev:
-	default:
-		p.dropped.Add(1)
-	}
-}
+func (p *Policy) publish(ev Event) { events.Send(p.cfg.Events, ev, &p.dropped) }

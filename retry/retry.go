@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/events"
 )
 
 // Policy runs operations with retries according to a [Config]. It holds no
@@ -213,13 +214,4 @@ func (p *Policy) wait(n int, err error, prev time.Duration) time.Duration {
 }
 
 // publish sends ev on Config.Events without blocking, counting a drop.
-func (p *Policy) publish(ev Event) {
-	if p.cfg.Events == nil {
-		return
-	}
-	select {
-	case p.cfg.Events <- ev:
-	default:
-		p.dropped.Add(1)
-	}
-}
+func (p *Policy) publish(ev Event) { events.Send(p.cfg.Events, ev, &p.dropped) }
