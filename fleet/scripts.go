@@ -30,6 +30,20 @@ import "github.com/redis/go-redis/v9"
 // Reply: generation, state (0 closed, 1 open), open until (Redis ms),
 // Redis now (ms), probe owner (0/1), active replicas, budget calls, budget
 // retries (both over the window).
+// checkBounds is the Lua both scripts open with, before their first
+// write: every numeric argument listed in the script's local bounds, as
+// {index, lowest, highest}, must be an integer within them; it lands in
+// a[index].
+const checkBounds = `local a = {}
+for _, b in ipairs(bounds) do
+  local v = tonumber(ARGV[b[1]])
+  if v == nil or v ~= math.floor(v) or v < b[2] or v > b[3] then
+    return redis.error_reply('fleet: bad argument ' .. b[1])
+  end
+  a[b[1]] = v
+end
+`
+
 var flushScript = redis.NewScript(`
 if #KEYS ~= 3 or #ARGV ~= 20 then return redis.error_reply('fleet: wrong argument count') end
 local me, ch, id = ARGV[1], ARGV[18], ARGV[19]
@@ -39,15 +53,7 @@ if not string.match(me, '^%x+$') or #me > 32 or not string.match(id, '^%x+$') or
 end
 local bounds = {{2,0,1e12},{3,0,1e12},{4,0,1},{5,0,1e12},{6,0,1e12},{7,0,1},{8,0,2},{9,1,1e9},
   {10,1,1e6},{11,1,1e6},{12,0,1e6},{13,1,6048e5},{14,1,864e5},{15,1,864e5},{16,1,2592e6},{17,1,864e5},{20,0,1}}
-local a = {}
-for _, b in ipairs(bounds) do
-  local v = tonumber(ARGV[b[1]])
-  if v == nil or v ~= math.floor(v) or v < b[2] or v > b[3] then
-    return redis.error_reply('fleet: bad argument ' .. b[1])
-  end
-  a[b[1]] = v
-end
-local span = math.floor(a[14] / a[15])
+` + checkBounds + `local span = math.floor(a[14] / a[15])
 if a[3] > a[2] or span < 1 or span > 60 then return redis.error_reply('fleet: bad window') end
 
 local t = redis.call('TIME')
@@ -153,15 +159,7 @@ if #KEYS ~= 2 or #ARGV ~= 6 then return redis.error_reply('fleet: wrong argument
 local me = ARGV[1]
 if not string.match(me, '^%x+$') or #me > 32 then return redis.error_reply('fleet: bad label') end
 local bounds = {{2,1,1e12},{3,1,1e9},{4,0,1e9},{5,0,1e9},{6,1,864e5}}
-local a = {}
-for _, b in ipairs(bounds) do
-  local v = tonumber(ARGV[b[1]])
-  if v == nil or v ~= math.floor(v) or v < b[2] or v > b[3] then
-    return redis.error_reply('fleet: bad argument ' .. b[1])
-  end
-  a[b[1]] = v
-end
-local period, burst, want, refund, ttl = a[2], a[3], a[4], a[5], a[6]
+` + checkBounds + `local period, burst, want, refund, ttl = a[2], a[3], a[4], a[5], a[6]
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1e6 + tonumber(t[2])
