@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/gate"
 )
 
 // defaultMaxConcurrent is the MaxConcurrent of a zero Config.
@@ -159,11 +160,7 @@ func (b *Bulkhead) Allow(ctx context.Context) (done func(error), err error) {
 // Run calls fn if the bulkhead admits it, and returns fn's error or the
 // refusal. A panic in fn frees its slot and is re-raised.
 func (b *Bulkhead) Run(ctx context.Context, fn func(context.Context) error) error {
-	if fn == nil {
-		return &resilience.ConfigError{Field: "fn", Reason: "must not be nil"}
-	}
-	_, err := resilience.Do(ctx, b, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
-	return err
+	return gate.Run(ctx, b, fn)
 }
 
 // tryAcquire takes a slot if one is free.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/gate"
 )
 
 // AdaptiveConfig configures [NewAdaptive]. The zero AdaptiveConfig starts
@@ -283,11 +284,7 @@ func (a *Adaptive) grant(now time.Time) {
 // Run calls fn once the limiter admits it, and returns fn's error or the
 // refusal. A nil fn is refused with a [*resilience.ConfigError].
 func (a *Adaptive) Run(ctx context.Context, fn func(context.Context) error) error {
-	if fn == nil {
-		return errNilFunc
-	}
-	_, err := resilience.Do(ctx, a, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
-	return err
+	return gate.Run(ctx, a, fn)
 }
 
 // Limit returns the current limit on calls in flight.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/gate"
 )
 
 // Defaults of a zero KeyedConfig.
@@ -183,11 +184,7 @@ func (g *keyGate[K]) Allow(ctx context.Context) (func(error), error) {
 
 // Run calls fn if key's bucket admits it now.
 func (g *keyGate[K]) Run(ctx context.Context, fn func(context.Context) error) error {
-	if fn == nil {
-		return errNilFunc
-	}
-	_, err := resilience.Do(ctx, g, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
-	return err
+	return gate.Run(ctx, g, fn)
 }
 
 // evictedCell is the tat of a cell swept out of its shard; no real tat

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/llm-research-lab/resilience"
+	"github.com/llm-research-lab/resilience/internal/gate"
 )
 
 // Allow admits a call if a permit is available now, and never waits. A
@@ -29,8 +30,6 @@ func (r *Rate) Allow(context.Context) (done func(error), err error) {
 }
 
 func noop(error) {}
-
-var errNilFunc = &resilience.ConfigError{Field: "fn", Reason: "must not be nil"}
 
 // allowAt takes a permit at now (ns since epoch) if one is available. If
 // not, it returns when the next one is, and changes nothing.
@@ -76,11 +75,7 @@ type refusal struct {
 // Run calls fn if the limiter admits it now, and returns fn's error or the
 // refusal. A nil fn is refused with a [*resilience.ConfigError].
 func (r *Rate) Run(ctx context.Context, fn func(context.Context) error) error {
-	if fn == nil {
-		return errNilFunc
-	}
-	_, err := resilience.Do(ctx, r, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
-	return err
+	return gate.Run(ctx, r, fn)
 }
 
 // Wait waits for a permit and takes it. It returns at once when the permit
